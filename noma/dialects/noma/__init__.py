@@ -1,0 +1,54 @@
+"""The `noma` dialect: NOMA's high-level IR.
+
+Values are builtin `f64` and `tensor<...xf64>`; the dialect adds parameter and
+buffer handles, the training loop as a region op, elementwise arithmetic with
+derivative rules, printing and the autodiff tape.
+"""
+
+from xdsl.ir import Dialect
+
+from noma.dialects.noma.elementwise import *  # noqa: F403
+from noma.dialects.noma.elementwise import BINARY_OPS, UNARY_OPS
+from noma.dialects.noma.io import PrintOp, PrintStringOp, WarningOp
+from noma.dialects.noma.storage import (
+    AllocOp,
+    FreeOp,
+    LearnOp,
+    ReadOp,
+    ReallocOp,
+    ResetOptimizerOp,
+    StateReadOp,
+    StateWriteOp,
+    WriteOp,
+)
+from noma.dialects.noma.tape import TapeFreeOp, TapeNewOp, TapePopOp, TapePushOp
+from noma.dialects.noma.training import MinimizeOp, OptimizeOp, UntilOp
+from noma.dialects.noma.types import BufferType, ParamType, TapeType
+
+Noma = Dialect(
+    "noma",
+    [
+        *BINARY_OPS,
+        *UNARY_OPS,
+        LearnOp,
+        ReadOp,
+        WriteOp,
+        StateReadOp,
+        StateWriteOp,
+        ResetOptimizerOp,
+        AllocOp,
+        ReallocOp,
+        FreeOp,
+        OptimizeOp,
+        MinimizeOp,
+        UntilOp,
+        PrintOp,
+        PrintStringOp,
+        WarningOp,
+        TapeNewOp,
+        TapePushOp,
+        TapePopOp,
+        TapeFreeOp,
+    ],
+    [ParamType, BufferType, TapeType],
+)

@@ -1,0 +1,106 @@
+"""A small builder for emitting `noma` ops, shared by derivative rules, the
+optimizer expansion and IR generation.
+
+It wraps xDSL's `Builder` with a default source location, so that generated
+code (gradients, optimizer updates) points back at the statement it came from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from xdsl.builder import Builder
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import Float64Type, FloatAttr, f64
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.rewriter import InsertPoint
+
+if TYPE_CHECKING:
+    from noma.dialects.noma.elementwise import BinaryOp, UnaryOp
+
+OpT = TypeVar("OpT", bound=Operation)
+
+
+class NomaBuilder:
+    """Inserts ops at an insertion point, stamping them with `location`."""
+
+    def __init__(self, insertion_point: InsertPoint, location: Attribute | None = None):
+        self.builder = Builder(insertion_point)
+        self.location = location
+
+    @property
+    def insertion_point(self) -> InsertPoint:
+        return self.builder.insertion_point
+
+    def insert(self, op: OpT) -> OpT:
+        if self.location is not None:
+            op.location = self.location
+        self.builder.insert(op)
+        return op
+
+    # -- constants ----------------------------------------------------------
+
+    def constant(self, value: float, like: SSAValue | Attribute = f64) -> SSAValue:
+        """The scalar constant `value`, broadcast to the type of `like`."""
+        scalar = self.insert(arith.ConstantOp(FloatAttr(value, f64))).result
+        target = like if isinstance(like, Attribute) else like.type
+        if isinstance(target, Float64Type):
+            return scalar
+        # Tensor values (and so tensor constants) arrive with the tensor milestone.
+        raise NotImplementedError(f"constant of type {target}")
+
+    def zeros_like(self, value: SSAValue) -> SSAValue:
+        return self.constant(0.0, value)
+
+    # -- elementwise arithmetic ----------------------------------------------
+
+    def binary(self, op_type: type[BinaryOp], lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        return self.insert(op_type(lhs, rhs)).result
+
+    def unary(self, op_type: type[UnaryOp], operand: SSAValue) -> SSAValue:
+        return self.insert(op_type(operand)).result
+
+    def add(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import AddOp
+
+        return self.binary(AddOp, lhs, rhs)
+
+    def sub(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import SubOp
+
+        return self.binary(SubOp, lhs, rhs)
+
+    def mul(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import MulOp
+
+        return self.binary(MulOp, lhs, rhs)
+
+    def div(self, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import DivOp
+
+        return self.binary(DivOp, lhs, rhs)
+
+    def neg(self, operand: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import NegOp
+
+        return self.unary(NegOp, operand)
+
+    def cmp(self, predicate: str, lhs: SSAValue, rhs: SSAValue) -> SSAValue:
+        from noma.dialects.noma.elementwise import CmpOp
+
+        return self.insert(CmpOp(predicate, lhs, rhs)).result
+
+    def sum_all(self, values: Sequence[SSAValue]) -> SSAValue:
+        """The sum of one or more values (a left fold of `noma.add`)."""
+        total = values[0]
+        for v in values[1:]:
+            total = self.add(total, v)
+        return total
+
+    def unbroadcast(self, grad: SSAValue, like: SSAValue) -> SSAValue:
+        """Reduce `grad`, the adjoint of a broadcast result, to the type of
+        the operand `like` by summing over the broadcast axes."""
+        if grad.type == like.type:
+            return grad
+        raise NotImplementedError(f"reducing a {grad.type} adjoint to {like.type}")

@@ -1,0 +1,15 @@
+"""NOMA's frontend: source text -> AST -> `noma` dialect IR."""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import ModuleOp
+
+
+def compile_to_ir(source: str, filename: str) -> ModuleOp:
+    """Parse, check and lower a NOMA program to the `noma` dialect.
+    Raises `NomaError` with a source location on bad input."""
+    from noma.frontend.irgen import generate_ir
+    from noma.frontend.parser import parse_program
+
+    program = parse_program(source, filename)
+    return generate_ir(program)

@@ -1,0 +1,92 @@
+"""Source locations and located diagnostics.
+
+Every user-facing error of the compiler is a `NomaError`: a message tied to a
+`SourceLoc`. `render` formats it the way LANGUAGE.md section 9 asks for:
+
+    prog.noma:3:9: error: unknown variable 'y'
+        let x = y + 1;
+                ^
+
+Locations travel on IR operations as xDSL `FileLineColLoc` attributes, so a
+pass can raise a `NomaError` for an op and still name the source line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
+from xdsl.ir import Attribute, Operation
+
+
+@dataclass(frozen=True)
+class SourceLoc:
+    """A 1-based line and column in a named source file."""
+
+    filename: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.filename}:{self.line}:{self.col}"
+
+    def to_attr(self) -> FileLineColLoc:
+        return FileLineColLoc(StringAttr(self.filename), IntAttr(self.line), IntAttr(self.col))
+
+    @staticmethod
+    def from_attr(attr: Attribute) -> SourceLoc | None:
+        if isinstance(attr, FileLineColLoc):
+            return SourceLoc(attr.filename.data, attr.line.data, attr.column.data)
+        return None
+
+
+def op_loc(op: Operation) -> SourceLoc | None:
+    """The source location of `op`, or of its closest located ancestor."""
+    current: Operation | None = op
+    while current is not None:
+        loc = SourceLoc.from_attr(current.location)
+        if loc is not None:
+            return loc
+        current = current.parent_op()
+    return None
+
+
+class NomaError(Exception):
+    """A compile-time error at a source location (or without one when the
+    input had none, e.g. hand-written IR)."""
+
+    def __init__(self, loc: SourceLoc | None, message: str, severity: str = "error"):
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+        self.severity = severity
+
+    @staticmethod
+    def at_op(op: Operation, message: str) -> NomaError:
+        return NomaError(op_loc(op), message)
+
+    def render(self, source: str | None = None) -> str:
+        """`file:line:col: error: message`, then the source line and a caret
+        when the source text is available."""
+        if self.loc is None:
+            return f"{self.severity}: {self.message}"
+        text = f"{self.loc}: {self.severity}: {self.message}"
+        if source is None:
+            source = _read_source(self.loc.filename)
+        if source is not None:
+            lines = source.splitlines()
+            if 1 <= self.loc.line <= len(lines):
+                line = lines[self.loc.line - 1]
+                # Keep tabs in the padding so the caret lines up however the
+                # terminal renders them.
+                pad = "".join("\t" if c == "\t" else " " for c in line[: self.loc.col - 1])
+                text += f"\n    {line}\n    {pad}^"
+        return text
+
+
+def _read_source(filename: str) -> str | None:
+    try:
+        with open(filename, encoding="utf-8") as f:
+            return f.read()
+    except (OSError, UnicodeDecodeError):
+        return None

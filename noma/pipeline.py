@@ -1,0 +1,208 @@
+"""The pass registry and the staged pipeline: the one place that names them.
+
+Every pass is registered here by name, so that `noma-opt -p a,b{opt=v}` can run
+it alone, and the default pipeline is a list of named stages, each printable
+with `noma emit --stage <name>`:
+
+    noma        the frontend's output: `noma` dialect inside `func.func`
+    autodiff    gradients of every `noma.minimize` as ordinary IR
+    optimizers  `noma.optimize` expanded into loops with optimizer updates
+    loops       only upstream dialects: func, arith, math, scf, cf, memref
+    llvm        only `llvm` and `builtin`
+
+Two pipeline aliases are passes of their own: `noma-to-loops` (up to `loops`)
+and `noma-to-llvm` (up to `llvm`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import ClassVar
+
+from xdsl.context import Context
+from xdsl.dialects import builtin
+from xdsl.passes import ModulePass, PassPipeline
+
+
+def _xdsl_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Upstream xDSL passes that NOMA uses as they are."""
+
+    def canonicalize() -> type[ModulePass]:
+        from xdsl.transforms.canonicalize import CanonicalizePass
+
+        return CanonicalizePass
+
+    def dce() -> type[ModulePass]:
+        from xdsl.transforms.dead_code_elimination import DeadCodeElimination
+
+        return DeadCodeElimination
+
+    def cse() -> type[ModulePass]:
+        from xdsl.transforms.common_subexpression_elimination import (
+            CommonSubexpressionElimination,
+        )
+
+        return CommonSubexpressionElimination
+
+    def reconcile() -> type[ModulePass]:
+        from xdsl.transforms.reconcile_unrealized_casts import (
+            ReconcileUnrealizedCastsPass,
+        )
+
+        return ReconcileUnrealizedCastsPass
+
+    return {
+        "canonicalize": canonicalize,
+        "dce": dce,
+        "cse": cse,
+        "reconcile-unrealized-casts": reconcile,
+    }
+
+
+def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """NOMA's own passes, imported only when used."""
+
+    def autodiff() -> type[ModulePass]:
+        from noma.passes.autodiff import AutodiffPass
+
+        return AutodiffPass
+
+    def expand_optimizers() -> type[ModulePass]:
+        from noma.passes.expand_optimizers import ExpandOptimizersPass
+
+        return ExpandOptimizersPass
+
+    def lower_noma() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops import ConvertNomaToLoopsPass
+
+        return ConvertNomaToLoopsPass
+
+    def scf_to_cf() -> type[ModulePass]:
+        from noma.lowering.scf_to_cf import ConvertScfToCfPass
+
+        return ConvertScfToCfPass
+
+    def to_llvm() -> type[ModulePass]:
+        from noma.lowering.to_llvm import ConvertToLLVMPass
+
+        return ConvertToLLVMPass
+
+    return {
+        "autodiff": autodiff,
+        "expand-optimizers": expand_optimizers,
+        "convert-noma-to-loops": lower_noma,
+        "convert-scf-to-cf": scf_to_cf,
+        "convert-to-llvm": to_llvm,
+    }
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    passes: str
+    """A pass pipeline spec, as given to `noma-opt -p`."""
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("noma", ""),
+    Stage("autodiff", "autodiff,canonicalize"),
+    Stage("optimizers", "expand-optimizers,canonicalize"),
+    Stage("loops", "convert-noma-to-loops,canonicalize"),
+    Stage("llvm", "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
+)
+
+
+def pipeline_up_to(stage: str) -> str:
+    """The pass spec that takes frontend output to the end of `stage`."""
+    names = [s.name for s in STAGES]
+    if stage not in names:
+        raise KeyError(stage)
+    specs = [s.passes for s in STAGES[: names.index(stage) + 1] if s.passes]
+    return ",".join(specs)
+
+
+@dataclass(frozen=True)
+class PipelineAlias(ModulePass):
+    """A named pipeline that runs as one pass."""
+
+    up_to_stage: ClassVar[str]
+
+    def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
+        build_pipeline(pipeline_up_to(self.up_to_stage)).apply(ctx, op)
+
+
+@dataclass(frozen=True)
+class NomaToLoops(PipelineAlias):
+    """Everything down to upstream dialects: func, arith, math, scf, cf, memref."""
+
+    name = "noma-to-loops"
+    up_to_stage = "loops"
+
+
+@dataclass(frozen=True)
+class NomaToLLVM(PipelineAlias):
+    """Everything down to the `llvm` and `builtin` dialects."""
+
+    name = "noma-to-llvm"
+    up_to_stage = "llvm"
+
+
+ALIASES: dict[str, type[PipelineAlias]] = {
+    NomaToLoops.name: NomaToLoops,
+    NomaToLLVM.name: NomaToLLVM,
+}
+
+
+def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    passes = {**_xdsl_passes(), **_noma_passes()}
+    for name, alias in ALIASES.items():
+        passes[name] = lambda alias=alias: alias
+    return passes
+
+
+def expand_aliases(spec: str) -> str:
+    """Replace pipeline aliases in a pass spec by the passes they stand for,
+    so that `--print-between-passes` shows every step."""
+    from xdsl.utils.arg_spec import parse_pipeline
+
+    parts: list[str] = []
+    for pass_spec in parse_pipeline(spec):
+        alias = ALIASES.get(pass_spec.name)
+        parts.append(pipeline_up_to(alias.up_to_stage) if alias else str(pass_spec))
+    return ",".join(p for p in parts if p)
+
+
+def build_pipeline(
+    spec: str,
+    callback: Callable[[ModulePass | None, builtin.ModuleOp, ModulePass | None], None]
+    | None = None,
+) -> PassPipeline:
+    return PassPipeline.parse_spec(all_passes(), spec, callback)
+
+
+def dialects() -> Sequence[Callable[[], object]]:
+    """Factories of every dialect NOMA reads and writes."""
+    from xdsl.dialects import arith, builtin, cf, func, llvm, math, memref, scf
+
+    from noma.dialects.noma import Noma
+
+    return (
+        lambda: builtin.Builtin,
+        lambda: func.Func,
+        lambda: arith.Arith,
+        lambda: math.Math,
+        lambda: scf.Scf,
+        lambda: cf.Cf,
+        lambda: memref.MemRef,
+        lambda: llvm.LLVM,
+        lambda: Noma,
+    )
+
+
+def make_context() -> Context:
+    ctx = Context()
+    for factory in dialects():
+        dialect = factory()
+        ctx.load_dialect(dialect)  # type: ignore[arg-type]
+    return ctx

@@ -1,0 +1,73 @@
+"""`noma-opt`: NOMA's modular optimizer driver, `mlir-opt` style.
+
+    noma-opt prog.noma                      frontend output (noma dialect)
+    noma-opt prog.noma -p noma-to-llvm      down to the llvm dialect
+    noma-opt in.mlir -p autodiff,canonicalize --print-between-passes -o out.mlir
+
+Input is a `.noma` program (the frontend runs first) or MLIR in any of the
+dialects NOMA uses. Built on xDSL's `xDSLOptMain`, so every xdsl-opt option
+(`--verify-diagnostics`, `--split-input-file`, `--print-op-generic`, ...)
+works the same way.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from typing import IO
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
+from xdsl.xdsl_opt_main import xDSLOptMain
+
+from noma import pipeline
+from noma.frontend.diagnostics import NomaError
+
+
+class NomaOptMain(xDSLOptMain):
+    version_format = "noma-opt (xDSL {xdsl_version})"
+
+    def register_all_dialects(self) -> None:
+        for factory in pipeline.dialects():
+            dialect = factory()
+            self.ctx.register_dialect(dialect.name, lambda d=dialect: d)  # type: ignore[attr-defined]
+
+    def register_all_passes(self) -> None:
+        for name, factory in pipeline.all_passes().items():
+            self.register_pass(name, factory)
+
+    def register_all_frontends(self) -> None:
+        super().register_all_frontends()
+
+        def parse_noma(io: IO[bytes]) -> ModuleOp:
+            from noma.frontend import compile_to_ir
+
+            source = io.read().decode("utf-8")
+            return compile_to_ir(source, self.get_input_name())
+
+        self.available_frontends["noma"] = parse_noma
+
+    def setup_pipeline(self) -> None:
+        self.args.passes = pipeline.expand_aliases(self.args.passes)
+        super().setup_pipeline()
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    try:
+        NomaOptMain(
+            description="NOMA modular optimizer driver: runs passes over .noma or .mlir input",
+            args=argv,
+        ).run()
+    except NomaError as e:
+        print(e.render(), file=sys.stderr)
+        sys.exit(1)
+    except (ParseError, VerifyException, DiagnosticException) as e:
+        print(f"error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except (ValueError, OSError) as e:
+        print(f"noma-opt: error: {e}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
