@@ -6,7 +6,7 @@ import lit.formats
 
 config.name = "NOMA"
 config.test_format = lit.formats.ShTest(execute_external=False)
-config.suffixes = [".mlir", ".noma"]
+config.suffixes = [".mlir", ".noma", ".test"]
 config.test_source_root = os.path.dirname(__file__)
 config.excludes = ["lit.cfg.py", "Inputs"]
 

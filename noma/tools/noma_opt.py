@@ -17,11 +17,10 @@ from collections.abc import Sequence
 from typing import IO
 
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from noma import pipeline
-from noma.frontend.diagnostics import NomaError
+from noma.tools.errors import fail, reported_errors
 
 
 class NomaOptMain(xDSLOptMain):
@@ -53,20 +52,16 @@ class NomaOptMain(xDSLOptMain):
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    try:
-        NomaOptMain(
-            description="NOMA modular optimizer driver: runs passes over .noma or .mlir input",
-            args=argv,
-        ).run()
-    except NomaError as e:
-        print(e.render(), file=sys.stderr)
-        sys.exit(1)
-    except (ParseError, VerifyException, DiagnosticException) as e:
-        print(f"error: {e}", file=sys.stderr)
-        sys.exit(1)
-    except (ValueError, OSError) as e:
-        print(f"noma-opt: error: {e}", file=sys.stderr)
-        sys.exit(1)
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
+    with reported_errors("noma-opt"):
+        try:
+            NomaOptMain(
+                description="NOMA modular optimizer driver: runs passes over .noma or .mlir input",
+                args=argv,
+            ).run()
+        except ValueError as e:
+            # xDSL reports unknown passes and file types as ValueError.
+            fail(f"noma-opt: error: {e}")
 
 
 if __name__ == "__main__":

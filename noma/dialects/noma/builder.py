@@ -8,6 +8,7 @@ code (gradients, optimizer updates) points back at the statement it came from.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
 from xdsl.builder import Builder
@@ -22,22 +23,29 @@ if TYPE_CHECKING:
 OpT = TypeVar("OpT", bound=Operation)
 
 
-class NomaBuilder:
-    """Inserts ops at an insertion point, stamping them with `location`."""
+@dataclass
+class NomaBuilder(Builder):
+    """An xDSL `Builder` that stamps inserted ops with `location` and has
+    helpers for the `noma` ops that generated code uses most."""
+
+    location: Attribute | None = None
 
     def __init__(self, insertion_point: InsertPoint, location: Attribute | None = None):
-        self.builder = Builder(insertion_point)
+        super().__init__(insertion_point)
         self.location = location
 
-    @property
-    def insertion_point(self) -> InsertPoint:
-        return self.builder.insertion_point
-
-    def insert(self, op: OpT) -> OpT:
+    def handle_operation_insertion(self, op: Operation) -> None:
         if self.location is not None:
             op.location = self.location
-        self.builder.insert(op)
-        return op
+        super().handle_operation_insertion(op)
+
+    def insert_as_is(self, op: OpT) -> OpT:
+        """Insert without changing the op's location (e.g. a clone)."""
+        saved, self.location = self.location, None
+        try:
+            return self.insert(op)
+        finally:
+            self.location = saved
 
     # -- constants ----------------------------------------------------------
 

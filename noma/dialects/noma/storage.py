@@ -41,6 +41,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.types import (
     BufferType,
     ParamType,
@@ -103,8 +104,10 @@ class LearnOp(IRDLOperation):
 
 
 @irdl_op_definition
-class ReadOp(IRDLOperation):
-    """The current value of a parameter or buffer.
+class ReadOp(IRDLOperation, DifferentiableOp):
+    """The current value of a parameter or buffer. Its derivative rule passes
+    the adjoint of the value to the handle: the adjoint of a parameter handle
+    is the parameter's gradient.
 
         %w = noma.read %W : !noma.param<f64> -> f64
     """
@@ -121,6 +124,9 @@ class ReadOp(IRDLOperation):
     def __init__(self, handle: SSAValue | Operation):
         handle_v = SSAValue.get(handle)
         super().__init__(operands=[handle_v], result_types=[storage_value_type(handle_v.type)])
+
+    def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
+        return [result_adjoints[0] if ctx.needs(0) else None]
 
     def verify_(self) -> None:
         if self.value.type != storage_value_type(self.handle.type):

@@ -1,0 +1,92 @@
+// RUN: noma-opt %s --split-input-file --verify-diagnostics | filecheck %s
+// Verifiers name what is wrong.
+
+func.func @bad_predicate(%x: f64) {
+  %0 = noma.cmp "less", %x, %x : f64, f64 -> f64
+  func.return
+}
+// CHECK: unknown comparison predicate 'less', expected one of lt, le, gt, ge, eq, ne
+
+// -----
+
+func.func @bad_optimizer(%x: f64) {
+  %W = noma.learn "W" %x : f64 -> !noma.param<f64>
+  %r = noma.optimize "lbfgs" (%W : !noma.param<f64>) lr(%x) beta1(%x) beta2(%x) eps(%x) max_iterations(%x) {
+    %w = noma.read %W : !noma.param<f64> -> f64
+    noma.minimize %w : f64
+    noma.until %w exports(%w : f64)
+  } -> f64
+  func.return
+}
+// CHECK: unknown optimizer 'lbfgs', expected one of sgd, adam, rmsprop
+
+// -----
+
+func.func @two_minimize(%x: f64) {
+  %W = noma.learn "W" %x : f64 -> !noma.param<f64>
+  noma.optimize "sgd" (%W : !noma.param<f64>) lr(%x) beta1(%x) beta2(%x) eps(%x) max_iterations(%x) {
+    %w = noma.read %W : !noma.param<f64> -> f64
+    noma.minimize %w : f64
+    noma.minimize %w : f64
+    noma.until %w
+  }
+  func.return
+}
+// CHECK: the body of an optimize loop needs exactly one 'noma.minimize', found 2
+
+// -----
+
+func.func @gradient_count(%x: f64) {
+  %W = noma.learn "W" %x : f64 -> !noma.param<f64>
+  noma.optimize "sgd" (%W : !noma.param<f64>) lr(%x) beta1(%x) beta2(%x) eps(%x) max_iterations(%x) {
+    %w = noma.read %W : !noma.param<f64> -> f64
+    noma.minimize %w wrt(%W : !noma.param<f64>) : f64
+    noma.until %w
+  }
+  func.return
+}
+// CHECK: 'noma.minimize' needs one gradient per parameter, got 0 for 1
+
+// -----
+
+func.func @bad_slot(%x: f64) {
+  %W = noma.learn "W" %x : f64 -> !noma.param<f64>
+  %m = noma.state_read %W "q" : !noma.param<f64> -> f64
+  func.return
+}
+// CHECK: unknown optimizer state slot 'q', expected one of m, v, t
+
+// -----
+
+func.func @minimize_outside(%x: f64) {
+  noma.minimize %x : f64
+  func.return
+}
+// CHECK: 'noma.minimize' expects ancestor op 'noma.optimize'
+
+// -----
+
+func.func @realloc_rank(%x: f64) {
+  %B = noma.alloc [%x, %x] : !noma.buffer<tensor<?x?xf64>>
+  %B2 = noma.realloc %B [%x] init "default" : !noma.buffer<tensor<?x?xf64>> -> !noma.buffer<tensor<?xf64>>
+  func.return
+}
+// CHECK: 'noma.realloc' keeps the rank
+
+// -----
+
+func.func @alloc_rank(%x: f64) {
+  %B = noma.alloc [%x] : !noma.buffer<tensor<?x?xf64>>
+  func.return
+}
+// CHECK: 'noma.alloc' of a rank-2 buffer needs 2 dimensions, got 1
+
+// -----
+
+func.func @param_type() {
+  %t = noma.tape_new : !noma.tape
+  %x = noma.tape_pop %t : f64
+  %W = noma.learn "W" %x : f64 -> !noma.param<i32>
+  func.return
+}
+// CHECK: a parameter's value must be f64 or a tensor of f64, got i32

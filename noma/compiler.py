@@ -1,0 +1,99 @@
+"""The compiler driver: source -> staged IR -> LLVM IR -> machine code.
+
+`compile` is the Python API; the command-line tools are thin wrappers around
+it. Each stage of `noma.pipeline.STAGES` can be asked for, and is computed
+once.
+
+    >>> program = noma.compile("fn main() { return 2 ** 10; }")
+    >>> program.run()
+    1024.0
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.func import FuncOp
+
+from noma import pipeline
+from noma.frontend import compile_to_ir
+from noma.frontend.irgen import ENTRY_ATTR
+
+ENTRY_SYMBOL = "_noma_packed_main"
+"""The packed entry point the LLVM lowering emits for `main`."""
+
+
+class ProgramError(Exception):
+    """The compiled program stopped with a run-time error; its message was
+    already printed on stderr by the runtime."""
+
+
+@dataclass
+class Program:
+    """A NOMA program, compiled on demand stage by stage."""
+
+    source: str
+    filename: str
+    _stages: dict[str, ModuleOp] = field(default_factory=dict, repr=False)
+
+    def ir(self, stage: str = "noma") -> ModuleOp:
+        """The module at the end of `stage` (see `noma.pipeline.STAGES`)."""
+        if stage not in self._stages:
+            module = compile_to_ir(self.source, self.filename)
+            spec = pipeline.pipeline_up_to(stage)
+            if spec:
+                pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
+            self._stages[stage] = module
+        return self._stages[stage]
+
+    @cached_property
+    def llvm_ir(self) -> str:
+        from noma.lowering.translate import translate_to_llvmir
+
+        return translate_to_llvmir(self.ir("llvm"))
+
+    @cached_property
+    def jit(self):  # -> noma.runtime.jit.JitModule
+        from noma.runtime.jit import JitModule
+
+        return JitModule(self.llvm_ir)
+
+    @property
+    def returns_value(self) -> bool:
+        main = _entry_function(self.ir("noma"))
+        return len(main.function_type.outputs) > 0
+
+    def run(self) -> float | None:
+        """Run `main` and give its result (None if it returns nothing).
+        Output the program prints goes to the process's stdout."""
+        self.ir("noma")  # report compile errors before running anything
+        jit = self.jit
+        result = ctypes.c_double(0.0)
+        status = jit.invoke_packed(ENTRY_SYMBOL, [ctypes.pointer(result)])
+        if status != 0:
+            raise ProgramError("the program stopped with a run-time error")
+        return result.value if self.returns_value else None
+
+
+def _entry_function(module: ModuleOp) -> FuncOp:
+    for op in module.ops:
+        if isinstance(op, FuncOp) and ENTRY_ATTR in op.attributes:
+            return op
+    raise LookupError("the module has no entry function")
+
+
+def compile(source_or_path: str | os.PathLike[str]) -> Program:
+    """A `Program` from NOMA source text or from the path of a `.noma` file."""
+    if isinstance(source_or_path, os.PathLike) or (
+        isinstance(source_or_path, str)
+        and source_or_path.endswith(".noma")
+        and "\n" not in source_or_path
+    ):
+        path = Path(source_or_path)
+        return Program(path.read_text(encoding="utf-8"), str(source_or_path))
+    return Program(str(source_or_path), "<source>")

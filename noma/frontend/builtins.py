@@ -1,0 +1,70 @@
+"""The built-in functions of NOMA (LANGUAGE.md section 7): their arity and the
+`noma` op each one becomes. IR generation and the semantic checks both read
+this table, so a new built-in is added here once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from noma.dialects.noma import elementwise as ew
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+    min_args: int
+    max_args: int | None
+    """None: any number (at least `min_args`)."""
+    op: type[ew.UnaryOp] | type[ew.BinaryOp] | None = None
+    """The elementwise op it maps to, when it is one."""
+    milestone: str | None = None
+    """Set when the frontend accepts the call but code generation for it
+    arrives later: the reason given in the "not supported yet" error."""
+
+    def arity_text(self) -> str:
+        if self.max_args == self.min_args:
+            n = self.min_args
+            return f"{n} argument" + ("" if n == 1 else "s")
+        if self.max_args is None:
+            return f"at least {self.min_args} arguments"
+        return f"{self.min_args} to {self.max_args} arguments"
+
+
+_UNARY = {
+    "sigmoid": ew.SigmoidOp,
+    "relu": ew.ReluOp,
+    "tanh": ew.TanhOp,
+    "exp": ew.ExpOp,
+    "log": ew.LogOp,
+    "sqrt": ew.SqrtOp,
+    "sin": ew.SinOp,
+    "cos": ew.CosOp,
+    "tan": ew.TanOp,
+    "abs": ew.AbsOp,
+    "floor": ew.FloorOp,
+    "ceil": ew.CeilOp,
+}
+_BINARY = {"pow": ew.PowOp, "min": ew.MinOp, "max": ew.MaxOp}
+
+_TENSORS = "tensor operations arrive with tensor support"
+_RANDOM = "random numbers arrive with the seeded run-time RNG"
+
+BUILTINS: dict[str, Builtin] = {
+    **{name: Builtin(name, 1, 1, op) for name, op in _UNARY.items()},
+    **{name: Builtin(name, 2, 2, op) for name, op in _BINARY.items()},
+    "print": Builtin("print", 1, 1),
+    "sum": Builtin("sum", 1, 1, milestone=_TENSORS),
+    "mean": Builtin("mean", 1, 1, milestone=_TENSORS),
+    "dot": Builtin("dot", 2, 2, milestone=_TENSORS),
+    "matmul": Builtin("matmul", 2, 2, milestone=_TENSORS),
+    "rand": Builtin("rand", 0, 0, milestone=_RANDOM),
+    "rand_uniform": Builtin("rand_uniform", 2, 2, milestone=_RANDOM),
+    "rand_normal": Builtin("rand_normal", 2, 2, milestone=_RANDOM),
+    "rand_tensor": Builtin("rand_tensor", 1, None, milestone=_RANDOM),
+    "rand_normal_tensor": Builtin("rand_normal_tensor", 3, None, milestone=_RANDOM),
+    "xavier_init": Builtin("xavier_init", 3, None, milestone=_RANDOM),
+    "he_init": Builtin("he_init", 2, None, milestone=_RANDOM),
+}
+
+OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop")

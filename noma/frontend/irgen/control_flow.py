@@ -1,0 +1,245 @@
+"""`if`, `while` and `return` as structured control flow.
+
+Branches become `scf.if` whose results are the variables the branches assign;
+loops become `scf.while` whose carried values are the variables the body may
+assign. A `return` nested in control flow sets two pseudo-variables (returned
+flag and result) and the statements after it run under `scf.if !returned`, so
+every function stays in structured form, which `autodiff` differentiates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+
+from xdsl.dialects import arith, scf
+from xdsl.ir import Attribute, Block, Region, SSAValue
+
+from noma.frontend import ast
+from noma.frontend.checks import child_bodies
+from noma.frontend.diagnostics import SourceLoc
+from noma.frontend.irgen.base import RESULT, RETURNED
+from noma.frontend.irgen.expressions import ExpressionsMixin
+from noma.frontend.irgen.scope import Binding, BufferBinding, ParamBinding, Scope, ValueBinding
+
+
+def binding_value(binding: Binding) -> SSAValue:
+    return binding.value if isinstance(binding, ValueBinding) else binding.handle
+
+
+def with_value(binding: Binding, value: SSAValue) -> Binding:
+    if isinstance(binding, ValueBinding):
+        return ValueBinding(value)
+    return replace(binding, handle=value)
+
+
+def contains_return(stmts: tuple[ast.Stmt, ...]) -> bool:
+    return any(isinstance(s, ast.Return) or any(map(contains_return, child_bodies(s))) for s in stmts)
+
+
+def definitely_returns(stmts: tuple[ast.Stmt, ...]) -> bool:
+    for s in stmts:
+        if isinstance(s, ast.Return):
+            return True
+        if isinstance(s, ast.If) and s.else_body is not None:
+            if definitely_returns(s.then_body) and definitely_returns(s.else_body):
+                return True
+    return False
+
+
+def assigned_names(stmts: tuple[ast.Stmt, ...]) -> Iterator[str]:
+    """Names a statement list may rebind (assignments, reallocs, frees),
+    nested bodies included; shadowing is ignored, which only over-approximates."""
+    for s in stmts:
+        match s:
+            case ast.Assign(name=name) | ast.Realloc(name=name) | ast.Free(name=name):
+                yield name
+            case ast.Return():
+                yield RETURNED
+                yield RESULT
+            case _:
+                pass
+        for body in child_bodies(s):
+            yield from assigned_names(body)
+
+
+class ControlFlowMixin(ExpressionsMixin):
+    # -- if --------------------------------------------------------------------
+
+    def gen_if(self, stmt: ast.If) -> None:
+        with self.at(stmt.cond.loc):
+            cond = self.truthy(self.gen_expr(stmt.cond))
+        else_body = stmt.else_body
+        self.gen_conditional(
+            cond,
+            stmt.loc,
+            lambda: self.gen_nested_block(stmt.then_body),
+            (lambda: self.gen_nested_block(else_body)) if else_body is not None else None,
+        )
+
+    def gen_nested_block(self, stmts: tuple[ast.Stmt, ...]) -> None:
+        """A body nested in control flow inside an optimize body counts as
+        nested for the rules on `minimize`."""
+        ctx = self.state.optimize
+        if ctx is not None:
+            ctx.nesting += 1
+        try:
+            self.gen_block(stmts)
+        finally:
+            if ctx is not None:
+                ctx.nesting -= 1
+
+    def gen_conditional(
+        self,
+        cond: SSAValue,
+        loc: SourceLoc,
+        then_fn: Callable[[], None],
+        else_fn: Callable[[], None] | None,
+    ) -> None:
+        """`scf.if` on an i1 whose results are the outer variables either
+        branch changed; those variables are rebound to the results."""
+        parent = self.scope
+        then_scope, else_scope = Scope(parent), Scope(parent)
+        then_block, else_block = Block(), Block()
+        with self.inside(then_block, then_scope):
+            then_fn()
+        if else_fn is not None:
+            with self.inside(else_block, else_scope):
+                else_fn()
+
+        changed = [n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes]
+        then_values, else_values = [], []
+        for name in changed:
+            then_b, else_b = then_scope.lookup(name), else_scope.lookup(name)
+            assert then_b is not None and else_b is not None
+            self._check_merge(name, then_b, else_b, loc)
+            then_values.append(binding_value(then_b))
+            else_values.append(binding_value(else_b))
+
+        with self.inside(then_block, then_scope), self.at(loc):
+            self.emit(scf.YieldOp(*then_values))
+        if else_fn is not None or changed:
+            with self.inside(else_block, else_scope), self.at(loc):
+                self.emit(scf.YieldOp(*else_values))
+            else_region = Region(else_block)
+        else:
+            else_region = Region()
+        with self.at(loc):
+            if_op = self.emit(
+                scf.IfOp(cond, [v.type for v in then_values], Region(then_block), else_region)
+            )
+        for name, result in zip(changed, if_op.results):
+            binding = parent.lookup(name)
+            assert binding is not None
+            parent.rebind(name, with_value(binding, result))
+
+    def _check_merge(self, name: str, a: Binding, b: Binding, loc: SourceLoc) -> None:
+        if type(a) is not type(b):
+            raise self.error(loc, f"'{name}' is a different kind of variable on each branch")
+        if binding_value(a).type != binding_value(b).type:
+            raise self.error(
+                loc,
+                f"'{name}' has type {binding_value(a).type} on one branch and "
+                f"{binding_value(b).type} on the other",
+            )
+        if isinstance(a, BufferBinding) and isinstance(b, BufferBinding):
+            if (a.freed_at is None) != (b.freed_at is None):
+                raise self.error(loc, f"buffer '{name}' is freed on only one branch")
+
+    # -- while -------------------------------------------------------------------
+
+    def loop_carried(self, body: tuple[ast.Stmt, ...]) -> list[str]:
+        """Outer variables the body may change, in a stable order."""
+        visible = self.scope.visible_names()
+        wanted = set(assigned_names(body))
+        return [n for n in visible if n in wanted]
+
+    def gen_while(self, stmt: ast.While) -> None:
+        carried = self.loop_carried(stmt.body)
+        parent = self.scope
+        bindings = [parent.lookup(n) for n in carried]
+        inits = [binding_value(b) for b in bindings if b is not None]
+        types: list[Attribute] = [v.type for v in inits]
+
+        before_scope = Scope(parent)
+        before = Block(arg_types=types)
+        for name, binding, arg in zip(carried, bindings, before.args):
+            assert binding is not None
+            before_scope.define(name, with_value(binding, arg))
+        with self.inside(before, before_scope):
+            with self.at(stmt.cond.loc):
+                cond = self.truthy(self.gen_expr(stmt.cond))
+                if self.state.uses_return_flag and RETURNED in carried:
+                    cond = self.emit(arith.AndIOp(cond, self.not_returned())).result
+                self.emit(scf.ConditionOp(cond, *before.args))
+
+        after_scope = Scope(parent)
+        after = Block(arg_types=types)
+        for name, binding, arg in zip(carried, bindings, after.args):
+            assert binding is not None
+            after_scope.define(name, with_value(binding, arg))
+        body_scope = Scope(after_scope)
+        with self.inside(after, body_scope):
+            self.gen_nested_block(stmt.body)
+            next_values = []
+            for name in carried:
+                binding = body_scope.lookup(name)
+                assert binding is not None
+                next_values.append(binding_value(binding))
+            for name, old, new in zip(carried, types, next_values):
+                if old != new.type:
+                    raise self.error(
+                        stmt.loc, f"'{name}' changes type from {old} to {new.type} in the loop"
+                    )
+            with self.at(stmt.loc):
+                self.emit(scf.YieldOp(*next_values))
+
+        with self.at(stmt.loc):
+            loop = self.emit(scf.WhileOp(inits, types, Region(before), Region(after)))
+        for name, binding, result in zip(carried, bindings, loop.results):
+            assert binding is not None
+            parent.rebind(name, with_value(binding, result))
+
+    # -- return ------------------------------------------------------------------
+
+    def not_returned(self) -> SSAValue:
+        returned = self.scope.lookup(RETURNED)
+        assert isinstance(returned, ValueBinding)
+        return self.emit(arith.CmpfOp(returned.value, self.constant(0.0), "oeq")).result
+
+    def gen_return(self, stmt: ast.Return) -> None:
+        st = self.state
+        if st.optimize is not None:
+            raise self.error(stmt.loc, "`return` cannot leave an optimize loop")
+        has_value = stmt.value is not None
+        if st.returns_value is not None and st.returns_value != has_value:
+            raise self.error(
+                stmt.loc, "this function returns a value on some paths and nothing on others"
+            )
+        st.returns_value = has_value
+        value = self.gen_expr(stmt.value) if stmt.value is not None else None
+        if not st.uses_return_flag:
+            st.final_return = (value, stmt.loc)
+            return
+        with self.at(stmt.loc):
+            self.scope.rebind(RETURNED, ValueBinding(self.constant(1.0)))
+            if value is not None:
+                self.scope.rebind(RESULT, ValueBinding(value))
+
+    def gen_unless_returned(self, rest: tuple[ast.Stmt, ...], loc: SourceLoc) -> None:
+        """Run `rest` only if no `return` ran before it."""
+        with self.at(loc):
+            cond = self.not_returned()
+        self.gen_conditional(cond, loc, lambda: self.gen_block(rest), None)
+
+    def setup_return_flag(self, body: tuple[ast.Stmt, ...]) -> None:
+        """Use the flag only when some `return` is not the last statement of
+        the function body."""
+        nested = contains_return(body[:-1]) or (
+            len(body) > 0 and not isinstance(body[-1], ast.Return) and contains_return(body[-1:])
+        )
+        if not nested:
+            return
+        self.state.uses_return_flag = True
+        self.scope.define(RETURNED, ValueBinding(self.constant(0.0)))
+        self.scope.define(RESULT, ValueBinding(self.constant(0.0)))

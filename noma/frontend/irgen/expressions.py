@@ -1,0 +1,142 @@
+"""Expressions: literals, names, operators, built-in and user calls."""
+
+from __future__ import annotations
+
+from xdsl.dialects import arith, func, scf
+from xdsl.dialects.builtin import f64
+from xdsl.ir import Block, Region, SSAValue
+
+from noma.dialects.noma import elementwise as ew
+from noma.dialects.noma import storage
+from noma.dialects.noma.io import PrintOp, PrintStringOp
+from noma.frontend import ast
+from noma.frontend.builtins import BUILTINS
+from noma.frontend.irgen.base import GenBase
+from noma.frontend.irgen.scope import BufferBinding, ParamBinding, Scope, ValueBinding
+
+ARITHMETIC: dict[str, type[ew.BinaryOp]] = {
+    "+": ew.AddOp,
+    "-": ew.SubOp,
+    "*": ew.MulOp,
+    "/": ew.DivOp,
+    "%": ew.RemOp,
+    "**": ew.PowOp,
+}
+COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
+
+_TENSORS = "tensor values arrive with tensor support"
+
+
+class ExpressionsMixin(GenBase):
+    def gen_expr(self, expr: ast.Expr) -> SSAValue:
+        with self.at(expr.loc):
+            match expr:
+                case ast.Number(value=value):
+                    return self.constant(value)
+                case ast.String():
+                    raise self.error(
+                        expr.loc, "a string can only be printed or used as a file path"
+                    )
+                case ast.Name(name=name):
+                    return self.gen_name(name, expr)
+                case ast.Unary(op=op, operand=operand):
+                    value = self.gen_expr(operand)
+                    return self.b.unary(ew.NegOp if op == "-" else ew.NotOp, value)
+                case ast.Binary():
+                    return self.gen_binary(expr)
+                case ast.Call():
+                    return self.gen_call(expr)
+                case ast.Cast(operand=operand):
+                    # Every value is an f64 today (LANGUAGE.md section 3).
+                    return self.gen_expr(operand)
+                case ast.TensorLiteral():
+                    raise self.not_supported(expr.loc, "a tensor literal", _TENSORS)
+                case ast.Index():
+                    raise self.not_supported(expr.loc, "indexing", _TENSORS)
+                case _:
+                    raise self.error(expr.loc, f"unexpected expression {type(expr).__name__}")
+
+    def gen_name(self, name: str, expr: ast.Name) -> SSAValue:
+        binding = self.scope.lookup(name)
+        if binding is None or name.startswith("$"):
+            raise self.error(expr.loc, f"unknown variable '{name}'" + self.suggest(name))
+        if isinstance(binding, ValueBinding):
+            return binding.value
+        if isinstance(binding, BufferBinding) and binding.freed_at is not None:
+            at = binding.freed_at
+            raise self.error(expr.loc, f"'{name}' is used after `free` (freed at {at.line}:{at.col})")
+        assert isinstance(binding, ParamBinding | BufferBinding)
+        return self.emit(storage.ReadOp(binding.handle)).value
+
+    def suggest(self, name: str) -> str:
+        import difflib
+
+        candidates = [n for n in self.scope.visible_names() if not n.startswith("$")]
+        close = difflib.get_close_matches(name, candidates, n=1)
+        return f"; did you mean '{close[0]}'?" if close else ""
+
+    def gen_binary(self, expr: ast.Binary) -> SSAValue:
+        if expr.op in ("&&", "||"):
+            return self.gen_short_circuit(expr)
+        lhs = self.gen_expr(expr.lhs)
+        rhs = self.gen_expr(expr.rhs)
+        with self.at(expr.loc):
+            if expr.op in COMPARISONS:
+                return self.b.cmp(COMPARISONS[expr.op], lhs, rhs)
+            return self.b.binary(ARITHMETIC[expr.op], lhs, rhs)
+
+    def gen_short_circuit(self, expr: ast.Binary) -> SSAValue:
+        """`a && b` evaluates `b` only if `a` is true, `a || b` only if `a` is
+        false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0."""
+        lhs_true = self.truthy(self.gen_expr(expr.lhs))
+        evaluate_rhs, skip = Block(), Block()
+        with self.inside(evaluate_rhs, Scope(self.scope)):
+            rhs_true = self.truthy(self.gen_expr(expr.rhs))
+            self.emit(scf.YieldOp(self.emit(arith.UIToFPOp(rhs_true, f64)).result))
+        with self.inside(skip, Scope(self.scope)):
+            self.emit(scf.YieldOp(self.constant(1.0 if expr.op == "||" else 0.0)))
+        then_block, else_block = (evaluate_rhs, skip) if expr.op == "&&" else (skip, evaluate_rhs)
+        if_op = self.emit(scf.IfOp(lhs_true, [f64], Region(then_block), Region(else_block)))
+        return if_op.results[0]
+
+    # -- calls ---------------------------------------------------------------------
+
+    def gen_call(self, call: ast.Call) -> SSAValue:
+        value = self.gen_call_for_effect(call)
+        if value is None:
+            what = "printing a string" if call.callee == "print" else f"'{call.callee}'"
+            raise self.error(call.loc, f"{what} gives no value")
+        return value
+
+    def gen_call_for_effect(self, call: ast.Call) -> SSAValue | None:
+        """A call whose value may be absent (a statement such as `f();`)."""
+        if call.callee == "print":
+            return self.gen_print(call)
+        builtin = BUILTINS.get(call.callee)
+        if builtin is not None:
+            if builtin.milestone is not None:
+                raise self.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
+            args = [self.gen_expr(a) for a in call.args]
+            assert builtin.op is not None
+            with self.at(call.loc):
+                if issubclass(builtin.op, ew.BinaryOp):
+                    return self.b.binary(builtin.op, args[0], args[1])
+                return self.b.unary(builtin.op, args[0])
+        args = [self.gen_expr(a) for a in call.args]
+        with self.at(call.loc):
+            callee = self.state.module.instance(call.callee, [a.type for a in args], call.loc)
+            result_types = [] if callee.result_type is None else [callee.result_type]
+            op = self.emit(func.CallOp(callee.symbol, args, result_types))
+        return op.results[0] if op.results else None
+
+    def gen_print(self, call: ast.Call) -> SSAValue | None:
+        """`print(x)` prints and gives `x`; `print("text")` gives nothing."""
+        (arg,) = call.args
+        if isinstance(arg, ast.String):
+            with self.at(call.loc):
+                self.emit(PrintStringOp(arg.value))
+            return None
+        value = self.gen_expr(arg)
+        with self.at(call.loc):
+            self.emit(PrintOp(value))
+        return value

@@ -1,0 +1,216 @@
+"""The `optimize` statement: choosing the optimizer and its hyper-parameters
+(the `with` clause, else the compatible variables in scope, else the
+defaults of LANGUAGE.md section 5) and building `noma.optimize`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.dialects import arith
+from xdsl.dialects.builtin import FloatAttr, f64
+from xdsl.ir import Attribute, Block, Region, SSAValue
+
+from noma.dialects.noma.training import OptimizeOp, UntilOp
+from noma.frontend import ast
+from noma.frontend.builtins import OPTIMIZER_NAMES
+from noma.frontend.diagnostics import SourceLoc
+from noma.frontend.irgen.base import OptimizeContext
+from noma.frontend.irgen.control_flow import ControlFlowMixin, binding_value, with_value
+from noma.frontend.irgen.scope import ParamBinding, Scope, ValueBinding
+
+HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
+
+POSITIONAL: dict[str, tuple[str, ...]] = {
+    "sgd": ("lr",),
+    "adam": ("lr", "beta1", "beta2", "eps"),
+    "rmsprop": ("lr", "beta2", "eps"),
+}
+"""The positional arguments of each optimizer in the `with` clause. RMSprop's
+`beta` is its second-moment decay, `beta2` in the IR."""
+
+KEYWORDS: dict[str, str] = {
+    "lr": "lr",
+    "learning_rate": "lr",
+    "beta1": "beta1",
+    "beta2": "beta2",
+    "beta": "beta2",
+    "eps": "eps",
+    "epsilon": "eps",
+    "max_iterations": "max_iterations",
+    "max_iter": "max_iterations",
+    "iterations": "max_iterations",
+}
+
+COMPATIBLE_VARIABLES: dict[str, tuple[str, ...]] = {
+    "lr": ("learning_rate", "lr"),
+    "beta1": ("beta1",),
+    "beta2": ("beta2",),
+    "eps": ("epsilon", "eps"),
+    "max_iterations": ("max_iterations", "max_iter", "iterations"),
+}
+
+DEFAULTS: dict[str, float] = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "max_iterations": 1000}
+RMSPROP_DEFAULT_BETA = 0.9
+
+OPTIMIZER_CODES = {1: "sgd", 2: "adam", 3: "rmsprop"}
+
+
+@dataclass
+class OptimizerChoice:
+    name: str
+    hyper: dict[str, SSAValue]
+
+
+class OptimizeMixin(ControlFlowMixin):
+    def gen_optimize(self, stmt: ast.Optimize) -> None:
+        if self.state.optimize is not None:
+            raise self.error(stmt.loc, "optimize loops cannot be nested")
+        params = [self.lookup_param(p.name, p.loc).handle for p in stmt.params]
+        choice = self.choose_optimizer(stmt)
+        carried = self.loop_carried(stmt.body)
+        parent = self.scope
+        bindings = [parent.lookup(n) for n in carried]
+        for name, binding in zip(carried, bindings):
+            if not isinstance(binding, ValueBinding):
+                raise self.error(
+                    stmt.loc, f"'{name}' cannot be changed inside an optimize loop"
+                )
+        inits = [binding_value(b) for b in bindings if b is not None]
+
+        body = Block(arg_types=[v.type for v in inits])
+        carried_scope = Scope(parent)
+        for name, binding, arg in zip(carried, bindings, body.args):
+            assert binding is not None
+            carried_scope.define(name, with_value(binding, arg))
+        body_scope = Scope(carried_scope)
+        ctx = OptimizeContext(stmt.loc)
+        self.state.optimize = ctx
+        try:
+            with self.inside(body, body_scope):
+                self.gen_block(stmt.body)
+                if ctx.minimize_loc is None:
+                    raise self.error(stmt.loc, "the optimize body has no `minimize` statement")
+                with self.at(stmt.until.loc):
+                    condition = self.gen_expr(stmt.until)
+                    if condition.type != f64:
+                        raise self.error(stmt.until.loc, "the `until` condition must be a scalar")
+                next_values = []
+                for name in carried:
+                    binding = body_scope.writes.get(name) or carried_scope.defs[name]
+                    next_values.append(binding_value(binding))
+                exports = {
+                    name: b.value
+                    for name, b in body_scope.defs.items()
+                    if isinstance(b, ValueBinding)
+                }
+                with self.at(stmt.loc):
+                    self.emit(UntilOp(condition, next_values, list(exports.values())))
+        finally:
+            self.state.optimize = None
+
+        result_types: list[Attribute] = [v.type for v in (*next_values, *exports.values())]
+        hyper = [choice.hyper[h] for h in HYPER]
+        with self.at(stmt.loc):
+            op = self.emit(
+                OptimizeOp(choice.name, params, hyper, inits, Region(body), result_types)
+            )
+        for name, binding, result in zip(carried, bindings, op.res):
+            assert binding is not None
+            parent.rebind(name, with_value(binding, result))
+        for name, result in zip(exports, op.res[len(carried) :]):
+            parent.define(name, ValueBinding(result))
+
+    def lookup_param(self, name: str, loc: SourceLoc) -> ParamBinding:
+        binding = self.scope.lookup(name)
+        if binding is None:
+            raise self.error(loc, f"unknown parameter '{name}'")
+        if not isinstance(binding, ParamBinding):
+            raise self.error(
+                loc, f"'{name}' is not a learnable parameter (declare it with `learn {name} = ...;`)"
+            )
+        return binding
+
+    # -- optimizer and hyper-parameters ---------------------------------------
+
+    def choose_optimizer(self, stmt: ast.Optimize) -> OptimizerChoice:
+        given: dict[str, ast.Expr] = {}
+        spec = stmt.optimizer
+        if spec is not None:
+            if spec.name not in OPTIMIZER_NAMES:
+                raise self.error(
+                    spec.loc,
+                    f"unknown optimizer '{spec.name}' (expected {', '.join(OPTIMIZER_NAMES)})",
+                )
+            name = spec.name
+            positional = POSITIONAL[name]
+            if len(spec.args) > len(positional):
+                raise self.error(
+                    spec.args[len(positional)].loc,
+                    f"{name} takes at most {len(positional)} positional argument"
+                    f"{'' if len(positional) == 1 else 's'} ({', '.join(positional)})",
+                )
+            given.update(zip(positional, spec.args))
+            for key, value in spec.kwargs:
+                if key not in KEYWORDS:
+                    raise self.error(
+                        value.loc,
+                        f"unknown {name} argument '{key}' (expected one of "
+                        f"{', '.join(KEYWORDS)})",
+                    )
+                if KEYWORDS[key] in given:
+                    raise self.error(value.loc, f"'{key}' is given twice")
+                given[KEYWORDS[key]] = value
+        else:
+            name = self.optimizer_from_variables(stmt.loc)
+
+        hyper: dict[str, SSAValue] = {}
+        for h in HYPER:
+            if h in given:
+                value = self.gen_expr(given[h])
+                if value.type != f64:
+                    raise self.error(given[h].loc, f"'{h}' must be a scalar")
+                hyper[h] = value
+                continue
+            variable = self.compatible_variable(h)
+            if variable is not None:
+                hyper[h] = variable
+                continue
+            default = RMSPROP_DEFAULT_BETA if (name, h) == ("rmsprop", "beta2") else DEFAULTS[h]
+            with self.at(stmt.loc):
+                hyper[h] = self.constant(default)
+        return OptimizerChoice(name, hyper)
+
+    def compatible_variable(self, hyper: str) -> SSAValue | None:
+        for var in COMPATIBLE_VARIABLES[hyper]:
+            binding = self.scope.lookup(var)
+            if isinstance(binding, ValueBinding) and binding.value.type == f64:
+                return binding.value
+        return None
+
+    def optimizer_from_variables(self, loc: SourceLoc) -> str:
+        """`optimizer` (1 SGD, 2 Adam, 3 RMSprop), else `use_adam` /
+        `use_rmsprop` (non-zero selects), else SGD. The choice shapes the
+        generated code, so these variables must be compile-time constants."""
+        code = self.constant_variable("optimizer", loc)
+        if code is not None:
+            if code not in OPTIMIZER_CODES:
+                raise self.error(
+                    loc, f"`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got {code:g}"
+                )
+            return OPTIMIZER_CODES[int(code)]
+        if self.constant_variable("use_adam", loc):
+            return "adam"
+        if self.constant_variable("use_rmsprop", loc):
+            return "rmsprop"
+        return "sgd"
+
+    def constant_variable(self, name: str, loc: SourceLoc) -> float | None:
+        binding = self.scope.lookup(name)
+        if not isinstance(binding, ValueBinding):
+            return None
+        owner = binding.value.owner
+        if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, FloatAttr):
+            return owner.value.value.data
+        raise self.error(
+            loc, f"the optimizer is chosen when compiling, so `{name}` must be a constant here"
+        )

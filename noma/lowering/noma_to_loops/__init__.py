@@ -1,0 +1,71 @@
+"""The `convert-noma-to-loops` pass: from the `noma` dialect to upstream
+dialects only (func, arith, math, scf, cf, memref), the contract of the
+`loops` stage that upstream `mlir-opt` can verify and lower on its own.
+
+Today it lowers scalar programs: elementwise ops through each op's
+`lower_scalar` hook, parameters to rank-0 buffers, printing, warnings and the
+autodiff tape to runtime calls. Anything left over is reported, located, as
+not supported yet instead of being passed on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects.builtin import ModuleOp, TensorType, UnrealizedConversionCastOp
+from xdsl.ir import Operation
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
+
+from noma.dialects.noma import Noma
+from noma.dialects.noma.types import BufferType, ParamType, TapeType
+from noma.frontend.diagnostics import NomaError
+from noma.lowering.noma_to_loops.patterns import (
+    LowerLearn,
+    LowerRuntimeCalls,
+    LowerScalarElementwise,
+    LowerStorageAccess,
+)
+from noma.lowering.noma_to_loops.runtime import Runtime
+
+_NOMA_TYPES = (ParamType, BufferType, TapeType)
+
+
+def _unsupported(op: Operation) -> NomaError:
+    types = [v.type for v in (*op.operands, *op.results)]
+    if any(isinstance(t, TensorType) or isinstance(getattr(t, "value_type", None), TensorType) for t in types):
+        why = "tensor values are not supported yet: they arrive with tensor support"
+    elif op.name in ("noma.alloc", "noma.realloc", "noma.free"):
+        why = "buffers are not supported yet: they arrive with growth and dynamic shapes"
+    elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
+        why = "run `expand-optimizers` before lowering to loops"
+    else:
+        why = "it has no lowering"
+    return NomaError.at_op(op, f"cannot lower '{op.name}' to loops: {why}")
+
+
+@dataclass(frozen=True)
+class ConvertNomaToLoopsPass(ModulePass):
+    """Lower the `noma` dialect to func, arith, math, scf, cf and memref."""
+
+    name = "convert-noma-to-loops"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier(
+                [
+                    LowerLearn(),
+                    LowerStorageAccess(),
+                    LowerScalarElementwise(),
+                    LowerRuntimeCalls(Runtime(op)),
+                ]
+            )
+        ).rewrite_module(op)
+        for cast in [c for c in op.walk() if isinstance(c, UnrealizedConversionCastOp)]:
+            if isinstance(cast.results[0].type, _NOMA_TYPES) and not cast.results[0].uses:
+                cast.detach()
+                cast.erase()
+        for inner in op.walk():
+            if inner.dialect_name() == Noma.name:
+                raise _unsupported(inner)

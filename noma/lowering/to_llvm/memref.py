@@ -1,0 +1,308 @@
+"""`memref` -> `llvm` (MemRefToLLVM) on MLIR's descriptor struct.
+
+Buffers come from `malloc` (declared as `llvm.func @malloc(i64) -> !llvm.ptr`)
+and go back with `free`; loads and stores address `aligned + offset + sum(i_k *
+stride_k)` with strides and offset taken from the type when it fixes them and
+from the descriptor otherwise. Allocation, copy and globals need the identity
+(row-major) layout.
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects import arith, llvm, memref
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    DenseIntOrFPElementsAttr,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    TensorType,
+    UnitAttr,
+    UnrealizedConversionCastOp,
+    i8,
+)
+from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
+
+from noma.lowering.to_llvm.arith import icmp
+from noma.lowering.to_llvm.descriptor import (
+    Descriptor,
+    Index,
+    add,
+    materialize,
+    mul,
+    pack,
+    ranked,
+    row_major,
+)
+from noma.lowering.to_llvm.types import (
+    I1,
+    I64,
+    PTR,
+    constant,
+    declare_function,
+    element_size,
+    element_type,
+    emit,
+    has_identity_layout,
+    lowering_error,
+    replace_with_llvm,
+    to_llvm,
+)
+
+GLOBAL_ALLOCATED_MARKER = 0xDEADBEEF
+"""Allocated pointer of a descriptor of a global (as upstream): freeing it faults."""
+
+
+def _descriptor(value: SSAValue, op: Operation, rewriter: PatternRewriter) -> Descriptor:
+    return Descriptor(to_llvm(value, op, rewriter), ranked(value.type, op))
+
+
+def _identity(t: MemRefType[Attribute], op: Operation) -> MemRefType[Attribute]:
+    if not has_identity_layout(t):
+        raise lowering_error(op, f"only the identity layout is supported, got {t}")
+    return t
+
+
+def _sizes(
+    t: MemRefType[Attribute],
+    dynamic: tuple[SSAValue, ...],
+    op: Operation,
+    rewriter: PatternRewriter,
+) -> list[Index]:
+    """Sizes of an allocation: static dims from the type, operands for `?`."""
+    pending = iter(dynamic)
+    return [
+        to_llvm(next(pending), op, rewriter) if d == DYNAMIC_INDEX else d
+        for d in t.get_shape()
+    ]
+
+
+def _index(value: SSAValue, op: Operation, rewriter: PatternRewriter) -> Index:
+    """An index operand: its value if it is a constant, else the i64 SSA value."""
+    known = constant_index(value)
+    return known if known is not None else to_llvm(value, op, rewriter)
+
+
+def _aligned(raw: SSAValue, alignment: int, rewriter: PatternRewriter) -> SSAValue:
+    """`raw` rounded up to a multiple of `alignment` (a power of two)."""
+    address = emit(rewriter, llvm.PtrToIntOp(raw, I64))
+    bumped = emit(rewriter, llvm.AddOp(address, constant(rewriter, alignment - 1)))
+    rounded = emit(rewriter, llvm.AndOp(bumped, constant(rewriter, -alignment)))
+    shift = emit(rewriter, llvm.SubOp(rounded, address))
+    return emit(rewriter, llvm.GEPOp.from_mixed_indices(raw, [shift], i8))
+
+
+class AllocLowering(RewritePattern):
+    """`memref.alloc(%n) : memref<?x3xf64>` -> `llvm.call @malloc(%n * 3 * 8)` and a
+    descriptor with sizes [%n, 3], strides [3, 1], offset 0; with `alignment = A`
+    it allocates A more bytes and aligns the aligned pointer."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.AllocOp, rewriter: PatternRewriter) -> None:
+        t = _identity(op.memref.type, op)
+        elem = element_type(t, op)
+        sizes = _sizes(t, tuple(op.dynamic_sizes), op, rewriter)
+        strides, count = row_major(rewriter, sizes)
+        nbytes = mul(rewriter, count, element_size(elem, op))
+        alignment = op.alignment.value.data if op.alignment is not None else 0
+        if alignment & (alignment - 1):
+            raise lowering_error(op, f"alignment {alignment} is not a power of two")
+        if alignment > 1:
+            nbytes = add(rewriter, nbytes, alignment)
+        declare_function(op, "malloc", [I64], PTR, rewriter)
+        call = llvm.CallOp("malloc", materialize(rewriter, nbytes), return_type=PTR)
+        raw = emit(rewriter, call)
+        aligned = _aligned(raw, alignment, rewriter) if alignment > 1 else raw
+        desc = pack(rewriter, len(sizes), [raw, aligned, 0, *sizes, *strides])
+        replace_with_llvm(op, rewriter, [desc])
+
+
+class AllocaLowering(RewritePattern):
+    """`memref.alloca() : memref<f64>` -> `llvm.alloca %one x f64` and a descriptor
+    whose allocated and aligned pointers are both the stack slot."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.AllocaOp, rewriter: PatternRewriter) -> None:
+        t = _identity(op.memref.type, op)
+        elem = element_type(t, op)
+        sizes = _sizes(t, tuple(op.dynamic_sizes), op, rewriter)
+        strides, count = row_major(rewriter, sizes)
+        alignment = op.alignment.value.data if op.alignment is not None else 0
+        alignment = max(alignment, element_size(elem, op))
+        slot = emit(rewriter, llvm.AllocaOp(materialize(rewriter, count), elem, alignment))
+        desc = pack(rewriter, len(sizes), [slot, slot, 0, *sizes, *strides])
+        replace_with_llvm(op, rewriter, [desc])
+
+
+class DeallocLowering(RewritePattern):
+    """`memref.dealloc %m` -> `llvm.call @free(%allocated)`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.DeallocOp, rewriter: PatternRewriter) -> None:
+        allocated = _descriptor(op.memref, op, rewriter).allocated_ptr(rewriter)
+        declare_function(op, "free", [PTR], None, rewriter)
+        rewriter.replace(op, llvm.CallOp("free", allocated))
+
+
+class LoadLowering(RewritePattern):
+    """`memref.load %m[%i, %j] : memref<?x?xf64>` -> `llvm.load (llvm.getelementptr
+    %aligned[%offset + %i * %s0 + %j * %s1]) : f64`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.LoadOp, rewriter: PatternRewriter) -> None:
+        desc = _descriptor(op.memref, op, rewriter)
+        elem = element_type(desc.type, op)
+        indices = [_index(i, op, rewriter) for i in op.indices]
+        address = desc.element_ptr(rewriter, indices, elem)
+        replace_with_llvm(op, rewriter, [emit(rewriter, llvm.LoadOp(address, elem))])
+
+
+class StoreLowering(RewritePattern):
+    """`memref.store %v, %m[%i] : memref<?xf64>` -> `llvm.store %v, (llvm.getelementptr
+    %aligned[%offset + %i * %s0])`."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.StoreOp, rewriter: PatternRewriter) -> None:
+        desc = _descriptor(op.memref, op, rewriter)
+        elem = element_type(desc.type, op)
+        indices = [_index(i, op, rewriter) for i in op.indices]
+        address = desc.element_ptr(rewriter, indices, elem)
+        value = to_llvm(op.value, op, rewriter)
+        rewriter.replace(op, llvm.StoreOp(value, address))
+
+
+def constant_index(value: SSAValue) -> int | None:
+    """The integer `value` is known to hold, looking through casts and constants."""
+    owner = value.owner
+    while isinstance(owner, UnrealizedConversionCastOp) and len(owner.inputs) == 1:
+        owner = owner.inputs[0].owner
+    if isinstance(owner, arith.ConstantOp | llvm.ConstantOp) and isinstance(
+        owner.value, IntegerAttr
+    ):
+        return owner.value.value.data
+    return None
+
+
+class DimLowering(RewritePattern):
+    """`memref.dim %m, %c1 : memref<4x?xf64>` -> `llvm.extractvalue %m[3, 1]` (a
+    constant for a static dim; a select over the sizes for a non-constant index)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.DimOp, rewriter: PatternRewriter) -> None:
+        desc = _descriptor(op.source, op, rewriter)
+        index = constant_index(op.index)
+        if index is not None:
+            if not 0 <= index < desc.rank:
+                raise lowering_error(op, f"dimension {index} out of range for {desc.type}")
+            replace_with_llvm(op, rewriter, [materialize(rewriter, desc.size(rewriter, index))])
+            return
+        dim = to_llvm(op.index, op, rewriter)
+        result = constant(rewriter, 0)
+        for d in range(desc.rank):
+            hit = emit(rewriter, icmp(dim, constant(rewriter, d), "eq"))
+            size = materialize(rewriter, desc.size(rewriter, d))
+            result = emit(rewriter, llvm.SelectOp(hit, size, result))
+        replace_with_llvm(op, rewriter, [result])
+
+
+class CastLowering(RewritePattern):
+    """`memref.cast %m : memref<3xi8> to memref<?xi8>` -> the same descriptor (ranked
+    to ranked of the same rank: the struct type does not change)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.CastOp, rewriter: PatternRewriter) -> None:
+        source = ranked(op.source.type, op)
+        dest = ranked(op.dest.type, op)
+        if source.get_num_dims() != dest.get_num_dims():
+            raise lowering_error(op, "casts between ranks are not supported")
+        replace_with_llvm(op, rewriter, [to_llvm(op.source, op, rewriter)])
+
+
+class CopyLowering(RewritePattern):
+    """`memref.copy %a, %b : memref<?xf64> to memref<?xf64>` ->
+    `llvm.call_intrinsic "llvm.memcpy.p0.p0.i64"(%b_ptr, %a_ptr, %n * 8, false)`
+    (identity layouts: both buffers are contiguous)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.CopyOp, rewriter: PatternRewriter) -> None:
+        source = _descriptor(op.source, op, rewriter)
+        target = _descriptor(op.destination, op, rewriter)
+        _identity(source.type, op)
+        _identity(target.type, op)
+        elem = element_type(source.type, op)
+        count = source.num_elements(rewriter)
+        nbytes = materialize(rewriter, mul(rewriter, count, element_size(elem, op)))
+        zeros: list[Index] = [0] * source.rank
+        src = source.element_ptr(rewriter, zeros, elem)
+        dst = target.element_ptr(rewriter, zeros, elem)
+        volatile = constant(rewriter, 0, I1)
+        call = llvm.CallIntrinsicOp("llvm.memcpy.p0.p0.i64", [dst, src, nbytes, volatile], [])
+        rewriter.replace(op, call)
+
+
+class GlobalLowering(RewritePattern):
+    """`memref.global "private" constant @s : memref<3xi8> = dense<[104, 105, 0]>` ->
+    `llvm.mlir.global private constant @s(dense<[104, 105, 0]> : tensor<3xi8>) :
+    !llvm.array<3 x i8>` (any shape is flattened to one array)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.GlobalOp, rewriter: PatternRewriter) -> None:
+        t = _identity(ranked(op.type, op), op)
+        if any(d == DYNAMIC_INDEX for d in t.get_shape()):
+            raise lowering_error(op, "a global needs a static shape")
+        elem = element_type(t, op)
+        count = 1
+        for d in t.get_shape():
+            count *= d
+        private = op.sym_visibility.data == "private"
+        init = op.initial_value
+        value: Attribute | None
+        if isinstance(init, DenseIntOrFPElementsAttr):
+            value = DenseIntOrFPElementsAttr.from_list(
+                TensorType(elem, [count]), list(init.get_values())
+            )
+        elif private or isinstance(init, UnitAttr):
+            zero = 0 if isinstance(elem, IntegerType) else 0.0
+            value = DenseIntOrFPElementsAttr.from_list(TensorType(elem, [count]), [zero])
+        else:
+            value = None
+        alignment = op.alignment.value.data if op.alignment is not None else None
+        new = llvm.GlobalOp(
+            llvm.LLVMArrayType(count, elem),
+            op.sym_name,
+            "private" if private else "external",
+            constant=op.constant is not None,
+            value=value,
+            alignment=alignment,
+        )
+        rewriter.replace(op, new)
+
+
+class GetGlobalLowering(RewritePattern):
+    """`memref.get_global @s : memref<3xi8>` -> a descriptor whose aligned pointer is
+    `llvm.mlir.addressof @s` (allocated pointer 0xdeadbeef, as upstream)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.GetGlobalOp, rewriter: PatternRewriter) -> None:
+        t = _identity(op.memref.type, op)
+        address = emit(rewriter, llvm.AddressOfOp(op.name_.root_reference, PTR))
+        marker = emit(rewriter, llvm.IntToPtrOp(constant(rewriter, GLOBAL_ALLOCATED_MARKER)))
+        sizes: list[Index] = list(t.get_shape())
+        strides, _ = row_major(rewriter, sizes)
+        desc = pack(rewriter, len(sizes), [marker, address, 0, *sizes, *strides])
+        replace_with_llvm(op, rewriter, [desc])
+
+
+MEMREF_PATTERNS: tuple[RewritePattern, ...] = (
+    AllocLowering(),
+    AllocaLowering(),
+    DeallocLowering(),
+    LoadLowering(),
+    StoreLowering(),
+    DimLowering(),
+    CastLowering(),
+    CopyLowering(),
+    GlobalLowering(),
+    GetGlobalLowering(),
+)

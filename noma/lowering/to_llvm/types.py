@@ -1,0 +1,271 @@
+"""Type conversion to the LLVM dialect, shared by every `*-to-llvm` pattern.
+
+    index                 -> i64
+    memref<d0 x .. x T>   -> !llvm.struct<(ptr, ptr, i64, array<R x i64>, array<R x i64>)>
+    memref<T> (rank 0)    -> !llvm.struct<(ptr, ptr, i64)>
+    iN, fN, llvm types    -> unchanged
+
+The patterns are not a dialect-conversion driver: each one rewrites one op and
+bridges the values it reads and defines with `builtin.unrealized_conversion_cast`
+(original type <-> converted type). When every op is lowered the casts come in
+inverse pairs, which `reconcile-unrealized-casts` removes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from xdsl.builder import Builder
+from xdsl.dialects import llvm
+from xdsl.dialects.builtin import (
+    AnyFloat,
+    Float16Type,
+    Float32Type,
+    Float64Type,
+    IndexType,
+    IntegerAttr,
+    IntegerType,
+    MemRefType,
+    ModuleOp,
+    NoneAttr,
+    UnrealizedConversionCastOp,
+    UnregisteredOp,
+    VectorType,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
+from xdsl.traits import SymbolTable
+from xdsl.utils.exceptions import DiagnosticException
+
+PTR = llvm.LLVMPointerType()
+I64 = i64
+I1 = IntegerType(1)
+
+
+class LoweringError(DiagnosticException):
+    """An op or type that the LLVM lowering does not support (one line, names the op)."""
+
+
+def op_name(op: Operation) -> str:
+    """The op's name as written in the input (also for unregistered ops)."""
+    if isinstance(op, UnregisteredOp):
+        return op.op_name.data
+    return op.name
+
+
+def lowering_error(op: Operation, message: str) -> LoweringError:
+    """`cannot lower '<op name>' at <loc>: <message>`, one line."""
+    return LoweringError(f"cannot lower '{op_name(op)}' at {op.location}: {message}")
+
+
+# --- types -------------------------------------------------------------------
+
+
+def descriptor_type(rank: int) -> llvm.LLVMStructType:
+    """MLIR's ranked memref descriptor: (allocated, aligned, offset, sizes, strides)."""
+    fields: list[Attribute] = [PTR, PTR, I64]
+    if rank > 0:
+        fields += [llvm.LLVMArrayType(rank, I64), llvm.LLVMArrayType(rank, I64)]
+    return llvm.LLVMStructType.from_type_list(fields)
+
+
+def _is_scalar(t: Attribute) -> bool:
+    return isinstance(t, IntegerType | AnyFloat)
+
+
+def is_legal_type(t: Attribute) -> bool:
+    """True for types that the LLVM dialect accepts as they are."""
+    if _is_scalar(t):
+        return True
+    if isinstance(t, VectorType):
+        return _is_scalar(t.get_element_type())
+    return isinstance(
+        t,
+        llvm.LLVMPointerType
+        | llvm.LLVMStructType
+        | llvm.LLVMArrayType
+        | llvm.LLVMVoidType
+        | llvm.LLVMFunctionType,
+    )
+
+
+def try_convert_type(t: Attribute) -> Attribute | None:
+    """The LLVM type standing for `t`, or None if `t` has no LLVM form."""
+    if isinstance(t, IndexType):
+        return I64
+    if isinstance(t, MemRefType):
+        if try_convert_type(t.get_element_type()) is None:
+            return None
+        return descriptor_type(t.get_num_dims())
+    return t if is_legal_type(t) else None
+
+
+def convert_type(t: Attribute, op: Operation) -> Attribute:
+    """The LLVM type standing for `t`; raises a diagnostic naming `op` otherwise."""
+    converted = try_convert_type(t)
+    if converted is None:
+        raise lowering_error(op, f"type {t} has no LLVM lowering")
+    return converted
+
+
+def needs_cast(t: Attribute) -> bool:
+    """True if `t` has an LLVM form different from itself (index, memref)."""
+    return try_convert_type(t) not in (None, t)
+
+
+def element_type(t: MemRefType[Attribute], op: Operation) -> Attribute:
+    """The LLVM type of one memref element (index elements are stored as i64)."""
+    return convert_type(t.get_element_type(), op)
+
+
+def element_size(t: Attribute, op: Operation) -> int:
+    """Size in bytes of one element of LLVM type `t` as laid out in memory."""
+    if isinstance(t, IndexType):
+        return 8
+    if isinstance(t, IntegerType):
+        return max(1, (t.width.data + 7) // 8)
+    if isinstance(t, Float64Type):
+        return 8
+    if isinstance(t, Float32Type):
+        return 4
+    if isinstance(t, Float16Type):
+        return 2
+    raise lowering_error(op, f"unsupported memref element type {t}")
+
+
+def has_identity_layout(t: MemRefType[Attribute]) -> bool:
+    """Row-major layout with offset 0 (no layout, or an equivalent strided one)."""
+    if isinstance(t.layout, NoneAttr):
+        return True
+    shape = t.get_shape()
+    if any(d < 0 for d in shape):
+        return False
+    return tuple(t.layout.get_strides() or ()) == MemRefType.strides_for_shape(
+        shape
+    ) and (t.layout.get_offset() == 0)
+
+
+# --- casts between original and converted values ------------------------------
+
+
+def cast(value: SSAValue, to: Attribute, builder: Builder) -> SSAValue:
+    """`value` seen as type `to`: itself, the input of the cast it came from, or a
+    new `unrealized_conversion_cast` inserted at the builder's insertion point."""
+    if value.type == to:
+        return value
+    owner = value.owner
+    if (
+        isinstance(owner, UnrealizedConversionCastOp)
+        and len(owner.inputs) == 1
+        and owner.inputs[0].type == to
+    ):
+        return owner.inputs[0]
+    cast_op, result = UnrealizedConversionCastOp.cast_one(value, to)
+    builder.insert(cast_op)
+    return result
+
+
+def to_llvm(value: SSAValue, op: Operation, builder: Builder) -> SSAValue:
+    """`value` cast to its LLVM type."""
+    return cast(value, convert_type(value.type, op), builder)
+
+
+def operands_to_llvm(op: Operation, builder: Builder) -> list[SSAValue]:
+    """Every operand of `op`, cast to its LLVM type."""
+    return [to_llvm(v, op, builder) for v in op.operands]
+
+
+def replace_with_llvm(
+    op: Operation, rewriter: PatternRewriter, new_results: Sequence[SSAValue]
+) -> None:
+    """Replace `op` (whose new ops are already inserted) by `new_results`, casting
+    each back to the original result type."""
+    originals = [cast(v, r.type, rewriter) for v, r in zip(new_results, op.results)]
+    rewriter.replace(op, (), originals)
+
+
+def emit(builder: Builder, op: Operation) -> SSAValue:
+    """Insert `op` at the builder's insertion point and return its only result."""
+    builder.insert(op)
+    return op.results[0]
+
+
+def constant(builder: Builder, value: int, type: Attribute = I64) -> SSAValue:
+    """`llvm.mlir.constant(value) : type` (an integer)."""
+    return emit(builder, llvm.ConstantOp(IntegerAttr(value, type), type))
+
+
+# --- block arguments -----------------------------------------------------------
+
+
+def convert_block_arguments(block: Block, rewriter: PatternRewriter) -> None:
+    """Give `block`'s arguments their LLVM types; uses inside see the original
+    type again through a cast at the top of the block. Idempotent."""
+    saved = rewriter.insertion_point
+    for arg in list(block.args):
+        if not needs_cast(arg.type):
+            continue
+        original = arg.type
+        parent = block.parent_op()
+        converted = try_convert_type(original)
+        if converted is None:
+            assert parent is not None
+            raise lowering_error(parent, f"block argument of type {original}")
+        new_arg = rewriter.replace_value_with_new_type(arg, converted)
+        cast_op, back = UnrealizedConversionCastOp.cast_one(new_arg, original)
+        rewriter.insert(cast_op, InsertPoint.at_start(block))
+        rewriter.replace_uses_with_if(new_arg, back, lambda use: use.operation is not cast_op)
+    rewriter.insertion_point = saved
+
+
+# --- module-level symbols ------------------------------------------------------
+
+
+def enclosing_module(op: Operation) -> ModuleOp:
+    """The `builtin.module` that holds `op`."""
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, ModuleOp):
+        parent = parent.parent_op()
+    if parent is None:
+        raise lowering_error(op, "op is not inside a builtin.module")
+    return parent
+
+
+def declare_function(
+    op: Operation,
+    name: str,
+    inputs: Sequence[Attribute],
+    output: Attribute | None,
+    rewriter: PatternRewriter,
+) -> None:
+    """Declare the external `llvm.func @name` (e.g. malloc, free) unless the
+    module already has a symbol of that name."""
+    module = enclosing_module(op)
+    if SymbolTable.lookup_symbol(module, name) is not None:
+        return
+    decl = llvm.FuncOp(
+        name, llvm.LLVMFunctionType(inputs, output), linkage=llvm.LinkageAttr("external")
+    )
+    rewriter.insert(decl, InsertPoint.at_start(module.body.block))
+
+
+# --- legality --------------------------------------------------------------------
+
+
+def check_lowered(
+    module: ModuleOp, pass_name: str, is_illegal: Callable[[Operation], bool]
+) -> None:
+    """Raise a one-line diagnostic naming the first op left behind that the pass
+    should have lowered."""
+    for op in module.walk():
+        if is_illegal(op):
+            reason = (
+                "run convert-scf-to-cf first"
+                if op.dialect_name() == "scf"
+                else "no lowering to the LLVM dialect for this op"
+            )
+            raise LoweringError(
+                f"{pass_name}: cannot lower '{op_name(op)}' at {op.location}: {reason}"
+            )

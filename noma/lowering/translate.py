@@ -1,0 +1,129 @@
+"""LLVM dialect -> LLVM IR text (stage 8's first half), with xDSL's LLVM backend.
+
+`xdsl.backend.llvm.convert.convert_module` builds an llvmlite module from a
+module holding only `llvm.func` and `llvm.mlir.global`; its text is what
+llvmlite's `parse_assembly` (and any LLVM tool) reads. The lowering emits only
+ops that backend translates (`llvm.call_intrinsic` stands in for LLVM ops xDSL
+lacks). Two legalizations run first, on a copy when needed (as MLIR's
+legalize-for-export does):
+
+- a conditional branch to the same block on both edges gets a forwarding block,
+  since an LLVM PHI cannot take two different values from one predecessor;
+- blocks are put in reverse post-order, because the backend converts blocks in
+  list order and needs each value defined before the blocks that use it.
+"""
+
+from __future__ import annotations
+
+from xdsl.backend.llvm.convert import convert_module
+from xdsl.dialects import llvm
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Block, Region
+from xdsl.utils.exceptions import DiagnosticException, LLVMTranslationException
+
+
+class TranslationError(DiagnosticException):
+    """The module is not (only) in the LLVM dialect, or uses something the
+    backend cannot translate."""
+
+
+def translate_to_llvmir(
+    module: ModuleOp, *, target_triple: str | None = None, data_layout: str = ""
+) -> str:
+    """LLVM IR text of an `llvm`-dialect module.
+
+    The triple is the module's `llvm.target_triple`, else `target_triple`, else
+    the host's; `data_layout` (e.g. `str(target_machine.target_data)`) is set when
+    given. The input module is not modified."""
+    for op in module.ops:
+        if op.dialect_name() != "llvm":
+            raise TranslationError(
+                f"cannot translate '{op.name}' at {op.location}: only llvm.func and "
+                "llvm.mlir.global may appear at the top level (lower to the llvm "
+                "dialect first)"
+            )
+    for op in module.walk():
+        if op is not module and op.dialect_name() != "llvm":
+            raise TranslationError(
+                f"cannot translate '{op.name}' at {op.location}: not an llvm dialect op"
+            )
+    module = sort_blocks(ensure_distinct_successors(module))
+    try:
+        llvm_module = convert_module(
+            module, fallback_target_triple=target_triple, data_layout=data_layout
+        )
+    except (NotImplementedError, LLVMTranslationException, KeyError, AssertionError) as e:
+        raise TranslationError(f"cannot translate to LLVM IR: {e!r}") from e
+    return str(llvm_module)
+
+
+def _shared_successor(op: object) -> bool:
+    return (
+        isinstance(op, llvm.CondBrOp)
+        and op.then_block is op.else_block
+        and bool(op.then_arguments or op.else_arguments)
+    )
+
+
+def ensure_distinct_successors(module: ModuleOp) -> ModuleOp:
+    """`llvm.cond_br %c, ^bb(%a), ^bb(%b)` -> `llvm.cond_br %c, ^bb(%a), ^fwd` with
+    `^fwd: llvm.br ^bb(%b)`. Returns `module` itself when nothing needs it, else a
+    legalized copy (the input is never modified)."""
+    if not any(_shared_successor(op) for op in module.walk()):
+        return module
+    module = module.clone()
+    for op in [op for op in module.walk() if _shared_successor(op)]:
+        assert isinstance(op, llvm.CondBrOp)
+        block, region = op.parent_block(), op.parent_region()
+        assert block is not None and region is not None
+        forward = Block()
+        region.insert_block_after(forward, block)
+        forward.add_op(llvm.BrOp(op.else_block, *op.else_arguments))
+        branch = llvm.CondBrOp(op.cond, op.then_block, op.then_arguments, forward, ())
+        block.insert_op_before(branch, op)
+        block.erase_op(op)
+    return module
+
+
+def _reverse_post_order(region: Region) -> list[Block]:
+    """Blocks reachable from the entry in reverse post-order, then the others."""
+    blocks = list(region.blocks)
+    visited: set[Block] = {blocks[0]}
+    post_order: list[Block] = []
+    stack = [(blocks[0], iter(_successors(blocks[0])))]
+    while stack:
+        block, successors = stack[-1]
+        successor = next((s for s in successors if s not in visited), None)
+        if successor is None:
+            post_order.append(block)
+            stack.pop()
+        else:
+            visited.add(successor)
+            stack.append((successor, iter(_successors(successor))))
+    order = post_order[::-1]
+    return order + [b for b in blocks if b not in visited]
+
+
+def _successors(block: Block) -> tuple[Block, ...]:
+    last = block.last_op
+    return tuple(last.successors) if last is not None else ()
+
+
+def sort_blocks(module: ModuleOp) -> ModuleOp:
+    """Every function's blocks in reverse post-order (dominators first). Returns
+    `module` itself when already so, else a sorted copy."""
+
+    def unsorted(m: ModuleOp) -> list[Region]:
+        regions = [op.body for op in m.ops if isinstance(op, llvm.FuncOp)]
+        return [r for r in regions if r.blocks and _reverse_post_order(r) != list(r.blocks)]
+
+    if not unsorted(module):
+        return module
+    module = module.clone()
+    for region in unsorted(module):
+        order = _reverse_post_order(region)
+        for block in order:
+            region.detach_block(block)
+        for block in order:
+            region.add_block(block)
+    return module

@@ -1,0 +1,125 @@
+"""The reverse sweep: walks ops backwards and propagates adjoints.
+
+The sweep is generic. An op that implements `DifferentiableOp` supplies its
+own vector-Jacobian product; structured control flow and calls have rules in
+`regions.py` and `calls.py`. Adjoints are kept for varied values only, and a
+value used several times accumulates the adjoints of all its uses.
+
+Adjoints of parameter handles are the gradients: `noma.read` passes the
+adjoint of the value read to the handle it reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from xdsl.dialects import func, scf
+from xdsl.dialects.builtin import ModuleOp
+from xdsl.ir import Attribute, Operation, SSAValue
+
+from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.interfaces import DifferentiableOp
+from noma.dialects.noma.types import ParamType
+from noma.frontend.diagnostics import NomaError
+from noma.passes.autodiff.activity import Activity
+
+
+def adjoint_type(value: SSAValue) -> Attribute:
+    """Adjoints of parameter handles have the type of the parameter's value."""
+    t = value.type
+    return t.value_type if isinstance(t, ParamType) else t
+
+
+@dataclass
+class AutodiffContext:
+    """Module-level state shared by every sweep of one pass run."""
+
+    module: ModuleOp
+    vjp_functions: dict[str, str] = field(default_factory=dict)
+    """callee -> the function computing its vector-Jacobian product"""
+    pure_functions: dict[str, str] = field(default_factory=dict)
+    """callee -> its copy without printing, used when recomputing"""
+
+
+class RuleContext:
+    """The `VJPContext` a `DifferentiableOp` rule sees."""
+
+    def __init__(self, sweep: Sweep, op: Operation):
+        self._sweep = sweep
+        self._op = op
+
+    @property
+    def b(self) -> NomaBuilder:
+        return self._sweep.b
+
+    def operand(self, index: int) -> SSAValue:
+        return self._op.operands[index]
+
+    def result(self, index: int) -> SSAValue:
+        return self._op.results[index]
+
+    def needs(self, index: int) -> bool:
+        return self._op.operands[index] in self._sweep.activity
+
+
+ReverseRule = Callable[["Sweep", Operation, list[SSAValue | None]], None]
+
+
+class Sweep:
+    def __init__(self, ctx: AutodiffContext, builder: NomaBuilder, activity: Activity):
+        self.ctx = ctx
+        self.b = builder
+        self.activity = activity
+        self.adjoints: dict[SSAValue, SSAValue] = {}
+
+    def accumulate(self, value: SSAValue, adjoint: SSAValue) -> None:
+        if value not in self.activity:
+            return
+        existing = self.adjoints.get(value)
+        self.adjoints[value] = adjoint if existing is None else self.b.add(existing, adjoint)
+
+    def adjoint_or_zero(self, value: SSAValue) -> SSAValue:
+        adjoint = self.adjoints.get(value)
+        return adjoint if adjoint is not None else self.b.constant(0.0, adjoint_type(value))
+
+    def run(self, ops: Sequence[Operation]) -> None:
+        for op in reversed(ops):
+            self.reverse(op)
+
+    def reverse(self, op: Operation) -> None:
+        result_adjoints = [self.adjoints.get(r) for r in op.results]
+        if all(a is None for a in result_adjoints):
+            return
+        saved = self.b.location
+        self.b.location = op.location
+        try:
+            rule_for(op)(self, op, result_adjoints)
+        finally:
+            self.b.location = saved
+
+
+def _reverse_differentiable(sweep: Sweep, op: Operation, adjoints: list[SSAValue | None]) -> None:
+    assert isinstance(op, DifferentiableOp)
+    operand_adjoints = op.vjp(RuleContext(sweep, op), adjoints)
+    for operand, adjoint in zip(op.operands, operand_adjoints, strict=True):
+        if adjoint is not None:
+            sweep.accumulate(operand, adjoint)
+
+
+def rule_for(op: Operation) -> ReverseRule:
+    if isinstance(op, DifferentiableOp):
+        return _reverse_differentiable
+    if isinstance(op, scf.IfOp):
+        from noma.passes.autodiff.regions import reverse_if
+
+        return reverse_if
+    if isinstance(op, scf.WhileOp):
+        from noma.passes.autodiff.regions import reverse_while
+
+        return reverse_while
+    if isinstance(op, func.CallOp):
+        from noma.passes.autodiff.calls import reverse_call
+
+        return reverse_call
+    raise NomaError.at_op(op, f"autodiff: no derivative rule for '{op.name}'")

@@ -1,0 +1,187 @@
+"""The `expand-optimizers` pass: `noma.optimize` becomes an explicit loop.
+
+    %r = noma.optimize "adam"(%W : ...) lr(%lr) ... max_iterations(%max) {
+      <body> ; noma.minimize %loss wrt(%W) grads(%g) ; noma.until %c exports(%loss)
+    }
+  becomes
+    %it, %loss, %g, %stop = scf.while (%i = 0.0) {
+      <body>
+      %stop = %c != 0 ; %go = !%stop && %i < %max
+      scf.condition(%go) %i, %loss, %g, %stop
+    } do {
+      <Adam step on %W with %g, reading and writing its state m, v, t>
+      scf.yield %i + 1.0
+    }
+    scf.if !%stop { noma.warning "... max_iterations ..." }
+
+Check-then-step (LANGUAGE.md section 5): each iteration runs the body and
+tests the condition; only if it does not hold is a step applied, so the
+parameters after the loop are those the condition held for. After
+`max_iterations` steps the loop ends with a warning; the exported values are
+then those of the final parameters. The optimizer state lives with each
+parameter (`noma.state_read`/`noma.state_write`), so it persists from one
+optimize loop to the next until `noma.reset_optimizer` clears it, which this
+pass also expands.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import IntegerAttr, ModuleOp, f64, i1
+from xdsl.ir import Block, Region, SSAValue
+from xdsl.passes import ModulePass
+from xdsl.pattern_rewriter import (
+    GreedyRewritePatternApplier,
+    PatternRewriter,
+    PatternRewriteWalker,
+    RewritePattern,
+    op_type_rewrite_pattern,
+)
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from noma.dialects.noma import elementwise as ew
+from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.io import WarningOp
+from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
+from noma.dialects.noma.training import MinimizeOp, OptimizeOp
+from noma.frontend.diagnostics import NomaError
+
+MAX_ITERATIONS_WARNING = (
+    "optimize loop stopped after max_iterations = {0} steps before its `until` condition held"
+)
+
+
+@dataclass
+class Hyper:
+    lr: SSAValue
+    beta1: SSAValue
+    beta2: SSAValue
+    eps: SSAValue
+
+
+def emit_step(b: NomaBuilder, optimizer: str, param: SSAValue, grad: SSAValue, h: Hyper) -> None:
+    """One optimizer step on `param` with gradient `grad`; the textbook
+    update rules, with Adam's bias correction by the parameter's own step
+    count."""
+    one = b.constant(1.0)
+    step = b.add(b.insert(StateReadOp(param, "t")).value, one)
+    b.insert(StateWriteOp(step, param, "t"))
+    value = b.insert(ReadOp(param)).value
+    if optimizer == "sgd":
+        update = b.mul(h.lr, grad)
+    elif optimizer == "rmsprop":
+        v = _decayed(b, b.insert(StateReadOp(param, "v")).value, b.mul(grad, grad), h.beta2)
+        b.insert(StateWriteOp(v, param, "v"))
+        update = b.div(b.mul(h.lr, grad), b.add(b.unary(ew.SqrtOp, v), h.eps))
+    else:
+        assert optimizer == "adam"
+        m = _decayed(b, b.insert(StateReadOp(param, "m")).value, grad, h.beta1)
+        v = _decayed(b, b.insert(StateReadOp(param, "v")).value, b.mul(grad, grad), h.beta2)
+        b.insert(StateWriteOp(m, param, "m"))
+        b.insert(StateWriteOp(v, param, "v"))
+        m_hat = b.div(m, b.sub(one, b.binary(ew.PowOp, h.beta1, step)))
+        v_hat = b.div(v, b.sub(one, b.binary(ew.PowOp, h.beta2, step)))
+        update = b.div(b.mul(h.lr, m_hat), b.add(b.unary(ew.SqrtOp, v_hat), h.eps))
+    b.insert(WriteOp(b.sub(value, update), param))
+
+
+def _decayed(b: NomaBuilder, average: SSAValue, sample: SSAValue, beta: SSAValue) -> SSAValue:
+    """`beta * average + (1 - beta) * sample`"""
+    return b.add(b.mul(beta, average), b.mul(b.sub(b.constant(1.0), beta), sample))
+
+
+class ExpandOptimize(RewritePattern):
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: OptimizeOp, rewriter: PatternRewriter) -> None:
+        body = op.body.block
+        minimize = next(m for m in op.body.walk() if isinstance(m, MinimizeOp))
+        if not minimize.is_differentiated:
+            raise NomaError.at_op(
+                minimize, "expand-optimizers needs the gradients: run `autodiff` first"
+            )
+        if minimize.parent_block() is not body:
+            raise NomaError.at_op(
+                minimize, "a `minimize` nested inside the optimize body is not supported yet"
+            )
+        until = op.until
+        params, grads = list(minimize.params), list(minimize.grads)
+        n_next, n_exports = len(until.next), len(until.exports)
+        hyper = Hyper(op.lr, op.beta1, op.beta2, op.eps)
+
+        before_region = Rewriter.move_region_contents_to_new_regions(op.body)
+        before = before_region.block
+        iteration = before.insert_arg(f64, 0)
+        rewriter.erase(minimize)
+        b = NomaBuilder(InsertPoint.before(until), op.location)
+        stop = b.insert(arith.CmpfOp(until.condition, b.constant(0.0), "une")).result
+        more = b.insert(arith.CmpfOp(iteration, op.max_iterations, "olt")).result
+        true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+        keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more))
+        forwarded = [iteration, *until.next, *until.exports, *grads, stop]
+        b.insert(scf.ConditionOp(keep_going.result, *forwarded))
+        rewriter.erase(until)
+
+        after = Block(arg_types=[v.type for v in forwarded])
+        a_iteration = after.args[0]
+        a_next = after.args[1 : 1 + n_next]
+        a_grads = after.args[1 + n_next + n_exports : -1]
+        ab = NomaBuilder(InsertPoint.at_end(after), op.location)
+        for param, grad in zip(params, a_grads):
+            emit_step(ab, op.optimizer.data, param, grad, hyper)
+        ab.insert(scf.YieldOp(ab.add(a_iteration, ab.constant(1.0)), *a_next))
+
+        zero = NomaBuilder(InsertPoint.before(op), op.location).constant(0.0)
+        loop = scf.WhileOp(
+            [zero, *op.inits], [v.type for v in forwarded], before_region, Region(after)
+        )
+        loop.location = op.location
+        rewriter.insert(loop, InsertPoint.before(op))
+        self._warn_if_not_converged(loop, op)
+        results = loop.results[1 : 1 + n_next + n_exports]
+        rewriter.replace(op, [], list(results))
+
+    @staticmethod
+    def _warn_if_not_converged(loop: scf.WhileOp, op: OptimizeOp) -> None:
+        b = NomaBuilder(InsertPoint.after(loop), op.location)
+        true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+        not_converged = b.insert(arith.XOrIOp(loop.results[-1], true)).result
+        block = Block()
+        NomaBuilder(InsertPoint.at_end(block), op.location).insert(
+            WarningOp(MAX_ITERATIONS_WARNING, op.max_iterations)
+        )
+        NomaBuilder(InsertPoint.at_end(block), op.location).insert(scf.YieldOp())
+        b.insert(scf.IfOp(not_converged, [], Region(block)))
+
+
+class ExpandResetOptimizer(RewritePattern):
+    """`noma.reset_optimizer` zeroes each parameter's moments and step count."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: ResetOptimizerOp, rewriter: PatternRewriter) -> None:
+        b = NomaBuilder(InsertPoint.before(op), op.location)
+        for param in op.params:
+            value = b.insert(ReadOp(param)).value
+            zeros = b.zeros_like(value)
+            b.insert(StateWriteOp(zeros, param, "m"))
+            b.insert(StateWriteOp(zeros, param, "v"))
+            b.insert(StateWriteOp(b.constant(0.0), param, "t"))
+        rewriter.erase(op)
+
+
+@dataclass(frozen=True)
+class ExpandOptimizersPass(ModulePass):
+    """Expand optimize loops into `scf.while` with explicit optimizer steps."""
+
+    name = "expand-optimizers"
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        PatternRewriteWalker(
+            GreedyRewritePatternApplier([ExpandOptimize(), ExpandResetOptimizer()]),
+            apply_recursively=False,
+        ).rewrite_module(op)
+
+
+

@@ -1,0 +1,217 @@
+"""Build the C runtime into a cached shared library.
+
+The runtime (printing, diagnostics, tape, later RNG and file I/O) has exactly
+one implementation, in C, so that the JIT and standalone executables behave
+identically. The JIT needs it as a shared library that LLVM can resolve
+symbols from; executables link the C source directly (see
+:func:`runtime_source_path`).
+
+Compiling takes a noticeable fraction of a second, so the library is cached in
+a per-user directory under a name derived from a hash of everything that
+affects the result (C source, header, compiler identity, flags). A stale
+library can therefore never be picked up: editing the C file or switching
+compilers simply produces a new name. Builds go to a temporary file in the
+cache directory and are atomically renamed into place, so concurrent
+processes never observe a half-written library and never need a lock (the
+worst case is two processes compiling the same thing once each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = [
+    "RUNTIME_CFLAGS",
+    "CCompilerNotFoundError",
+    "RuntimeBuildError",
+    "build_runtime_library",
+    "cache_dir",
+    "find_c_compiler",
+    "runtime_header_path",
+    "runtime_include_dir",
+    "runtime_source_path",
+]
+
+# Flags for the shared library. -std=c11 because the runtime uses
+# _Thread_local; warnings are on so that compiler complaints show up in the
+# test suite (which also builds with -Werror), but they are not errors here:
+# a user's newer compiler inventing a new warning must not break `noma run`.
+RUNTIME_CFLAGS: tuple[str, ...] = (
+    "-std=c11",
+    "-O2",
+    "-fPIC",
+    "-Wall",
+    "-Wextra",
+)
+_SHARED_FLAGS: tuple[str, ...] = ("-shared",)
+
+_C_DIR = Path(__file__).resolve().parent / "c"
+_LIB_STEM = "libnoma_runtime"
+
+
+class RuntimeBuildError(RuntimeError):
+    """The C runtime could not be compiled (the message says why)."""
+
+
+class CCompilerNotFoundError(RuntimeBuildError):
+    """No usable C compiler: $CC (or `cc`) is not installed or not on PATH."""
+
+
+def runtime_source_path() -> Path:
+    """Path of ``noma_runtime.c``; executables compile and link this file."""
+    return _C_DIR / "noma_runtime.c"
+
+
+def runtime_header_path() -> Path:
+    """Path of ``noma_runtime.h`` (the C ABI compiled code relies on)."""
+    return _C_DIR / "noma_runtime.h"
+
+
+def runtime_include_dir() -> Path:
+    """Directory to pass as ``-I`` when compiling against the runtime."""
+    return _C_DIR
+
+
+def cache_dir() -> Path:
+    """The per-user cache directory for built artefacts.
+
+    ``$NOMA_CACHE_DIR`` wins (tests and sandboxes point it elsewhere), then
+    ``$XDG_CACHE_HOME/noma``, then ``~/.cache/noma``. Not created here.
+    """
+    explicit = os.environ.get("NOMA_CACHE_DIR")
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    if xdg:
+        return Path(xdg).expanduser() / "noma"
+    return Path.home() / ".cache" / "noma"
+
+
+def find_c_compiler() -> list[str]:
+    """The C compiler command as an argv prefix: ``$CC`` (split like a shell
+    would, so ``CC="ccache gcc"`` works) or ``cc``, with the program resolved
+    to an absolute path.
+
+    Raises :class:`CCompilerNotFoundError` with a readable message when the
+    program cannot be found, rather than letting a bare FileNotFoundError from
+    subprocess surface later.
+    """
+    env_cc = os.environ.get("CC", "").strip()
+    argv = shlex.split(env_cc) if env_cc else ["cc"]
+    resolved = shutil.which(argv[0])
+    if resolved is None:
+        origin = f"$CC={env_cc!r}" if env_cc else "`cc`"
+        raise CCompilerNotFoundError(
+            f"no C compiler found: {origin} is not an executable on PATH. "
+            "NOMA compiles its C runtime with the system C compiler; install "
+            "one (e.g. `apt install gcc` or Xcode command line tools) or set "
+            "$CC to its path."
+        )
+    return [resolved, *argv[1:]]
+
+
+def _shared_library_suffix() -> str:
+    """Platform suffix for shared libraries (LLVM loads it by path)."""
+    if sys.platform == "darwin":
+        return ".dylib"
+    if sys.platform == "win32":
+        return ".dll"
+    return ".so"
+
+
+def _compiler_identity(compiler: list[str]) -> str:
+    """A string that changes when the compiler changes.
+
+    Uses the real path, size and mtime of the compiler binary instead of
+    running ``cc --version``: it is free (a stat) and still changes on an
+    upgrade, which is all the cache key needs.
+    """
+    real = os.path.realpath(compiler[0])
+    try:
+        st = os.stat(real)
+        stamp = f"{st.st_size}:{st.st_mtime_ns}"
+    except OSError:
+        stamp = "?"
+    return "\0".join([real, stamp, *compiler[1:]])
+
+
+def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
+    """Hash of the C sources, compiler identity and flags."""
+    h = hashlib.sha256()
+    for path in (runtime_source_path(), runtime_header_path()):
+        h.update(path.name.encode())
+        h.update(b"\0")
+        h.update(path.read_bytes())
+        h.update(b"\0")
+    h.update(_compiler_identity(compiler).encode())
+    h.update(b"\0")
+    h.update("\0".join(flags).encode())
+    return h.hexdigest()[:20]
+
+
+def build_runtime_library(*, force: bool = False) -> Path:
+    """Return the path of the runtime shared library, compiling it if needed.
+
+    A library already in the cache under the current key is reused as is;
+    ``force=True`` recompiles it anyway (and atomically replaces it).
+    Raises :class:`CCompilerNotFoundError` if there is no compiler and
+    :class:`RuntimeBuildError` if compilation fails.
+    """
+    compiler = find_c_compiler()
+    flags = RUNTIME_CFLAGS + _SHARED_FLAGS
+    key = _cache_key(compiler, flags)
+    directory = cache_dir()
+    target = directory / f"{_LIB_STEM}-{key}{_shared_library_suffix()}"
+    if target.is_file() and not force:
+        return target
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeBuildError(
+            f"cannot create the NOMA cache directory {directory}: {exc}"
+        ) from exc
+
+    # Same directory as the target so that os.replace is an atomic rename.
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{_LIB_STEM}-{key}-", suffix=_shared_library_suffix(), dir=directory
+    )
+    os.close(fd)
+    tmp = Path(tmp_name)
+    cmd = [
+        *compiler,
+        *flags,
+        "-I",
+        str(runtime_include_dir()),
+        "-o",
+        str(tmp),
+        str(runtime_source_path()),
+    ]
+    replaced = False
+    try:
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        except OSError as exc:  # e.g. the binary vanished or is not executable
+            raise CCompilerNotFoundError(
+                f"could not run the C compiler {compiler[0]}: {exc}"
+            ) from exc
+        if proc.returncode != 0:
+            raise RuntimeBuildError(
+                "compiling the NOMA C runtime failed "
+                f"(exit status {proc.returncode}).\n"
+                f"command: {shlex.join(cmd)}\n{proc.stderr.strip()}"
+            )
+        os.chmod(tmp, 0o755)
+        os.replace(tmp, target)
+        replaced = True
+    finally:
+        if not replaced:
+            tmp.unlink(missing_ok=True)
+    return target

@@ -1,0 +1,473 @@
+/*
+ * noma_runtime.c - the C run-time support of compiled NOMA programs.
+ *
+ * One implementation shared by the JIT (loaded as a shared library) and by
+ * standalone executables (linked in), so that both modes behave identically.
+ * See noma_runtime.h for the contract of each function.
+ *
+ * Portable C11; needs only the standard library (no libm, no POSIX).
+ */
+#include "noma_runtime.h"
+
+#include <math.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ======================================================================== */
+/* Float formatting: Python's repr(float)                                    */
+/* ======================================================================== */
+
+/*
+ * Locale independence: the only locale-dependent pieces of the C library we
+ * touch are the decimal point written by "%e" and read by strtod.  We never
+ * hand a decimal point to strtod (candidates are written as an integer
+ * mantissa with an exponent, "12345e-7"), and when parsing "%e" output we
+ * skip whatever non-digit characters sit between the first digit and the
+ * 'e', so any locale's decimal point (even a multi-byte one) is fine.
+ */
+
+/* The correctly rounded prec-digit decimal nearest to x (finite, > 0), as an
+ * integer mantissa and the decimal exponent of its first digit:
+ * x ~ mant * 10^(exp10 - prec + 1).  glibc, musl, macOS and recent MSVC all
+ * round "%e" exactly. */
+static uint64_t nearest_decimal(double x, int prec, int *exp10)
+{
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*e", prec - 1, x);
+    /* Parse: digit, [decimal point, digits], 'e', sign, digits. */
+    const char *p = buf;
+    uint64_t mant = 0;
+    while (*p && *p != 'e' && *p != 'E') {
+        if (*p >= '0' && *p <= '9')
+            mant = mant * 10u + (uint64_t)(*p - '0');
+        ++p;
+    }
+    *exp10 = (*p) ? atoi(p + 1) : 0;
+    return mant;
+}
+
+/* strtod(mant * 10^pow10), written without a (locale-dependent) decimal
+ * point. */
+static double read_back(uint64_t mant, int pow10)
+{
+    char buf[48];
+    snprintf(buf, sizeof buf, "%llue%d", (unsigned long long)mant, pow10);
+    return strtod(buf, NULL);
+}
+
+/* Looks for a prec-digit decimal that reads back to x (finite, > 0).
+ * Returns 1 and sets *mant_out / *exp10_out (exponent of the first digit) if
+ * there is one; the one returned is the nearest to x among them, which is
+ * what Python (David Gay's dtoa, mode 0) prints. */
+static int round_trip_at(double x, int prec, uint64_t *mant_out,
+                         int *exp10_out)
+{
+    int e = 0;
+    uint64_t mant = nearest_decimal(x, prec, &e);
+    double back = read_back(mant, e - prec + 1);
+    if (back == x) {
+        *mant_out = mant;
+        *exp10_out = e;
+        return 1;
+    }
+    /* The nearest candidate does not round-trip, yet the one on the other
+     * side of x might: when x is a power of two its rounding interval is
+     * twice as wide above x as below, so the nearest candidate can fall just
+     * outside on the narrow (lower) side while the next one up is inside.
+     * Only the lower side can be the narrow one, so only mant + 1 can help;
+     * if it fails too, no prec-digit decimal reads back to x. */
+    if (back < x) {
+        uint64_t up = mant + 1u;
+        if (read_back(up, e - prec + 1) == x) {
+            uint64_t limit = 1; /* 10^prec */
+            for (int i = 0; i < prec; ++i)
+                limit *= 10u;
+            if (up == limit) { /* carry: 999 + 1 -> 100, next decade */
+                up /= 10u;
+                ++e;
+            }
+            *mant_out = up;
+            *exp10_out = e;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Shortest round-trip decimal digits of a finite x > 0.
+ * On return digits[0..*ndigits) holds the significant digits (no trailing
+ * zeros, first digit non-zero) and *exp10 the decimal exponent of the first
+ * digit, so that x reads back from d0.d1d2... * 10^exp10. */
+static void shortest_digits(double x, char digits[24], int *ndigits,
+                            int *exp10)
+{
+    uint64_t mant = 0;
+    int e = 0;
+
+    if (x < 1e16 && x == (double)(int64_t)x) {
+        /* Fast path for integral values below 1e16 (loop counters, sizes,
+         * exact results): their shortest repr is the integer itself.  Below
+         * 2^53 every integer is exact; between 2^53 and 1e16 doubles are
+         * even and their neighbours at half an ulp are odd, so no multiple
+         * of ten (a shorter string) can round to them either. */
+        mant = (uint64_t)x;
+        e = -1;
+        for (uint64_t m = mant; m != 0; m /= 10u)
+            ++e;
+    } else {
+        /* Whether some prec-digit decimal reads back to x is monotonic in
+         * prec (a prec-digit decimal is also a (prec+1)-digit one), so
+         * binary search the shortest prec in [1, 17]; 17 always works. */
+        int lo = 1, hi = 17;
+        uint64_t best_mant = 0;
+        int best_e = 0;
+        int have_best = 0; /* best_* hold the result for precision hi */
+        while (lo < hi) {
+            int mid = lo + (hi - lo) / 2;
+            uint64_t m;
+            int me;
+            if (round_trip_at(x, mid, &m, &me)) {
+                hi = mid;
+                best_mant = m;
+                best_e = me;
+                have_best = 1;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        if (!have_best && !round_trip_at(x, hi, &best_mant, &best_e)) {
+            /* Unreachable with a correct libc: 17 digits always
+             * round-trip.  Fall back to the 17-digit rounding. */
+            best_mant = nearest_decimal(x, hi, &best_e);
+        }
+        mant = best_mant;
+        e = best_e;
+    }
+
+    /* Render the mantissa's digits and strip trailing zeros (stripping does
+     * not move the first digit, so exp10 stays). */
+    char tmp[24];
+    int len = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)mant);
+    while (len > 1 && tmp[len - 1] == '0')
+        --len;
+    memcpy(digits, tmp, (size_t)len);
+    *ndigits = len;
+    *exp10 = e;
+}
+
+/* Appends n copies of c to out at *pos. */
+static void put_repeat(char *out, int *pos, char c, int n)
+{
+    for (int i = 0; i < n; ++i)
+        out[(*pos)++] = c;
+}
+
+/* Writes repr(x) NUL-terminated into out (at least NOMA_F64_REPR_BUFSIZE
+ * bytes); returns its length. */
+static int format_f64_full(double x, char *out)
+{
+    int pos = 0;
+
+    if (isnan(x)) {
+        /* Python prints every NaN as "nan", whatever its sign bit. */
+        memcpy(out, "nan", 4);
+        return 3;
+    }
+    if (signbit(x)) {
+        out[pos++] = '-';
+        x = -x;
+    }
+    if (isinf(x)) {
+        memcpy(out + pos, "inf", 4);
+        return pos + 3;
+    }
+    if (x == 0.0) {
+        memcpy(out + pos, "0.0", 4);
+        return pos + 3;
+    }
+
+    char digits[24];
+    int nd = 0;
+    int e = 0;
+    shortest_digits(x, digits, &nd, &e);
+
+    if (e >= -4 && e < 16) {
+        /* Fixed notation. */
+        if (e >= 0) {
+            int int_digits = e + 1;
+            if (nd <= int_digits) {
+                memcpy(out + pos, digits, (size_t)nd);
+                pos += nd;
+                put_repeat(out, &pos, '0', int_digits - nd);
+                memcpy(out + pos, ".0", 2);
+                pos += 2;
+            } else {
+                memcpy(out + pos, digits, (size_t)int_digits);
+                pos += int_digits;
+                out[pos++] = '.';
+                memcpy(out + pos, digits + int_digits,
+                       (size_t)(nd - int_digits));
+                pos += nd - int_digits;
+            }
+        } else {
+            out[pos++] = '0';
+            out[pos++] = '.';
+            put_repeat(out, &pos, '0', -e - 1);
+            memcpy(out + pos, digits, (size_t)nd);
+            pos += nd;
+        }
+    } else {
+        /* Scientific: d[.ddd]e[+-]XX with at least two exponent digits. */
+        out[pos++] = digits[0];
+        if (nd > 1) {
+            out[pos++] = '.';
+            memcpy(out + pos, digits + 1, (size_t)(nd - 1));
+            pos += nd - 1;
+        }
+        out[pos++] = 'e';
+        out[pos++] = (e < 0) ? '-' : '+';
+        int ae = (e < 0) ? -e : e;
+        if (ae < 10)
+            out[pos++] = '0';
+        pos += snprintf(out + pos, 8, "%d", ae);
+    }
+    out[pos] = '\0';
+    return pos;
+}
+
+int noma_format_f64(double x, char *buf, int64_t size)
+{
+    char full[NOMA_F64_REPR_BUFSIZE];
+    int len = format_f64_full(x, full);
+    if (buf != NULL && size > 0) {
+        /* Truncate like snprintf: at most size - 1 characters and a NUL. */
+        int64_t n = (len < size) ? len : size - 1;
+        memcpy(buf, full, (size_t)n);
+        buf[n] = '\0';
+    }
+    return len;
+}
+
+/* ======================================================================== */
+/* Printing                                                                 */
+/* ======================================================================== */
+
+/* Writes the memref<?xi8> text to f (no newline). */
+static void write_memref_text(FILE *f, const char *aligned, int64_t offset,
+                              int64_t size, int64_t stride)
+{
+    if (aligned == NULL || size <= 0)
+        return;
+    const char *base = aligned + offset;
+    if (stride == 1) {
+        fwrite(base, 1, (size_t)size, f);
+    } else {
+        for (int64_t i = 0; i < size; ++i)
+            fputc(base[i * stride], f);
+    }
+}
+
+void noma_print_f64(double x)
+{
+    char buf[NOMA_F64_REPR_BUFSIZE];
+    int len = format_f64_full(x, buf);
+    buf[len++] = '\n';
+    fwrite(buf, 1, (size_t)len, stdout);
+}
+
+void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
+                    int64_t stride)
+{
+    (void)alloc; /* Only the aligned pointer addresses the data. */
+    write_memref_text(stdout, aligned, offset, size, stride);
+    fputc('\n', stdout);
+}
+
+void noma_rt_flush(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+}
+
+/* ======================================================================== */
+/* Diagnostics                                                              */
+/* ======================================================================== */
+
+/* Writes the memref<?xi8> text to f with each "{i}" (i < nvalues) replaced
+ * by values[i]; other braces are copied verbatim. Messages mostly quote
+ * counts, sizes and indices, so an integral value prints without the ".0"
+ * that repr() would add ("index 5", not "index 5.0"). */
+static void write_substituted(FILE *f, const char *aligned, int64_t offset,
+                              int64_t size, int64_t stride,
+                              const double *values, int nvalues)
+{
+    if (aligned == NULL || size <= 0)
+        return;
+    const char *base = aligned + offset;
+    int64_t i = 0;
+    while (i < size) {
+        char c = base[i * stride];
+        if (c == '{' && i + 2 < size && base[(i + 2) * stride] == '}') {
+            char d = base[(i + 1) * stride];
+            int k = d - '0';
+            if (k >= 0 && k < nvalues) {
+                char num[NOMA_F64_REPR_BUFSIZE];
+                int len = format_f64_full(values[k], num);
+                if (len > 2 && num[len - 2] == '.' && num[len - 1] == '0')
+                    len -= 2;
+                fwrite(num, 1, (size_t)len, f);
+                i += 3;
+                continue;
+            }
+        }
+        fputc(c, f);
+        ++i;
+    }
+}
+
+void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
+                  int64_t stride, double v0)
+{
+    (void)alloc;
+    /* Flush stdout first so that, when both streams go to the same place,
+     * the warning appears after what the program printed before it. */
+    fflush(stdout);
+    double values[1] = {v0};
+    write_substituted(stderr, aligned, offset, size, stride, values, 1);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
+/* One active noma_rt_invoke; they form a per-thread stack through prev. */
+typedef struct noma_invoke_frame {
+    jmp_buf env;
+    struct noma_invoke_frame *prev;
+} noma_invoke_frame;
+
+static _Thread_local noma_invoke_frame *noma_current_frame = NULL;
+
+/* Ends the current run: flush what was printed and return to the innermost
+ * noma_rt_invoke, or exit(1) when running outside one (executables). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+static void noma_abort_run(void)
+{
+    fflush(stdout);
+    fflush(stderr);
+    noma_invoke_frame *frame = noma_current_frame;
+    if (frame != NULL)
+        longjmp(frame->env, 1);
+    exit(1);
+}
+
+/* A runtime error raised by the runtime itself, with a C string message. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+static void noma_fail(const char *message)
+{
+    fflush(stdout);
+    fputs(message, stderr);
+    fputc('\n', stderr);
+    noma_abort_run();
+}
+
+void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
+                        int64_t size, int64_t stride, double v0, double v1)
+{
+    (void)alloc;
+    /* stdout first, so that the error follows the program's output. */
+    fflush(stdout);
+    double values[2] = {v0, v1};
+    write_substituted(stderr, aligned, offset, size, stride, values, 2);
+    fputc('\n', stderr);
+    noma_abort_run();
+}
+
+/* ======================================================================== */
+/* Entry trampoline                                                         */
+/* ======================================================================== */
+
+/*
+ * Compiled code holds no resources that need unwinding (no C++ objects, no
+ * locks), so a longjmp across its frames is safe; heap buffers it allocated
+ * before the error are leaked, which is acceptable for an aborted run.
+ */
+int noma_rt_invoke(void (*packed)(void **), void **args)
+{
+    noma_invoke_frame frame;
+    int status;
+
+    frame.prev = noma_current_frame;
+    noma_current_frame = &frame;
+    /* Nothing local is modified between setjmp and longjmp, so no
+     * volatile is needed. */
+    if (setjmp(frame.env) == 0) {
+        packed(args);
+        status = 0;
+    } else {
+        status = 1;
+    }
+    noma_current_frame = frame.prev;
+    fflush(stdout);
+    return status;
+}
+
+/* ======================================================================== */
+/* Tape                                                                     */
+/* ======================================================================== */
+
+typedef struct noma_tape {
+    double *data;
+    size_t len;
+    size_t cap;
+} noma_tape;
+
+static noma_tape *tape_from_handle(int64_t handle)
+{
+    return (noma_tape *)(intptr_t)handle;
+}
+
+int64_t noma_tape_new(void)
+{
+    noma_tape *t = calloc(1, sizeof *t);
+    if (t == NULL)
+        noma_fail("runtime error: out of memory (tape)");
+    return (int64_t)(intptr_t)t;
+}
+
+void noma_tape_push(int64_t tape, double x)
+{
+    noma_tape *t = tape_from_handle(tape);
+    if (t->len == t->cap) {
+        /* Geometric growth keeps push amortised O(1). */
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        double *data = realloc(t->data, cap * sizeof *data);
+        if (data == NULL)
+            noma_fail("runtime error: out of memory (tape)");
+        t->data = data;
+        t->cap = cap;
+    }
+    t->data[t->len++] = x;
+}
+
+double noma_tape_pop(int64_t tape)
+{
+    noma_tape *t = tape_from_handle(tape);
+    if (t->len == 0)
+        noma_fail("runtime error: internal: tape underflow");
+    return t->data[--t->len];
+}
+
+void noma_tape_free(int64_t tape)
+{
+    noma_tape *t = tape_from_handle(tape);
+    if (t == NULL)
+        return;
+    free(t->data);
+    free(t);
+}

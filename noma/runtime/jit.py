@@ -1,0 +1,350 @@
+"""In-process JIT for NOMA: LLVM IR text in, callable machine code out.
+
+The last pipeline stage hands us LLVM IR as text. We parse and verify it with
+llvmlite, run LLVM's own O2 pipeline tuned for the host CPU (the same
+optimisations clang would apply; NOMA does not re-implement them), and
+compile it with MCJIT.
+
+Compiled code calls the C runtime (``noma_print_f64``, ``noma_runtime_error``,
+the tape, ...) by name. Those symbols live in the runtime shared library built
+by :mod:`noma.runtime.build`; loading it with
+``llvm.load_library_permanently`` puts them in the process-wide symbol table
+that MCJIT's resolver searches. We also keep a :class:`ctypes.CDLL` handle to
+the very same library to call the trampoline and the helpers from Python, so
+there is exactly one copy of the runtime state (stdout buffer, active error
+frames) in the process.
+
+Entry points are called through ``noma_rt_invoke``, a ``setjmp`` trampoline:
+a run-time error in compiled code longjmps back to it and the call returns
+status 1 instead of killing the Python process.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import llvmlite.binding as llvm
+
+from noma.runtime.build import build_runtime_library
+
+__all__ = [
+    "JitError",
+    "JitModule",
+    "NomaRuntime",
+    "emit_object_file",
+    "host_target_machine",
+    "load_runtime",
+    "optimize_ir",
+]
+
+
+class JitError(RuntimeError):
+    """LLVM IR that does not parse or verify, or a missing entry point."""
+
+
+# --------------------------------------------------------------------------
+# LLVM initialisation (once per process)
+# --------------------------------------------------------------------------
+
+_init_lock = threading.Lock()
+_llvm_initialized = False
+
+
+def _ensure_llvm_initialized() -> None:
+    """Initialise the native target and asm printer exactly once.
+
+    ``llvm.initialize()`` is gone in llvmlite 0.50 (it raises); LLVM core
+    initialisation is automatic, only the native target pieces are needed.
+    """
+    global _llvm_initialized
+    if _llvm_initialized:
+        return
+    with _init_lock:
+        if not _llvm_initialized:
+            llvm.initialize_native_target()
+            llvm.initialize_native_asmprinter()
+            _llvm_initialized = True
+
+
+def host_target_machine(*, jit: bool = True, opt_level: int = 2) -> llvm.TargetMachine:
+    """A target machine for the host CPU with all its features.
+
+    ``jit=True`` gives the configuration MCJIT wants (JIT code model);
+    ``jit=False`` gives position-independent code for object files that are
+    linked into (PIE) executables.
+    """
+    _ensure_llvm_initialized()
+    target = llvm.Target.from_default_triple()
+    cpu = llvm.get_host_cpu_name()
+    features = llvm.get_host_cpu_features().flatten()
+    if jit:
+        return target.create_target_machine(
+            cpu=cpu, features=features, opt=opt_level, jit=True
+        )
+    return target.create_target_machine(
+        cpu=cpu, features=features, opt=opt_level, reloc="pic", codemodel="default"
+    )
+
+
+def _parse_and_verify(llvm_ir: str) -> llvm.ModuleRef:
+    """Parse LLVM IR text and verify it, turning LLVM's errors into JitError."""
+    _ensure_llvm_initialized()
+    try:
+        mod = llvm.parse_assembly(llvm_ir)
+    except RuntimeError as exc:
+        raise JitError(f"invalid LLVM IR: {exc}") from exc
+    try:
+        mod.verify()
+    except RuntimeError as exc:
+        raise JitError(f"LLVM IR failed verification: {exc}") from exc
+    return mod
+
+
+def _optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, speed_level: int) -> None:
+    """Run LLVM's standard new-pass-manager pipeline (``default<O{n}>``)."""
+    mod.triple = tm.triple
+    mod.data_layout = str(tm.target_data)
+    if speed_level <= 0:
+        return
+    pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
+    pb = llvm.create_pass_builder(tm, pto)
+    try:
+        mpm = pb.getModulePassManager()
+        mpm.run(mod, pb)
+    finally:
+        pb.close()
+
+
+def optimize_ir(llvm_ir: str, *, speed_level: int = 2) -> str:
+    """Parse, verify and optimise LLVM IR for the host; return the IR text.
+
+    Used by ``noma emit`` style tooling and tests that want to see what LLVM
+    made of our output without compiling it.
+    """
+    mod = _parse_and_verify(llvm_ir)
+    tm = host_target_machine(jit=True, opt_level=speed_level)
+    _optimize(mod, tm, speed_level)
+    return str(mod)
+
+
+def emit_object_file(llvm_ir: str, path: str | os.PathLike[str], *, speed_level: int = 2) -> Path:
+    """Compile LLVM IR to a relocatable object file for the host (PIC).
+
+    The object is written to a temporary file next to ``path`` and renamed
+    into place, so a failed build never leaves a truncated object behind.
+    """
+    mod = _parse_and_verify(llvm_ir)
+    tm = host_target_machine(jit=False, opt_level=speed_level)
+    _optimize(mod, tm, speed_level)
+    data = tm.emit_object(mod)
+    return _atomic_write_bytes(Path(path), data)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> Path:
+    """Write bytes via a temporary file in the same directory + os.replace."""
+    directory = path.parent if str(path.parent) else Path(".")
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=directory)
+    replaced = False
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp_name, path)
+        replaced = True
+    finally:
+        if not replaced:
+            Path(tmp_name).unlink(missing_ok=True)
+    return path
+
+
+# --------------------------------------------------------------------------
+# The runtime library, seen from Python
+# --------------------------------------------------------------------------
+
+
+class NomaRuntime:
+    """Typed ctypes view of the C runtime shared library.
+
+    One instance per library path per process (see :func:`load_runtime`):
+    the C side has process-wide state (stdio buffers, the per-thread stack of
+    active invokes), and the library is also loaded into LLVM's global symbol
+    table, so Python and compiled code must talk to the same copy.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path: Path = path
+        # RTLD_GLOBAL so the symbols are visible process-wide, exactly as
+        # load_library_permanently makes them for MCJIT.
+        self.lib: ctypes.CDLL = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+        lib = self.lib
+        lib.noma_format_f64.argtypes = [ctypes.c_double, ctypes.c_char_p, ctypes.c_int64]
+        lib.noma_format_f64.restype = ctypes.c_int
+        lib.noma_print_f64.argtypes = [ctypes.c_double]
+        lib.noma_print_f64.restype = None
+        lib.noma_rt_flush.argtypes = []
+        lib.noma_rt_flush.restype = None
+        lib.noma_rt_invoke.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
+        lib.noma_rt_invoke.restype = ctypes.c_int
+        lib.noma_tape_new.argtypes = []
+        lib.noma_tape_new.restype = ctypes.c_int64
+        lib.noma_tape_push.argtypes = [ctypes.c_int64, ctypes.c_double]
+        lib.noma_tape_push.restype = None
+        lib.noma_tape_pop.argtypes = [ctypes.c_int64]
+        lib.noma_tape_pop.restype = ctypes.c_double
+        lib.noma_tape_free.argtypes = [ctypes.c_int64]
+        lib.noma_tape_free.restype = None
+        self._fmt_buf = ctypes.create_string_buffer(64)
+        self._fmt_lock = threading.Lock()
+
+    def format_f64(self, x: float) -> str:
+        """repr(x) as the C runtime prints it (identical to Python's repr)."""
+        with self._fmt_lock:
+            n = self.lib.noma_format_f64(float(x), self._fmt_buf, len(self._fmt_buf))
+            return self._fmt_buf.raw[:n].decode("ascii")
+
+    def print_f64(self, x: float) -> None:
+        """Print through C stdio, i.e. in order with compiled code's output."""
+        self.lib.noma_print_f64(float(x))
+
+    def flush(self) -> None:
+        """Flush C stdout and stderr (Python's own streams are separate)."""
+        self.lib.noma_rt_flush()
+
+    def invoke(self, fn_address: int, args: Sequence[Any]) -> int:
+        """Call a packed entry point ``void f(void **args)`` through the
+        ``noma_rt_invoke`` trampoline; 0 on success, 1 after a runtime error.
+
+        ``args`` are ctypes pointers (or anything ``ctypes.cast`` accepts as
+        a pointer, including int addresses); the caller keeps the pointees
+        alive for the duration of the call.
+        """
+        argv = (ctypes.c_void_p * max(len(args), 1))()
+        for i, a in enumerate(args):
+            argv[i] = a if isinstance(a, int) else ctypes.cast(a, ctypes.c_void_p).value
+        # Python's buffered stdout is a different buffer from C's: flush it so
+        # text printed from Python before the call appears before the call's.
+        try:
+            sys.stdout.flush()
+        except (AttributeError, ValueError, OSError):
+            pass
+        return int(self.lib.noma_rt_invoke(ctypes.c_void_p(fn_address), argv))
+
+
+_runtimes: dict[Path, NomaRuntime] = {}
+_runtime_lock = threading.Lock()
+
+
+def load_runtime() -> NomaRuntime:
+    """Build (or reuse from cache) the runtime library and load it once.
+
+    ``llvm.load_library_permanently`` is what lets MCJIT resolve ``noma_*``
+    symbols in JIT-compiled code.
+    """
+    path = build_runtime_library()
+    with _runtime_lock:
+        rt = _runtimes.get(path)
+        if rt is None:
+            _ensure_llvm_initialized()
+            llvm.load_library_permanently(str(path))
+            rt = NomaRuntime(path)
+            _runtimes[path] = rt
+        return rt
+
+
+# --------------------------------------------------------------------------
+# JIT-compiled modules
+# --------------------------------------------------------------------------
+
+
+class JitModule:
+    """One LLVM IR module compiled to machine code in this process.
+
+    Keep the object alive while calling its functions: closing it (or
+    garbage-collecting it) frees the machine code.
+    """
+
+    def __init__(self, llvm_ir: str, *, speed_level: int = 2) -> None:
+        """Parse, verify, optimise (``default<O{speed_level}>``, host CPU) and
+        compile ``llvm_ir`` with MCJIT. Raises :class:`JitError` for IR that
+        does not parse or verify."""
+        self.runtime: NomaRuntime = load_runtime()
+        self._tm: llvm.TargetMachine = host_target_machine(jit=True, opt_level=speed_level)
+        mod = _parse_and_verify(llvm_ir)
+        _optimize(mod, self._tm, speed_level)
+        self.speed_level: int = speed_level
+        #: The module after LLVM's optimisation pipeline, as text.
+        self.optimized_ir: str = str(mod)
+        self._module: llvm.ModuleRef = mod
+        self._engine: llvm.ExecutionEngine | None = llvm.create_mcjit_compiler(mod, self._tm)
+        self._engine.finalize_object()
+        self._engine.run_static_constructors()
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def close(self) -> None:
+        """Free the machine code; function addresses become invalid."""
+        if self._engine is not None:
+            self._engine.close()
+            self._engine = None
+
+    def __enter__(self) -> JitModule:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calling -------------------------------------------------------------
+
+    def _live_engine(self) -> llvm.ExecutionEngine:
+        if self._engine is None:
+            raise JitError("the JIT module has been closed")
+        return self._engine
+
+    def function_address(self, name: str) -> int:
+        """Address of a compiled function; JitError if there is none."""
+        addr = self._live_engine().get_function_address(name)
+        if not addr:
+            raise JitError(f"no function named {name!r} in the JIT module")
+        return int(addr)
+
+    def invoke_packed(self, name: str, args: Sequence[Any]) -> int:
+        """Call ``void name(void **args)`` via the runtime trampoline.
+
+        Returns 0 on success, 1 if the code raised a runtime error (the
+        message is already on stderr). C stdout is flushed on return.
+        """
+        return self.runtime.invoke(self.function_address(name), args)
+
+    # -- runtime helpers -----------------------------------------------------
+
+    def format_f64(self, x: float) -> str:
+        """repr(x) via the C runtime (see :meth:`NomaRuntime.format_f64`)."""
+        return self.runtime.format_f64(x)
+
+    def print_f64(self, x: float) -> None:
+        """Print x through C stdio, in order with compiled code's output."""
+        self.runtime.print_f64(x)
+
+    def flush(self) -> None:
+        """Flush C stdout/stderr."""
+        self.runtime.flush()
+
+    # -- executables ---------------------------------------------------------
+
+    def emit_object(self, path: str | os.PathLike[str]) -> Path:
+        """Write the optimised module as a PIC object file (atomically).
+
+        Re-parses :attr:`optimized_ir` rather than reusing the JIT's module,
+        which MCJIT owns and compiled with the JIT code model.
+        """
+        mod = _parse_and_verify(self.optimized_ir)
+        tm = host_target_machine(jit=False, opt_level=self.speed_level)
+        mod.triple = tm.triple
+        mod.data_layout = str(tm.target_data)
+        return _atomic_write_bytes(Path(path), tm.emit_object(mod))

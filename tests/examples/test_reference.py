@@ -1,0 +1,264 @@
+"""The numbers in examples/*.out, recomputed by plain-Python re-implementations
+of the same programs: the optimize loop's check-then-step semantics
+(LANGUAGE.md section 5), the textbook SGD / Adam / RMSprop updates and
+hand-derived gradients. This checks what the compiler computes, not just that
+it computes the same thing as yesterday."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+Grad = Callable[[dict[str, float]], dict[str, float]]
+
+
+@dataclass
+class Optimizer:
+    kind: str
+    lr: float = 0.01
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+    state: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def step(self, params: dict[str, float], grads: dict[str, float]) -> None:
+        for name, g in grads.items():
+            s = self.state.setdefault(name, {"m": 0.0, "v": 0.0, "t": 0.0})
+            s["t"] += 1.0
+            if self.kind == "sgd":
+                update = self.lr * g
+            elif self.kind == "rmsprop":
+                s["v"] = self.beta2 * s["v"] + (1.0 - self.beta2) * (g * g)
+                update = self.lr * g / (math.sqrt(s["v"]) + self.eps)
+            else:
+                s["m"] = self.beta1 * s["m"] + (1.0 - self.beta1) * g
+                s["v"] = self.beta2 * s["v"] + (1.0 - self.beta2) * (g * g)
+                m_hat = s["m"] / (1.0 - self.beta1 ** s["t"])
+                v_hat = s["v"] / (1.0 - self.beta2 ** s["t"])
+                update = self.lr * m_hat / (math.sqrt(v_hat) + self.eps)
+            params[name] = params[name] - update
+
+
+def optimize(
+    params: dict[str, float],
+    opt: Optimizer,
+    body: Callable[[dict[str, float]], dict[str, float]],
+    until: Callable[[dict[str, float]], bool],
+    grad: Grad,
+    max_iterations: int = 1000,
+) -> tuple[dict[str, float], int, bool]:
+    """Check-then-step: run the body, stop if the condition holds, stop after
+    `max_iterations` steps, else step. Gives the body's last values, the
+    number of steps and whether the condition held."""
+    steps = 0
+    while True:
+        values = body(params)
+        if until(values):
+            return values, steps, True
+        if steps >= max_iterations:
+            return values, steps, False
+        opt.step(params, grad(params))
+        steps += 1
+
+
+def expected_lines(name: str) -> list[float]:
+    return [float(line) for line in (ROOT / "examples" / f"{name}.out").read_text().split()]
+
+
+def assert_lines(name: str, values: list[float], rel: float = 1e-12) -> None:
+    got = expected_lines(name)
+    assert len(got) == len(values)
+    for g, v in zip(got, values):
+        assert math.isclose(g, v, rel_tol=rel, abs_tol=1e-300), (name, got, values)
+
+
+def test_minimize_square() -> None:
+    p = {"x": 5.0}
+    values, _, converged = optimize(
+        p, Optimizer("sgd", lr=0.1), lambda p: {"loss": p["x"] * p["x"]},
+        lambda v: v["loss"] < 0.000001, lambda p: {"x": 2 * p["x"]},
+    )
+    assert converged
+    assert_lines("minimize_square", [values["loss"], p["x"]])
+
+
+def test_solve_linear() -> None:
+    p = {"w": 0.0}
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        r = 5.0 * p["w"] - 25.0
+        return {"loss": r * r}
+
+    _, _, converged = optimize(
+        p, Optimizer("sgd", lr=0.01), body, lambda v: v["loss"] < 1e-10,
+        lambda p: {"w": 2 * (5.0 * p["w"] - 25.0) * 5.0},
+    )
+    assert converged
+    assert_lines("solve_linear", [p["w"]])
+
+
+def test_max_iterations() -> None:
+    p = {"x": 0.0}
+    values, steps, converged = optimize(
+        p, Optimizer("sgd", lr=0.1), lambda p: {"loss": (p["x"] - 3.0) ** 2 + 1.0},
+        lambda v: v["loss"] < 0.5, lambda p: {"x": 2 * (p["x"] - 3.0)}, max_iterations=50,
+    )
+    assert not converged and steps == 50
+    assert_lines("max_iterations", [values["loss"], p["x"]])
+    warning = (ROOT / "examples" / "max_iterations.err").read_text()
+    assert "max_iterations = 50 steps" in warning
+
+
+@pytest.mark.parametrize("name", ["adam_with_clause", "adam_variables"])
+def test_adam(name: str) -> None:
+    p = {"x": 0.0}
+    values, _, converged = optimize(
+        p, Optimizer("adam", lr=0.1), lambda p: {"loss": (p["x"] - 5.0) ** 2},
+        lambda v: v["loss"] < 0.0001, lambda p: {"x": 2 * (p["x"] - 5.0)},
+    )
+    assert converged
+    assert_lines(name, [values["loss"], p["x"]])
+
+
+def test_rosenbrock_rmsprop() -> None:
+    p = {"x": -1.2, "y": 1.0}
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        x, y = p["x"], p["y"]
+        return {"loss": (1 - x) ** 2 + 100 * (y - x**2) ** 2}
+
+    def grad(p: dict[str, float]) -> dict[str, float]:
+        x, y = p["x"], p["y"]
+        return {"x": -2 * (1 - x) - 400 * x * (y - x**2), "y": 200 * (y - x**2)}
+
+    values, _, converged = optimize(
+        p, Optimizer("rmsprop", lr=0.001, beta2=0.9), body, lambda v: v["loss"] < 0.001,
+        grad, max_iterations=10000,
+    )
+    assert converged
+    # Thousands of steps amplify last-bit differences of the gradient formula.
+    assert_lines("rosenbrock_rmsprop", [p["x"], p["y"], values["loss"]], rel=1e-5)
+
+
+def _sigmoid(z: float) -> float:
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+def test_sigmoid_network() -> None:
+    p = {"w1": 0.5, "b1": 0.0, "w2": -0.5, "b2": 0.0}
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        h = _sigmoid(p["w1"] * 1.0 + p["b1"])
+        o = _sigmoid(p["w2"] * h + p["b2"])
+        return {"hidden": h, "output": o, "loss": (o - 0.9) ** 2}
+
+    def grad(p: dict[str, float]) -> dict[str, float]:
+        v = body(p)
+        h, o = v["hidden"], v["output"]
+        d_z2 = 2 * (o - 0.9) * o * (1 - o)
+        d_z1 = d_z2 * p["w2"] * h * (1 - h)
+        return {"w1": d_z1 * 1.0, "b1": d_z1, "w2": d_z2 * h, "b2": d_z2}
+
+    values, _, converged = optimize(
+        p, Optimizer("sgd", lr=0.5), body, lambda v: v["loss"] < 0.00001, grad
+    )
+    assert converged
+    assert_lines("sigmoid_network", [values["output"], values["loss"]], rel=1e-9)
+
+
+def test_system_of_equations() -> None:
+    p = {"a": 1.0, "b": 2.0}
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        e1, e2 = p["a"] + p["b"] - 10.0, p["a"] * p["b"] - 21.0
+        return {"loss": e1 * e1 + e2 * e2}
+
+    def grad(p: dict[str, float]) -> dict[str, float]:
+        e1, e2 = p["a"] + p["b"] - 10.0, p["a"] * p["b"] - 21.0
+        return {"a": 2 * e1 + 2 * e2 * p["b"], "b": 2 * e1 + 2 * e2 * p["a"]}
+
+    _, _, converged = optimize(
+        p, Optimizer("adam", lr=0.1), body, lambda v: v["loss"] < 1e-12, grad,
+        max_iterations=5000,
+    )
+    assert converged
+    assert_lines("system_of_equations", [p["a"], p["b"], p["a"] * p["b"]], rel=1e-9)
+
+
+def test_functions() -> None:
+    def square(x: float) -> float:
+        return x * x
+
+    def polynomial(a: float, b: float, c: float, x: float) -> float:
+        return a * square(x) + b * x + c
+
+    p = {"c": 0.0}
+    _, _, converged = optimize(
+        p, Optimizer("sgd", lr=0.1),
+        lambda p: {"loss": square(polynomial(1.0, 2.0, p["c"], 3.0) - 20.0)},
+        lambda v: v["loss"] < 1e-12,
+        lambda p: {"c": 2 * (polynomial(1.0, 2.0, p["c"], 3.0) - 20.0)},
+    )
+    assert converged
+    assert_lines(
+        "functions", [square(5.0), square(10.0 - 8.0), polynomial(2.0, 3.0, 1.0, 2.0), p["c"]]
+    )
+
+
+def test_while_loop() -> None:
+    total, sign = 0.0, 1.0
+    for i in range(200000):
+        total = total + sign / (2 * i + 1)
+        sign = -sign
+    assert_lines("while_loop", [200000.0, 4 * total])
+
+
+def test_branch_in_training() -> None:
+    p = {"x": 10.0}
+    counts = {"far": 0, "near": 0}
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        d = p["x"] - 2.0
+        if abs(d) > 1:
+            counts["far"] += 1
+            return {"loss": abs(d) - 0.5}
+        counts["near"] += 1
+        return {"loss": 0.5 * d * d}
+
+    def grad(p: dict[str, float]) -> dict[str, float]:
+        d = p["x"] - 2.0
+        return {"x": math.copysign(1.0, d) if abs(d) > 1 else d}
+
+    _, _, converged = optimize(p, Optimizer("sgd", lr=0.1), body, lambda v: v["loss"] < 1e-8, grad)
+    assert converged and counts["far"] > 0 and counts["near"] > 0
+    assert_lines("branch_in_training", [counts["far"], counts["near"], p["x"]])
+
+
+def test_builtins() -> None:
+    expected = [
+        0.5, 0.0, 3.0, math.tanh(0.5), math.exp(1.0), math.log(10.0), math.sqrt(2.0),
+        1024.0, math.sin(1.0), math.cos(1.0), math.tan(1.0), 3.5, -1.0, 2.0, -3.0, -2.0,
+    ]
+    text = (ROOT / "examples" / "builtins.out").read_text().splitlines()
+    assert text[16] == "strings print verbatim"
+    numbers = [float(t) for i, t in enumerate(text) if i != 16]
+    assert numbers == [*expected, 42.0, 43.0]
+
+
+def test_precedence() -> None:
+    def floored_rem(a: float, b: float) -> float:
+        return a - b * math.floor(a / b)
+
+    expected = [
+        1 + 2 * 3, (1 + 2) * 3, 2 ** 3 ** 2, 2 ** 3 ** 2, -(2**2), 10 - 4 - 3, 100 / 10 / 5,
+        floored_rem(7, 4) * 2, floored_rem(-7, 3), float(1 + 2 < 4), float((1 < 2) == 1),
+        float(bool(0) or (bool(1) and bool(0))), float(not 0) + 1, 2 * -3, 3 + 1,
+        1 - 2 + 3 * 4**2 / 8,
+    ]
+    assert expected_lines("precedence") == [float(e) for e in expected]
