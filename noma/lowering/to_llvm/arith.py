@@ -7,6 +7,8 @@ Operations whose LLVM counterpart xDSL's llvm dialect lacks are written with
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from xdsl.dialects import arith, llvm
 from xdsl.dialects.builtin import (
     AnyFloat,
@@ -26,6 +28,7 @@ from noma.lowering.to_llvm.types import (
     constant,
     convert_type,
     emit,
+    float_constant,
     lowering_error,
     operands_to_llvm,
     replace_with_llvm,
@@ -99,7 +102,7 @@ class NegfLowering(RewritePattern):
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.FNegOp(operand, flags))])
 
 
-_INTEGER_BINARY: dict[type[Operation], type[Operation]] = {
+_INTEGER_BINARY: dict[type[Operation], Callable[[SSAValue, SSAValue], Operation]] = {
     arith.AddiOp: llvm.AddOp,
     arith.SubiOp: llvm.SubOp,
     arith.MuliOp: llvm.MulOp,
@@ -125,8 +128,7 @@ class IntegerBinaryLowering(RewritePattern):
         if target is None:
             return
         lhs, rhs = operands_to_llvm(op, rewriter)
-        new = target(lhs, rhs)  # pyright: ignore[reportCallIssue]
-        replace_with_llvm(op, rewriter, [emit(rewriter, new)])
+        replace_with_llvm(op, rewriter, [emit(rewriter, target(lhs, rhs))])
 
 
 _INTEGER_MINMAX: dict[type[Operation], str] = {
@@ -150,7 +152,7 @@ class IntegerMinMaxLowering(RewritePattern):
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.SelectOp(cond, lhs, rhs))])
 
 
-_FLOAT_MINMAX: dict[type[Operation], str | type[Operation]] = {
+_FLOAT_MINMAX: dict[type[Operation], str | Callable[[SSAValue, SSAValue], Operation]] = {
     arith.MaximumfOp: "llvm.maximum",
     arith.MinimumfOp: "llvm.minimum",
     arith.MaxnumfOp: llvm.VectorFMaxOp,
@@ -171,7 +173,7 @@ class FloatMinMaxLowering(RewritePattern):
         if isinstance(target, str):
             result = call_intrinsic(rewriter, f"{target}.{intrinsic_suffix(t)}", [lhs, rhs], t)
         else:
-            result = emit(rewriter, target(lhs, rhs))  # pyright: ignore[reportCallIssue]
+            result = emit(rewriter, target(lhs, rhs))
         replace_with_llvm(op, rewriter, [result])
 
 
@@ -218,7 +220,11 @@ class SelectLowering(RewritePattern):
 
 
 def _width(t: Attribute) -> int:
-    return 64 if isinstance(t, IndexType) else t.width.data  # pyright: ignore
+    """Bit width of an integer or index type (index is i64 once lowered)."""
+    if isinstance(t, IntegerType):
+        return t.width.data
+    assert isinstance(t, IndexType), t
+    return 64
 
 
 def resize_integer(
@@ -244,7 +250,7 @@ class IndexCastLowering(RewritePattern):
         replace_with_llvm(op, rewriter, [resize_integer(rewriter, value, to, True)])
 
 
-_CASTS: dict[type[Operation], type[Operation]] = {
+_CASTS: dict[type[Operation], Callable[[SSAValue, Attribute], Operation]] = {
     arith.ExtUIOp: llvm.ZExtOp,
     arith.ExtSIOp: llvm.SExtOp,
     arith.TruncIOp: llvm.TruncOp,
@@ -265,7 +271,7 @@ class CastLowering(RewritePattern):
             return
         (value,) = operands_to_llvm(op, rewriter)
         to = convert_type(op.results[0].type, op)
-        replace_with_llvm(op, rewriter, [emit(rewriter, target(value, to))])  # pyright: ignore
+        replace_with_llvm(op, rewriter, [emit(rewriter, target(value, to))])
 
 
 class UIToFPLowering(RewritePattern):
@@ -279,8 +285,8 @@ class UIToFPLowering(RewritePattern):
         ft = op.result.type
         width = _width(value.type)
         if width == 1:
-            one = emit(rewriter, llvm.ConstantOp(FloatAttr(1.0, ft), ft))  # pyright: ignore
-            zero = emit(rewriter, llvm.ConstantOp(FloatAttr(0.0, ft), ft))  # pyright: ignore
+            one = float_constant(rewriter, 1.0, ft)
+            zero = float_constant(rewriter, 0.0, ft)
             result = emit(rewriter, llvm.SelectOp(value, one, zero))
         elif width < 64:
             wide = emit(rewriter, llvm.ZExtOp(value, i64))

@@ -23,7 +23,7 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint
 
-from noma.lowering.to_llvm.descriptor import Descriptor, field_types, pack
+from noma.lowering.to_llvm.descriptor import Descriptor, field_types, pack, ranked
 from noma.lowering.to_llvm.types import (
     PTR,
     cast,
@@ -69,7 +69,7 @@ def call_arguments(
     for value in values:
         converted = to_llvm(value, op, builder)
         if isinstance(value.type, MemRefType):
-            args += Descriptor(converted, value.type).fields(builder)  # pyright: ignore
+            args += Descriptor(converted, ranked(value.type, op)).fields(builder)
         else:
             args.append(converted)
     return args
@@ -140,7 +140,7 @@ def packed_entry_point(op: func.FuncOp, ftype: llvm.LLVMFunctionType) -> llvm.Fu
     for i, t in enumerate(inputs):
         loaded = emit(builder, llvm.LoadOp(slot(i), convert_type(t, op)))
         if isinstance(t, MemRefType):
-            call_args += Descriptor(loaded, t).fields(builder)  # pyright: ignore
+            call_args += Descriptor(loaded, ranked(t, op)).fields(builder)
         else:
             call_args.append(loaded)
     returns = ftype.output
@@ -173,12 +173,13 @@ class CallLowering(RewritePattern):
         if len(op.res) <= 1:
             replace_with_llvm(op, rewriter, call.results)
             return
+        assert isinstance(returns, llvm.LLVMStructType)
         results = [
             emit(
                 rewriter,
                 llvm.ExtractValueOp(DenseArrayBase.from_list(i64, [i]), call.results[0], t),
             )
-            for i, t in enumerate(returns.types.data)  # pyright: ignore
+            for i, t in enumerate(returns.types.data)
         ]
         replace_with_llvm(op, rewriter, results)
 

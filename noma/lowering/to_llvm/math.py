@@ -10,12 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xdsl.dialects import llvm, math
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr
+from xdsl.dialects.builtin import IntegerAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
 from noma.lowering.to_llvm.arith import call_intrinsic, intrinsic_suffix
-from noma.lowering.to_llvm.types import I1, emit, operands_to_llvm, replace_with_llvm
+from noma.lowering.to_llvm.types import (
+    I1,
+    emit,
+    float_constant,
+    operands_to_llvm,
+    replace_with_llvm,
+)
 
 _UnaryBuilder = Callable[[SSAValue, llvm.FastMathAttr], Operation]
 _BinaryBuilder = Callable[[SSAValue, SSAValue, llvm.FastMathAttr], Operation]
@@ -107,11 +113,6 @@ class FmaLowering(RewritePattern):
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.FMAOp(a, b, c))])
 
 
-def _float_constant(rewriter: PatternRewriter, value: float, like: SSAValue) -> SSAValue:
-    t = like.type
-    return emit(rewriter, llvm.ConstantOp(FloatAttr(value, t), t))  # pyright: ignore
-
-
 class RsqrtLowering(RewritePattern):
     """`math.rsqrt %x : f64` -> `1.0 / llvm.intr.sqrt(%x)`."""
 
@@ -119,7 +120,7 @@ class RsqrtLowering(RewritePattern):
     def match_and_rewrite(self, op: math.RsqrtOp, rewriter: PatternRewriter) -> None:
         (x,) = operands_to_llvm(op, rewriter)
         root = emit(rewriter, llvm.FSqrtOp(x))
-        one = _float_constant(rewriter, 1.0, x)
+        one = float_constant(rewriter, 1.0, x.type)
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.FDivOp(one, root))])
 
 
@@ -129,7 +130,7 @@ class Log1pLowering(RewritePattern):
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: math.Log1pOp, rewriter: PatternRewriter) -> None:
         (x,) = operands_to_llvm(op, rewriter)
-        one = _float_constant(rewriter, 1.0, x)
+        one = float_constant(rewriter, 1.0, x.type)
         sum_ = emit(rewriter, llvm.FAddOp(one, x))
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.FLogOp(sum_))])
 
@@ -141,7 +142,7 @@ class Expm1Lowering(RewritePattern):
     def match_and_rewrite(self, op: math.ExpM1Op, rewriter: PatternRewriter) -> None:
         (x,) = operands_to_llvm(op, rewriter)
         exp = emit(rewriter, llvm.FExpOp(x))
-        one = _float_constant(rewriter, 1.0, x)
+        one = float_constant(rewriter, 1.0, x.type)
         replace_with_llvm(op, rewriter, [emit(rewriter, llvm.FSubOp(exp, one))])
 
 

@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     Float16Type,
     Float32Type,
     Float64Type,
+    FloatAttr,
     IndexType,
     IntegerAttr,
     IntegerType,
@@ -195,6 +196,12 @@ def emit(builder: Builder, op: Operation) -> SSAValue:
 def constant(builder: Builder, value: int, type: Attribute = I64) -> SSAValue:
     """`llvm.mlir.constant(value) : type` (an integer)."""
     return emit(builder, llvm.ConstantOp(IntegerAttr(value, type), type))
+
+
+def float_constant(builder: Builder, value: float, type: Attribute) -> SSAValue:
+    """`llvm.mlir.constant(value : type) : type` (a float)."""
+    assert isinstance(type, AnyFloat), type
+    return emit(builder, llvm.ConstantOp(FloatAttr(value, type), type))
 
 
 # --- block arguments -----------------------------------------------------------

@@ -1,0 +1,293 @@
+"""End to end, memrefs, calls and the packed entry point: lowered by NOMA's
+llvm stage, translated, verified by llvmlite, run with MCJIT, compared with numpy.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Iterator
+
+import llvmlite.binding as llvm
+import numpy as np
+from to_llvm_support import (
+    F64,
+    I64,
+    descriptor_class,
+    expanded,
+    expanded_types,
+    jit,
+    lower,
+)
+from xdsl.dialects.builtin import ModuleOp
+
+# --- memref ---------------------------------------------------------------------------
+
+
+def test_memref_rank0_and_rank2_dynamic() -> None:
+    compiled = jit(
+        """
+func.func @scalar_cell(%x: f64) -> f64 {
+  %m = memref.alloc() : memref<f64>
+  memref.store %x, %m[] : memref<f64>
+  %v = memref.load %m[] : memref<f64>
+  memref.dealloc %m : memref<f64>
+  %s = memref.alloca() : memref<f64>
+  memref.store %v, %s[] : memref<f64>
+  %w = memref.load %s[] : memref<f64>
+  %r = arith.addf %v, %w : f64
+  func.return %r : f64
+}
+func.func @matrix(%rows: index, %cols: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = memref.alloc(%rows, %cols) : memref<?x?xf64>
+  %n0 = memref.dim %m, %c0 : memref<?x?xf64>
+  %n1 = memref.dim %m, %c1 : memref<?x?xf64>
+  scf.for %i = %c0 to %n0 step %c1 {
+    scf.for %j = %c0 to %n1 step %c1 {
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %fi = arith.sitofp %ii : i64 to f64
+      %fj = arith.sitofp %jj : i64 to f64
+      %hundred = arith.constant 100.0 : f64
+      %hi = arith.mulf %fi, %hundred : f64
+      %v = arith.addf %hi, %fj : f64
+      memref.store %v, %m[%i, %j] : memref<?x?xf64>
+    }
+  }
+  %z = arith.constant 0.0 : f64
+  %total = scf.for %i = %c0 to %n0 step %c1 iter_args(%acc = %z) -> (f64) {
+    %row = scf.for %j = %c0 to %n1 step %c1 iter_args(%racc = %acc) -> (f64) {
+      %v = memref.load %m[%i, %j] : memref<?x?xf64>
+      %a = arith.addf %racc, %v : f64
+      scf.yield %a : f64
+    }
+    scf.yield %row : f64
+  }
+  memref.dealloc %m : memref<?x?xf64>
+  func.return %total : f64
+}
+func.func @sum2d(%m: memref<?x?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n0 = memref.dim %m, %c0 : memref<?x?xf64>
+  %n1 = memref.dim %m, %c1 : memref<?x?xf64>
+  %z = arith.constant 0.0 : f64
+  %total = scf.for %i = %c0 to %n0 step %c1 iter_args(%acc = %z) -> (f64) {
+    %row = scf.for %j = %c0 to %n1 step %c1 iter_args(%racc = %acc) -> (f64) {
+      %v = memref.load %m[%i, %j] : memref<?x?xf64>
+      %w = arith.mulf %v, %v : f64
+      %a = arith.addf %racc, %w : f64
+      scf.yield %a : f64
+    }
+    scf.yield %row : f64
+  }
+  func.return %total : f64
+}
+"""
+    )
+    assert compiled.fn("scalar_cell", F64, F64)(2.5) == 5.0
+    reference = sum(100.0 * i + j for i in range(3) for j in range(4))
+    assert compiled.fn("matrix", F64, I64, I64)(3, 4) == reference
+    data = np.arange(12.0).reshape(3, 4)
+    sum2d = compiled.fn("sum2d", F64, *expanded_types(2))
+    assert sum2d(*expanded(data)) == float((data**2).sum())
+
+
+
+def test_strided_layout_reads_offset_and_strides_from_the_descriptor() -> None:
+    compiled = jit(
+        """
+func.func @corner(%m: memref<?x?xf64, strided<[?, ?], offset: ?>>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %a = memref.load %m[%c0, %c0] : memref<?x?xf64, strided<[?, ?], offset: ?>>
+  %b = memref.load %m[%c1, %c0] : memref<?x?xf64, strided<[?, ?], offset: ?>>
+  %c = memref.load %m[%c0, %c1] : memref<?x?xf64, strided<[?, ?], offset: ?>>
+  %ab = arith.mulf %a, %b : f64
+  %r = arith.addf %ab, %c : f64
+  func.return %r : f64
+}
+"""
+    )
+    corner = compiled.fn("corner", F64, *expanded_types(2))
+    data = np.arange(12.0).reshape(3, 4)
+    fortran = np.asfortranarray(data)
+    base = data.ctypes.data
+    # data[1:, 2:] as (allocated, aligned, offset 6, sizes, strides) over the base buffer
+    view = [base, base, 6, 2, 2, 4, 1]
+    assert corner(*expanded(fortran)) == 0.0 * 4.0 + 1.0
+    assert corner(*view) == 6.0 * 10.0 + 7.0
+
+
+GLOBALS = """
+"memref.global"() <{constant, initial_value = dense<[104, 105, 33, 0]> : tensor<4xi8>, sym_name = "greeting", sym_visibility = "private", type = memref<4xi8>}> : () -> ()
+"memref.global"() <{constant, initial_value = dense<[[1.5, 2.5], [3.5, 4.5]]> : tensor<2x2xf64>, sym_name = "table", sym_visibility = "private", type = memref<2x2xf64>}> : () -> ()
+"""
+
+
+def test_memref_global_string_and_table_with_cast_and_copy() -> None:
+    compiled = jit(
+        GLOBALS
+        + """
+func.func @string_sum() -> i64 {
+  %s = memref.get_global @greeting : memref<4xi8>
+  %d = "memref.cast"(%s) : (memref<4xi8>) -> memref<?xi8>
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %d, %c0 : memref<?xi8>
+  %z = arith.constant 0 : i64
+  %r = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (i64) {
+    %ch = memref.load %d[%i] : memref<?xi8>
+    %w = arith.extui %ch : i8 to i64
+    %a = arith.addi %acc, %w : i64
+    scf.yield %a : i64
+  }
+  func.return %r : i64
+}
+func.func @table_copy() -> f64 {
+  %t = memref.get_global @table : memref<2x2xf64>
+  %m = memref.alloc() : memref<2x2xf64>
+  "memref.copy"(%t, %m) : (memref<2x2xf64>, memref<2x2xf64>) -> ()
+  %c1 = arith.constant 1 : index
+  %c0 = arith.constant 0 : index
+  %a = memref.load %m[%c1, %c0] : memref<2x2xf64>
+  %b = memref.load %m[%c0, %c1] : memref<2x2xf64>
+  %r = arith.subf %a, %b : f64
+  memref.dealloc %m : memref<2x2xf64>
+  func.return %r : f64
+}
+"""
+    )
+    assert compiled.fn("string_sum", I64)() == sum(b"hi!")
+    assert compiled.fn("table_copy", F64)() == 3.5 - 2.5
+
+
+# --- calls and the packed entry point ---------------------------------------------------
+
+
+def test_calls_expand_memrefs_and_pack_results() -> None:
+    compiled = jit(
+        """
+func.func @stats(%m: memref<?xf64>) -> (f64, index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %m, %c0 : memref<?xf64>
+  %z = arith.constant 0.0 : f64
+  %s = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (f64) {
+    %v = memref.load %m[%i] : memref<?xf64>
+    %a = arith.addf %acc, %v : f64
+    scf.yield %a : f64
+  }
+  func.return %s, %n : f64, index
+}
+func.func @mean(%m: memref<?xf64>) -> f64 {
+  %s, %n = func.call @stats(%m) : (memref<?xf64>) -> (f64, index)
+  %ni = arith.index_cast %n : index to i64
+  %nf = arith.sitofp %ni : i64 to f64
+  %r = arith.divf %s, %nf : f64
+  func.return %r : f64
+}
+"""
+    )
+    data = np.array([1.0, 2.0, 6.0])
+    assert compiled.fn("mean", F64, *expanded_types(1))(*expanded(data)) == 3.0
+
+
+def test_packed_entry_point_with_memref_argument_and_result() -> None:
+    compiled = jit(
+        """
+func.func @scale(%m: memref<?xf64>, %k: f64) -> memref<?xf64> attributes {noma.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %n = memref.dim %m, %c0 : memref<?xf64>
+  %out = memref.alloc(%n) : memref<?xf64>
+  scf.for %i = %c0 to %n step %c1 {
+    %v = memref.load %m[%i] : memref<?xf64>
+    %w = arith.mulf %v, %k : f64
+    memref.store %w, %out[%i] : memref<?xf64>
+  }
+  func.return %out : memref<?xf64>
+}
+func.func @norm2(%x: f64, %y: f64) -> f64 attributes {noma.entry} {
+  %xx = arith.mulf %x, %x : f64
+  %yy = arith.mulf %y, %y : f64
+  %s = arith.addf %xx, %yy : f64
+  %r = math.sqrt %s : f64
+  func.return %r : f64
+}
+func.func @nothing(%x: f64) attributes {noma.entry} {
+  func.return
+}
+"""
+    )
+    Desc1 = descriptor_class(1)
+    data = np.array([1.0, -2.0, 4.0])
+    arg = Desc1(data.ctypes.data, data.ctypes.data, 0, (3,), (1,))
+    k = ctypes.c_double(2.5)
+    result = Desc1()
+    slots = (ctypes.c_void_p * 3)(
+        ctypes.addressof(arg), ctypes.addressof(k), ctypes.addressof(result)
+    )
+    compiled.fn("_noma_packed_scale", None, ctypes.c_void_p)(ctypes.addressof(slots))
+    assert result.sizes[0] == 3 and result.strides[0] == 1 and result.offset == 0
+    out = np.ctypeslib.as_array(ctypes.cast(result.aligned, ctypes.POINTER(F64)), (3,))
+    assert out.tolist() == [2.5, -5.0, 10.0]
+
+    x, y, r = F64(3.0), F64(4.0), F64(0.0)
+    slots2 = (ctypes.c_void_p * 3)(*(ctypes.addressof(v) for v in (x, y, r)))
+    compiled.fn("_noma_packed_norm2", None, ctypes.c_void_p)(ctypes.addressof(slots2))
+    assert r.value == 5.0
+    slots3 = (ctypes.c_void_p * 1)(ctypes.addressof(x))
+    compiled.fn("_noma_packed_nothing", None, ctypes.c_void_p)(ctypes.addressof(slots3))
+
+
+def test_external_declaration_is_called_with_expanded_memref() -> None:
+    seen: list[bytes] = []
+    callback_type = ctypes.CFUNCTYPE(
+        None, ctypes.c_void_p, ctypes.c_void_p, I64, I64, I64
+    )
+
+    def record(alloc: int, aligned: int, offset: int, size: int, stride: int) -> None:
+        seen.append(ctypes.string_at(aligned + offset, size))
+
+    callback = callback_type(record)
+    llvm.add_symbol("noma_test_record_bytes", ctypes.cast(callback, ctypes.c_void_p).value)
+    compiled = jit(
+        GLOBALS
+        + """
+func.func private @noma_test_record_bytes(memref<?xi8>)
+func.func @main() {
+  %s = memref.get_global @greeting : memref<4xi8>
+  %d = "memref.cast"(%s) : (memref<4xi8>) -> memref<?xi8>
+  func.call @noma_test_record_bytes(%d) : (memref<?xi8>) -> ()
+  func.return
+}
+"""
+    )
+    compiled.fn("main", None)()
+    assert seen == [b"hi!\x00"]
+
+
+
+def _all_ops(module: ModuleOp) -> Iterator[str]:
+    for op in module.walk():
+        yield op.name
+
+
+def test_llvm_stage_output_is_only_llvm_and_builtin_module() -> None:
+    module = lower(
+        GLOBALS
+        + """
+func.func @f(%m: memref<?x?xf64>, %i: index) -> index attributes {noma.entry} {
+  %c0 = arith.constant 0 : index
+  %n = memref.dim %m, %c0 : memref<?x?xf64>
+  %r = arith.addi %n, %i : index
+  func.return %r : index
+}
+"""
+    )
+    names = set(_all_ops(module))
+    assert all(n.startswith("llvm.") or n == "builtin.module" for n in names), names
+
+
