@@ -24,8 +24,8 @@ from noma import pipeline
 from noma.frontend import compile_to_ir
 from noma.frontend.irgen import ENTRY_ATTR
 
-ENTRY_SYMBOL = "_noma_packed_main"
-"""The packed entry point the LLVM lowering emits for `main`."""
+PACKED_PREFIX = "_noma_packed_"
+"""The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
 
 
 class ProgramError(Exception):
@@ -64,9 +64,12 @@ class Program:
         return JitModule(self.llvm_ir)
 
     @property
+    def entry(self) -> FuncOp:
+        return _entry_function(self.ir("noma"))
+
+    @property
     def returns_value(self) -> bool:
-        main = _entry_function(self.ir("noma"))
-        return len(main.function_type.outputs) > 0
+        return len(self.entry.function_type.outputs) > 0
 
     def run(self) -> float | None:
         """Run `main` and give its result (None if it returns nothing).
@@ -74,7 +77,8 @@ class Program:
         self.ir("noma")  # report compile errors before running anything
         jit = self.jit
         result = ctypes.c_double(0.0)
-        status = jit.invoke_packed(ENTRY_SYMBOL, [ctypes.pointer(result)])
+        entry = PACKED_PREFIX + self.entry.sym_name.data
+        status = jit.invoke_packed(entry, [ctypes.pointer(result)])
         if status != 0:
             raise ProgramError("the program stopped with a run-time error")
         return result.value if self.returns_value else None

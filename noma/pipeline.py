@@ -83,17 +83,25 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertScfToCfPass
 
-    def to_llvm() -> type[ModulePass]:
-        from noma.lowering.to_llvm import ConvertToLLVMPass
+    def to_llvm(class_name: str) -> Callable[[], type[ModulePass]]:
+        def load() -> type[ModulePass]:
+            from noma.lowering import to_llvm
 
-        return ConvertToLLVMPass
+            return getattr(to_llvm, class_name)
+
+        return load
 
     return {
         "autodiff": autodiff,
         "expand-optimizers": expand_optimizers,
         "convert-noma-to-loops": lower_noma,
         "convert-scf-to-cf": scf_to_cf,
-        "convert-to-llvm": to_llvm,
+        "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
+        "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
+        "convert-math-to-llvm": to_llvm("ConvertMathToLLVMPass"),
+        "convert-func-to-llvm": to_llvm("ConvertFuncToLLVMPass"),
+        "convert-cf-to-llvm": to_llvm("ConvertCfToLLVMPass"),
+        "convert-memref-to-llvm": to_llvm("ConvertMemRefToLLVMPass"),
     }
 
 

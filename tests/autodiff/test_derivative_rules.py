@@ -39,11 +39,11 @@ fn main() {{
     program = Program(source, "rules.noma")
     jit = program.jit
     double = ctypes.c_double
-    f = ctypes.CFUNCTYPE(double, *[double] * arity)(jit.function_address("f"))
+    f = ctypes.CFUNCTYPE(double, *[double] * arity)(jit.function_address("fn.f"))
     # f__vjp(args..., dy) returns one adjoint per argument: a struct of
     # doubles when there are several.
     if arity == 1:
-        vjp_raw = ctypes.CFUNCTYPE(double, double, double)(jit.function_address("f__vjp"))
+        vjp_raw = ctypes.CFUNCTYPE(double, double, double)(jit.function_address("fn.f__vjp"))
 
         def vjp(*args: float) -> tuple[float, ...]:
             return (vjp_raw(*args, 1.0),)
@@ -54,7 +54,7 @@ fn main() {{
             _fields_ = [(f"d{i}", double) for i in range(arity)]
 
         vjp_struct = ctypes.CFUNCTYPE(Adjoints, *[double] * (arity + 1))(
-            jit.function_address("f__vjp")
+            jit.function_address("fn.f__vjp")
         )
 
         def vjp(*args: float) -> tuple[float, ...]:

@@ -111,8 +111,8 @@ def test_emit_every_stage(stage: str) -> None:
         "autodiff": "grads(",
         "optimizers": "scf.while",
         "loops": "memref.alloca",
-        "llvm": "llvm.func @main",
-        "llvm-ir": 'define double @"main"',
+        "llvm": "llvm.func @fn.main",
+        "llvm-ir": 'define double @"fn.main"',
     }
     assert markers[stage] in proc.stdout
 
@@ -127,7 +127,7 @@ def test_emit_writes_output_atomically(tmp_path: Path) -> None:
     out.write_text("previous content")
     proc = run("noma", "emit", "--stage", "loops", str(EXAMPLE), "-o", str(out))
     assert proc.returncode == 0
-    assert "func.func @main" in out.read_text()
+    assert "func.func @fn.main" in out.read_text()
     assert [p.name for p in tmp_path.iterdir()] == ["out.mlir"]
 
 
@@ -174,7 +174,7 @@ def test_noma_translate_output_parses_in_llvmlite(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     module = llvm.parse_assembly(proc.stdout)
     module.verify()
-    assert module.get_function("_noma_packed_main") is not None
+    assert module.get_function("_noma_packed_fn.main") is not None
 
 
 def test_noma_translate_rejects_non_llvm(tmp_path: Path) -> None:

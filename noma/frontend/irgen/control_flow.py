@@ -47,12 +47,16 @@ def definitely_returns(stmts: tuple[ast.Stmt, ...]) -> bool:
     return False
 
 
-def assigned_names(stmts: tuple[ast.Stmt, ...]) -> Iterator[str]:
-    """Names a statement list may rebind (assignments, reallocs, frees),
-    nested bodies included; shadowing is ignored, which only over-approximates."""
+def rebound_names(stmts: tuple[ast.Stmt, ...], scope: Scope) -> Iterator[str]:
+    """Names whose binding a statement list may change, nested bodies
+    included: variables it assigns, buffers and parameters it reallocates or
+    frees (assigning a parameter writes its storage and keeps the binding).
+    Shadowing is ignored, which only over-approximates."""
     for s in stmts:
         match s:
-            case ast.Assign(name=name) | ast.Realloc(name=name) | ast.Free(name=name):
+            case ast.Assign(name=name) if isinstance(scope.lookup(name), ValueBinding):
+                yield name
+            case ast.Realloc(name=name) | ast.Free(name=name):
                 yield name
             case ast.Return():
                 yield RETURNED
@@ -60,7 +64,7 @@ def assigned_names(stmts: tuple[ast.Stmt, ...]) -> Iterator[str]:
             case _:
                 pass
         for body in child_bodies(s):
-            yield from assigned_names(body)
+            yield from rebound_names(body, scope)
 
 
 class ControlFlowMixin(ExpressionsMixin):
@@ -151,7 +155,7 @@ class ControlFlowMixin(ExpressionsMixin):
     def loop_carried(self, body: tuple[ast.Stmt, ...]) -> list[str]:
         """Outer variables the body may change, in a stable order."""
         visible = self.scope.visible_names()
-        wanted = set(assigned_names(body))
+        wanted = set(rebound_names(body, self.scope))
         return [n for n in visible if n in wanted]
 
     def gen_while(self, stmt: ast.While) -> None:

@@ -27,6 +27,11 @@ from noma.frontend.irgen.statements import StatementsMixin
 ENTRY_ATTR = "noma.entry"
 """Marks `main`: the lowering emits a packed entry point for it."""
 
+SYMBOL_PREFIX = "fn."
+"""User function `f` is the symbol `@fn.f`: a name no C or libm symbol can
+have, so a NOMA function called `malloc`, `tanh` or `main` never captures the
+calls that the runtime and LLVM's intrinsics make."""
+
 
 @dataclass(frozen=True)
 class FunctionInstance:
@@ -89,9 +94,11 @@ class ModuleGen:
             return self.instances[key]
         fn = self.functions[name]
         taken = {i.symbol for i in self.instances.values()}
-        symbol = name if name not in taken else f"{name}_{len(taken)}"
-        while symbol in taken:
-            symbol += "_"
+        symbol = SYMBOL_PREFIX + name
+        if symbol in taken:
+            # Another specialisation of the same function (other argument types).
+            n = sum(1 for other, _ in self.instances if other == name)
+            symbol = f"{symbol}.{n}"
         block = Block(arg_types=arg_types)
         func_op = func.FuncOp(symbol, (arg_types, []), Region(block))
         func_op.location = fn.loc.to_attr()

@@ -31,11 +31,7 @@ from xdsl.context import Context
 from xdsl.dialects import builtin
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
-    PatternRewriteWalker,
-    RewritePattern,
-)
+from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from noma.lowering.to_llvm.arith import ARITH_PATTERNS
 from noma.lowering.to_llvm.cf import CF_PATTERNS
@@ -56,9 +52,31 @@ __all__ = [
 _LEGAL_BUILTIN = (builtin.ModuleOp, builtin.UnrealizedConversionCastOp)
 
 
+class _DispatchByOpType(RewritePattern):
+    """Tries, for each op, the pattern that last lowered an op of the same type
+    first, and skips `llvm`/`builtin` ops (already lowered, or casts), so the
+    walk does not try every pattern on every op it creates."""
+
+    def __init__(self, patterns: Sequence[RewritePattern]) -> None:
+        self.patterns = tuple(patterns)
+        self.by_type: dict[type[Operation], RewritePattern] = {}
+
+    def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
+        if op.dialect_name() in ("llvm", "builtin"):
+            return
+        known = self.by_type.get(type(op))
+        candidates = self.patterns if known is None else (known, *self.patterns)
+        for pattern in candidates:
+            pattern.match_and_rewrite(op, rewriter)
+            if rewriter.has_done_action:
+                self.by_type[type(op)] = pattern
+                return
+
+
 def apply_patterns(module: builtin.ModuleOp, patterns: Sequence[RewritePattern]) -> None:
-    applier = GreedyRewritePatternApplier(list(patterns), dce_enabled=False)
-    PatternRewriteWalker(applier, apply_recursively=True).rewrite_module(module)
+    """Apply `patterns` everywhere in `module` until none applies."""
+    walker = PatternRewriteWalker(_DispatchByOpType(patterns), apply_recursively=True)
+    walker.rewrite_module(module)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,6 @@ from xdsl.dialects.builtin import (
     IntegerType,
     MemRefType,
     TensorType,
-    UnitAttr,
     UnrealizedConversionCastOp,
     i8,
 )
@@ -226,10 +225,10 @@ class CopyLowering(RewritePattern):
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: memref.CopyOp, rewriter: PatternRewriter) -> None:
+        _identity(ranked(op.source.type, op), op)
+        _identity(ranked(op.destination.type, op), op)
         source = _descriptor(op.source, op, rewriter)
         target = _descriptor(op.destination, op, rewriter)
-        _identity(source.type, op)
-        _identity(target.type, op)
         elem = element_type(source.type, op)
         count = source.num_elements(rewriter)
         nbytes = materialize(rewriter, mul(rewriter, count, element_size(elem, op)))
@@ -257,16 +256,11 @@ class GlobalLowering(RewritePattern):
             count *= d
         private = op.sym_visibility.data == "private"
         init = op.initial_value
-        value: Attribute | None
         if isinstance(init, DenseIntOrFPElementsAttr):
-            value = DenseIntOrFPElementsAttr.from_list(
-                TensorType(elem, [count]), list(init.get_values())
-            )
-        elif private or isinstance(init, UnitAttr):
-            zero = 0 if isinstance(elem, IntegerType) else 0.0
-            value = DenseIntOrFPElementsAttr.from_list(TensorType(elem, [count]), [zero])
-        else:
-            value = None
+            values = list(init.get_values())
+        else:  # `uninitialized`: zero-filled
+            values = [0 if isinstance(elem, IntegerType) else 0.0]
+        value = DenseIntOrFPElementsAttr.from_list(TensorType(elem, [count]), values)
         alignment = op.alignment.value.data if op.alignment is not None else None
         new = llvm.GlobalOp(
             llvm.LLVMArrayType(count, elem),

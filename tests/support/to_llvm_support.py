@@ -45,9 +45,15 @@ class Jit:
     module: Any
 
     def fn(self, name: str, restype: Any, *argtypes: Any) -> Callable[..., Any]:
+        """The compiled function `name`; it keeps this engine (its code) alive."""
         address = self.engine.get_function_address(name)
         assert address, f"no function {name}"
-        return ctypes.CFUNCTYPE(restype, *argtypes)(address)
+        cfunc = ctypes.CFUNCTYPE(restype, *argtypes)(address)
+
+        def call(*args: Any, _owner: Jit = self) -> Any:
+            return cfunc(*args)
+
+        return call
 
 
 def compile_ir(llvm_ir: str) -> Jit:
