@@ -42,14 +42,22 @@ class Program:
     _stages: dict[str, ModuleOp] = field(default_factory=dict, repr=False)
 
     def ir(self, stage: str = "noma") -> ModuleOp:
-        """The module at the end of `stage` (see `noma.pipeline.STAGES`)."""
-        if stage not in self._stages:
+        """The module at the end of `stage` (see `noma.pipeline.STAGES`).
+        Each stage is computed once, from a copy of the stage before it."""
+        if stage in self._stages:
+            return self._stages[stage]
+        names = [s.name for s in pipeline.STAGES]
+        if stage not in names:
+            raise KeyError(f"unknown stage '{stage}' (expected one of {', '.join(names)})")
+        index = names.index(stage)
+        if index == 0:
             module = compile_to_ir(self.source, self.filename)
-            spec = pipeline.pipeline_up_to(stage)
-            if spec:
-                pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
-            self._stages[stage] = module
-        return self._stages[stage]
+        else:
+            module = self.ir(names[index - 1]).clone()
+            spec = pipeline.STAGES[index].passes
+            pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
+        self._stages[stage] = module
+        return module
 
     @cached_property
     def llvm_ir(self) -> str:

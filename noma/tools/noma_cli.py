@@ -65,8 +65,9 @@ def run(source: SourceArg) -> None:
 
 @app.command()
 def check(source: SourceArg) -> None:
-    """Parse and check a program; print diagnostics, run nothing."""
-    _guarded(lambda: _load(source).ir("optimizers"))
+    """Compile a program down to LLVM IR without running it: prints the
+    diagnostics, if any."""
+    _guarded(lambda: _load(source).llvm_ir)
 
 
 @app.command()
