@@ -107,6 +107,34 @@ fn main() {
     assert result == 1.0 - 0.25 * 2.0  # one plain SGD step with the clause's lr
 
 
+def test_with_clause_ignores_compatible_hyper_parameters_but_not_the_budget() -> None:
+    """A `beta2` meant for Adam does not change RMSprop's decay chosen by the
+    clause; `max_iterations` still bounds the steps."""
+    result, _ = run("""
+fn main() {
+    let beta2 = 0.999;
+    let max_iterations = 1;
+    learn x = 1.0;
+    optimize(x) with rmsprop(0.1) until 0 { let loss = x * x; minimize loss; }
+    return x;
+}""")
+    g = 2.0
+    v = (1 - 0.9) * g * g  # RMSprop's default decay, 0.9
+    assert result == pytest.approx(1.0 - 0.1 * g / (math.sqrt(v) + 1e-8), rel=1e-15)
+
+
+def test_fractional_step_budget_is_truncated() -> None:
+    result, _ = run("""
+fn main() {
+    let max_iterations = 2.5;
+    let steps = 0;
+    learn x = 1.0;
+    optimize(x) with sgd(0.25) until 0 { let loss = x * x; steps = steps + 1; minimize loss; }
+    return steps;
+}""")
+    assert result == 3.0  # two steps, and the body runs once more after the last
+
+
 def test_trains_every_parameter_the_objective_depends_on() -> None:
     """The parenthesised list does not limit training (compatible)."""
     result, printed = run("""
@@ -199,6 +227,9 @@ fn main() {
         ("fn main() { learn w = 1; optimize(w) until 0 { minimize w; minimize w; } }", "exactly one `minimize`; the first is at 1:48"),
         ("fn main() { learn w = 1; optimize(w) with lbfgs(1) until 0 { minimize w; } }", "unknown optimizer 'lbfgs' (expected sgd, adam, rmsprop)"),
         ("fn main() { learn w = 1; optimize(w) with sgd(1, 2) until 0 { minimize w; } }", "sgd takes at most 1 positional argument (lr)"),
+        ("fn main() { learn w = 1; optimize(w) with sgd(0.1, beta1=0.5) until 0 { minimize w; } }", "sgd has no argument 'beta1' (it takes lr, learning_rate, max_iterations, max_iter, iterations)"),
+        ("fn main() { learn w = 1; optimize(w) with adam(beta=0.5) until 0 { minimize w; } }", "adam has no argument 'beta'"),
+        ("fn main() { alloc b = [2, 2]; }", "`alloc` is not supported yet"),
         ("fn main() { let optimizer = 4; learn w = 1; optimize(w) until 0 { minimize w; } }", "`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got 4"),
         ("fn main() { learn w = 1; optimize(w) until 0 { minimize 3; } }", "the objective does not depend on any learnable parameter"),
         ("fn f(x) { if x { return 1; } } fn main() { return f(1); }", "function 'f' does not return a value on every path"),

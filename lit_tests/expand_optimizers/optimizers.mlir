@@ -23,7 +23,9 @@ func.func @sgd(%lr: f64, %max: f64, %x: f64) -> f64 {
 // CHECK:        %[[c:.*]] = noma.cmp "lt"
 // CHECK-NEXT:   %[[z:.*]] = arith.constant 0.000000e+00 : f64
 // CHECK-NEXT:   %[[stop:.*]] = arith.cmpf une, %[[c]], %[[z]] : f64
-// CHECK-NEXT:   %[[more:.*]] = arith.cmpf olt, %[[I]], %{{.*}} : f64
+// CHECK-NEXT:   %[[one:.*]] = arith.constant 1.000000e+00 : f64
+// CHECK-NEXT:   %[[step:.*]] = noma.add %[[I]], %[[one]]
+// CHECK-NEXT:   %[[more:.*]] = arith.cmpf ole, %[[step]], %{{.*}} : f64
 // CHECK:        %[[go:.*]] = arith.andi
 // CHECK-NEXT:   scf.condition(%[[go]]) %[[I]], %[[l]], %[[g]], %[[stop]] : f64, f64, f64, i1
 // CHECK-NEXT: } do {

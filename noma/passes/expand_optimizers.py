@@ -117,7 +117,10 @@ class ExpandOptimize(RewritePattern):
         rewriter.erase(minimize)
         b = NomaBuilder(InsertPoint.before(until), op.location)
         stop = b.insert(arith.CmpfOp(until.condition, b.constant(0.0), "une")).result
-        more = b.insert(arith.CmpfOp(iteration, op.max_iterations, "olt")).result
+        # Step number `iteration + 1` is allowed while it is <= max_iterations,
+        # so a fractional budget is truncated and NaN allows none.
+        next_step = b.add(iteration, b.constant(1.0))
+        more = b.insert(arith.CmpfOp(next_step, op.max_iterations, "ole")).result
         true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
         keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more))
         forwarded = [iteration, *until.next, *until.exports, *grads, stop]

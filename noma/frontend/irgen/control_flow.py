@@ -20,7 +20,7 @@ from noma.frontend.checks import child_bodies
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.expressions import ExpressionsMixin
-from noma.frontend.irgen.scope import Binding, BufferBinding, ParamBinding, Scope, ValueBinding
+from noma.frontend.irgen.scope import Binding, BufferBinding, Scope, ValueBinding
 
 
 def binding_value(binding: Binding) -> SSAValue:
@@ -114,7 +114,8 @@ class ControlFlowMixin(ExpressionsMixin):
         changed = [n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes]
         then_values, else_values = [], []
         for name in changed:
-            then_b, else_b = then_scope.lookup(name), else_scope.lookup(name)
+            # A branch's own `let` of the same name shadows, so read the write.
+            then_b, else_b = then_scope.written(name), else_scope.written(name)
             assert then_b is not None and else_b is not None
             self._check_merge(name, then_b, else_b, loc)
             then_values.append(binding_value(then_b))
@@ -187,7 +188,7 @@ class ControlFlowMixin(ExpressionsMixin):
             self.gen_nested_block(stmt.body)
             next_values = []
             for name in carried:
-                binding = body_scope.lookup(name)
+                binding = body_scope.written(name)
                 assert binding is not None
                 next_values.append(binding_value(binding))
             for name, old, new in zip(carried, types, next_values):

@@ -28,18 +28,16 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
 """The positional arguments of each optimizer in the `with` clause. RMSprop's
 `beta` is its second-moment decay, `beta2` in the IR."""
 
-KEYWORDS: dict[str, str] = {
-    "lr": "lr",
-    "learning_rate": "lr",
-    "beta1": "beta1",
-    "beta2": "beta2",
-    "beta": "beta2",
-    "eps": "eps",
-    "epsilon": "eps",
-    "max_iterations": "max_iterations",
-    "max_iter": "max_iterations",
-    "iterations": "max_iterations",
+_LR = {"lr": "lr", "learning_rate": "lr"}
+_EPS = {"eps": "eps", "epsilon": "eps"}
+_MAX = {"max_iterations": "max_iterations", "max_iter": "max_iterations", "iterations": "max_iterations"}
+
+KEYWORDS: dict[str, dict[str, str]] = {
+    "sgd": {**_LR, **_MAX},
+    "adam": {**_LR, "beta1": "beta1", "beta2": "beta2", **_EPS, **_MAX},
+    "rmsprop": {**_LR, "beta": "beta2", **_EPS, **_MAX},
 }
+"""Keyword arguments each optimizer accepts, and the hyper-parameter each sets."""
 
 COMPATIBLE_VARIABLES: dict[str, tuple[str, ...]] = {
     "lr": ("learning_rate", "lr"),
@@ -96,7 +94,8 @@ class OptimizeMixin(ControlFlowMixin):
                         raise self.error(stmt.until.loc, "the `until` condition must be a scalar")
                 next_values = []
                 for name in carried:
-                    binding = body_scope.writes.get(name) or carried_scope.defs[name]
+                    binding = body_scope.written(name)
+                    assert binding is not None
                     next_values.append(binding_value(binding))
                 exports = {
                     name: b.value
@@ -150,16 +149,16 @@ class OptimizeMixin(ControlFlowMixin):
                     f"{'' if len(positional) == 1 else 's'} ({', '.join(positional)})",
                 )
             given.update(zip(positional, spec.args))
+            accepted = KEYWORDS[name]
             for key, value in spec.kwargs:
-                if key not in KEYWORDS:
+                if key not in accepted:
                     raise self.error(
                         value.loc,
-                        f"unknown {name} argument '{key}' (expected one of "
-                        f"{', '.join(KEYWORDS)})",
+                        f"{name} has no argument '{key}' (it takes {', '.join(accepted)})",
                     )
-                if KEYWORDS[key] in given:
+                if accepted[key] in given:
                     raise self.error(value.loc, f"'{key}' is given twice")
-                given[KEYWORDS[key]] = value
+                given[accepted[key]] = value
         else:
             name = self.optimizer_from_variables(stmt.loc)
 
@@ -171,7 +170,9 @@ class OptimizeMixin(ControlFlowMixin):
                     raise self.error(given[h].loc, f"'{h}' must be a scalar")
                 hyper[h] = value
                 continue
-            variable = self.compatible_variable(h)
+            # With a `with` clause, the optimizer's hyper-parameters come from
+            # it alone; the compatible variables still set the step budget.
+            variable = self.compatible_variable(h) if spec is None or h == "max_iterations" else None
             if variable is not None:
                 hyper[h] = variable
                 continue

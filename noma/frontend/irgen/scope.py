@@ -68,6 +68,14 @@ class Scope:
             scope = scope.parent
         return None
 
+    def written(self, name: str) -> Binding | None:
+        """The binding of an outer name as this scope leaves it: what the
+        scope assigned to it, else what it had outside (a `let` of the same
+        name inside the scope does not count)."""
+        if name in self.writes:
+            return self.writes[name]
+        return self.parent.lookup(name) if self.parent is not None else None
+
     def define(self, name: str, binding: Binding) -> None:
         _name_value(binding, name)
         # A write to an outer variable of the same name made earlier in this

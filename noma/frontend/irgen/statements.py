@@ -3,11 +3,10 @@ the optimize loop and I/O."""
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f64
+from xdsl.dialects.builtin import f64
 
 from noma.dialects.noma import storage
 from noma.dialects.noma.training import MinimizeOp
-from noma.dialects.noma.types import BufferType
 from noma.frontend import ast
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import RESULT, RETURNED
@@ -17,6 +16,7 @@ from noma.frontend.irgen.scope import BufferBinding, ParamBinding, ValueBinding
 
 _IO_MILESTONE = "file I/O arrives with the run-time CSV and safetensors support"
 _BATCH_MILESTONE = "batch loops arrive with mini-batch training"
+_BUFFER_MILESTONE = "buffers arrive with growth and dynamic shapes"
 
 
 class StatementsMixin(OptimizeMixin):
@@ -153,10 +153,8 @@ class StatementsMixin(OptimizeMixin):
         return values
 
     def gen_alloc(self, stmt: ast.Alloc) -> None:
-        dims = self.gen_dims(stmt.dims)
-        buffer_type = BufferType(TensorType(f64, [DYNAMIC_INDEX] * len(dims)))
-        handle = self.emit(storage.AllocOp(dims, buffer_type)).buffer
-        self.scope.define(stmt.name, BufferBinding(handle, stmt.loc))
+        self.gen_dims(stmt.dims)
+        raise self.not_supported(stmt.loc, "`alloc`", _BUFFER_MILESTONE)
 
     def gen_realloc(self, stmt: ast.Realloc) -> None:
         binding = self.scope.lookup(stmt.name)
@@ -165,9 +163,7 @@ class StatementsMixin(OptimizeMixin):
                 stmt.loc, f"'{stmt.name}' is not a buffer or learnable parameter; only those can be reallocated"
             )
         self.check_not_freed(stmt.name, binding, stmt.loc)
-        raise self.not_supported(
-            stmt.loc, "`realloc`", "growth arrives with dynamic shapes and the legalize-growth pass"
-        )
+        raise self.not_supported(stmt.loc, "`realloc`", _BUFFER_MILESTONE)
 
     def gen_free(self, stmt: ast.Free) -> None:
         binding = self.scope.lookup(stmt.name)
