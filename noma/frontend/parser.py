@@ -24,39 +24,20 @@ Syntax decisions the spec leaves open:
 - nesting deeper than `MAX_NESTING` is an error.
 """
 
+
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import TypeVar
+from collections.abc import Callable
 
 from noma.frontend import ast
 from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.lexer import Token, TokenKind, tokenize
+from noma.frontend.parse_expressions import CAST_TYPES, ExpressionParser
+from noma.frontend.token_stream import MAX_NESTING, line_col
 
-T = TypeVar("T")
-
-MAX_NESTING = 64
-"""How deeply parentheses, brackets, calls, unary operators, powers and
-blocks may nest. Far beyond real programs, and low enough that the recursive
-descent (at most about ten Python frames per level) stays well inside
-Python's default recursion limit of 1000 without touching it."""
+__all__ = ["CAST_TYPES", "MAX_NESTING", "TOP_LEVEL_MESSAGE", "Parser", "parse_program"]
 
 TOP_LEVEL_MESSAGE = "statements must be inside a function; wrap them in `fn main() { ... }`"
-
-CAST_TYPES = ("f64", "f32", "i32", "i64")
-
-_PRECEDENCE: dict[str, int] = {
-    "||": 1,
-    "&&": 2,
-    "==": 3, "!=": 3, "<": 3, ">": 3, "<=": 3, ">=": 3,
-    "+": 4, "-": 4,
-    "*": 5, "/": 5, "%": 5,
-}  # fmt: skip
-"""Binary operators looser than unary, loosest first. Unary `- !` bind
-tighter than these; `** ^` tighter still (handled in `parse_power`)."""
-
-_COMPARISON = 3
 
 _COMPOUND_OPS = ("+", "-", "*", "/", "%")
 
@@ -73,147 +54,8 @@ def parse_program(source: str, filename: str) -> ast.Program:
     return ast.Program(filename, tuple(functions), source)
 
 
-class Parser:
-    """Recursive descent over the token list produced by `tokenize`."""
-
-    def __init__(self, tokens: list[Token]) -> None:
-        assert tokens and tokens[-1].kind is TokenKind.EOF
-        self.tokens = tokens
-        self.pos = 0
-        self.depth = 0
-
-    # ------------------------------------------------------------------
-    # Token stream
-    # ------------------------------------------------------------------
-
-    def peek(self, ahead: int = 0) -> Token:
-        return self.tokens[min(self.pos + ahead, len(self.tokens) - 1)]
-
-    def previous(self) -> Token | None:
-        return self.tokens[self.pos - 1] if self.pos > 0 else None
-
-    def advance(self) -> Token:
-        token = self.peek()
-        if token.kind is not TokenKind.EOF:
-            self.pos += 1
-        return token
-
-    def at(self, text: str) -> bool:
-        """Whether the next token is the symbol or keyword `text`."""
-        token = self.peek()
-        return token.kind in (TokenKind.SYMBOL, TokenKind.KEYWORD) and token.text == text
-
-    def at_eof(self) -> bool:
-        return self.peek().kind is TokenKind.EOF
-
-    def match(self, text: str) -> Token | None:
-        return self.advance() if self.at(text) else None
-
-    # ------------------------------------------------------------------
-    # Errors
-    # ------------------------------------------------------------------
-
-    def missing_loc(self, token: Token) -> SourceLoc:
-        """Where to report that something is missing before `token`: at the
-        token when it is on the same line as the previous one, else just after
-        the previous token (the missing thing belongs at the end of that
-        line, and at end of file there is nothing better to point at)."""
-        prev = self.previous()
-        if prev is None:
-            return token.loc
-        if token.kind is TokenKind.EOF or token.loc.line > prev.end.line:
-            return prev.end
-        return token.loc
-
-    def expected(self, what: str, token: Token | None = None) -> NomaError:
-        """`expected <what>, found <token>` (or `unexpected end of file:
-        expected <what>`)."""
-        token = token or self.peek()
-        if token.kind is TokenKind.EOF:
-            return NomaError(self.missing_loc(token), f"unexpected end of file: expected {what}")
-        return NomaError(self.missing_loc(token), f"expected {what}, found {token.describe()}")
-
-    def expect(self, text: str, context: str) -> Token:
-        """Consume the symbol/keyword `text` or fail with `expected '<text>'
-        <context>, found ...`."""
-        if self.at(text):
-            return self.advance()
-        raise self.expected(f"'{text}' {context}")
-
-    def expect_ident(self, what: str) -> Token:
-        """Consume an identifier or fail with `expected <what>, found ...`."""
-        if self.peek().kind is TokenKind.IDENT:
-            return self.advance()
-        raise self.expected(what)
-
-    def expect_closer(self, close: str, opener: Token) -> Token:
-        """Consume the bracket closing `opener`, or say which one is open."""
-        if self.at(close):
-            return self.advance()
-        token = self.peek()
-        message = f"expected '{close}' to close '{opener.text}' at {_line_col(opener.loc)}"
-        if token.kind is TokenKind.EOF:
-            message = "unexpected end of file: " + message
-        raise NomaError(self.missing_loc(token), message)
-
-    def end_statement(self) -> None:
-        """Every non-block statement ends with `;`, reported missing right
-        after the statement's last token."""
-        if self.match(";"):
-            return
-        prev = self.previous()
-        assert prev is not None  # a statement consumed at least one token
-        raise NomaError(prev.end, "expected ';' after statement")
-
-    @contextmanager
-    def nested(self, token: Token, what: str = "expression") -> Iterator[None]:
-        """Count one level of nesting opened at `token`; past `MAX_NESTING`
-        fail with a located error instead of exhausting Python's stack."""
-        self.depth += 1
-        try:
-            if self.depth > MAX_NESTING:
-                raise NomaError(
-                    token.loc, f"{what} nested too deeply (more than {MAX_NESTING} levels)"
-                )
-            yield
-        finally:
-            self.depth -= 1
-
-    # ------------------------------------------------------------------
-    # Lists
-    # ------------------------------------------------------------------
-
-    def parse_list(self, opener: Token, close: str, parse_item: Callable[[], T]) -> list[T]:
-        """Comma-separated items up to the `close` matching `opener` (already
-        consumed); a trailing comma is allowed."""
-        items: list[T] = []
-        while not self.at(close) and not self.at_eof():
-            items.append(parse_item())
-            if not self.match(","):
-                break
-        self.expect_closer(close, opener)
-        return items
-
-    def parse_expression_list(self, opener: Token, close: str) -> list[ast.Expr]:
-        """`parse_list` of expressions, without the per-item callback frame:
-        tensor literals nest through here, so its stack cost matters."""
-        items: list[ast.Expr] = []
-        while not self.at(close) and not self.at_eof():
-            items.append(self.parse_expression())
-            if not self.match(","):
-                break
-        self.expect_closer(close, opener)
-        return items
-
-    def parse_name_list(self, opener: Token, what: str) -> list[ast.Name]:
-        """`(a, b, ...)` of plain names, as in `optimize(...)` and
-        `reset_optimizer(...)`; `opener` is the consumed `(`."""
-
-        def item() -> ast.Name:
-            token = self.expect_ident(what)
-            return ast.Name(token.loc, token.text)
-
-        return self.parse_list(opener, ")", item)
+class Parser(ExpressionParser):
+    """Recursive descent over statements and functions."""
 
     # ------------------------------------------------------------------
     # Program and functions
@@ -231,7 +73,7 @@ class Parser:
                     raise NomaError(
                         function.name_loc,
                         f"duplicate function '{function.name}' "
-                        f"(first defined at {_line_col(first.name_loc or first.loc)})",
+                        f"(first defined at {line_col(first.name_loc or first.loc)})",
                     )
                 functions[function.name] = function
             elif token.is_symbol(";"):
@@ -269,7 +111,7 @@ class Parser:
             statements: list[ast.Stmt] = []
             while not self.match("}"):
                 token = self.peek()
-                where = f"the block opened at {_line_col(opener.loc)}"
+                where = f"the block opened at {line_col(opener.loc)}"
                 if token.kind is TokenKind.EOF:
                     raise self.expected(f"'}}' to close {where}")
                 if token.is_keyword("fn"):
@@ -561,179 +403,6 @@ class Parser:
         self.expect(":", f"after the tensor name {token.text}")
         return token.loc, name, self.parse_expression()
 
-    # ------------------------------------------------------------------
-    # Expressions
-    # ------------------------------------------------------------------
-
-    def parse_expression(self) -> ast.Expr:
-        """expression := unary (BINOP unary)*, with `_PRECEDENCE`.
-
-        Operator-precedence parsing with an explicit operator stack rather
-        than one recursive call per precedence level: it keeps the Python
-        stack shallow per nesting level. All these operators are left
-        associative except comparisons, which do not associate at all
-        (`a < b < c` is an error rather than a silent `(a < b) < c`). The
-        stack holds strictly increasing precedences, so a comparison on top
-        when another arrives means the two are chained."""
-        operands = [self.parse_unary()]
-        operators: list[Token] = []
-        while (prec := _binary_precedence(self.peek())) is not None:
-            op = self.advance()
-            while operators and (top := _PRECEDENCE[operators[-1].text]) >= prec:
-                if top == prec == _COMPARISON:
-                    raise NomaError(
-                        op.loc,
-                        f"comparisons cannot be chained ('{operators[-1].text}' then "
-                        f"'{op.text}'); use parentheses or '&&', e.g. '(a < b) && (b < c)'",
-                    )
-                _reduce(operands, operators)
-            operators.append(op)
-            operands.append(self.parse_unary())
-        while operators:
-            _reduce(operands, operators)
-        return operands[0]
-
-    def parse_unary(self) -> ast.Expr:
-        """unary := ('-' | '!') unary | power"""
-        op = self.peek()
-        if op.is_symbol("-") or op.is_symbol("!"):
-            self.advance()
-            with self.nested(op):
-                operand = self.parse_unary()
-            return ast.Unary(op.loc, op.text, operand)
-        return self.parse_power()
-
-    def parse_power(self) -> ast.Expr:
-        """power := postfix [('**' | '^') unary]: right associative through
-        the recursion, tighter than unary minus on its left (`-x ** 2` is
-        `-(x ** 2)`) yet accepting one on its right (`2 ** -1`)."""
-        base = self.parse_postfix()
-        op = self.peek()
-        if not (op.is_symbol("**") or op.is_symbol("^")):
-            return base
-        self.advance()
-        with self.nested(op):
-            exponent = self.parse_unary()
-        return ast.Binary(op.loc, "**", base, exponent)
-
-    def parse_postfix(self) -> ast.Expr:
-        """postfix := primary ('[' expr ']' | 'as' TYPE)*"""
-        expr = self.parse_primary()
-        while True:
-            if self.at("["):
-                expr = self.parse_index(expr)
-            elif self.at("as"):
-                expr = self.parse_cast(expr)
-            elif self.at("("):
-                raise NomaError(
-                    self.peek().loc,
-                    "only a function name can be called (write `f(x)`, not `(expr)(x)`)",
-                )
-            else:
-                return expr
-
-    def parse_index(self, base: ast.Expr) -> ast.Expr:
-        opener = self.advance()
-        with self.nested(opener):
-            index = self.parse_expression()
-        if self.at(","):
-            raise NomaError(
-                self.peek().loc, "index with one subscript per bracket: write m[i][j], not m[i, j]"
-            )
-        self.expect_closer("]", opener)
-        return ast.Index(opener.loc, base, index)
-
-    def parse_cast(self, operand: ast.Expr) -> ast.Expr:
-        keyword = self.advance()
-        token = self.peek()
-        if token.kind is not TokenKind.IDENT:
-            raise self.expected("a type name after 'as' (f64, f32, i32 or i64)")
-        if token.text not in CAST_TYPES:
-            raise NomaError(
-                token.loc,
-                f"unknown type '{token.text}' after 'as' (expected f64, f32, i32 or i64)",
-            )
-        self.advance()
-        return ast.Cast(keyword.loc, operand, token.text)
-
-    def parse_primary(self) -> ast.Expr:
-        """primary := NUMBER | STRING | NAME | call | '(' expr ')' | tensor literal"""
-        token = self.peek()
-        match token.kind:
-            case TokenKind.NUMBER:
-                self.advance()
-                assert isinstance(token.value, float)
-                return ast.Number(token.loc, token.value)
-            case TokenKind.STRING:
-                self.advance()
-                assert isinstance(token.value, str)
-                return ast.String(token.loc, token.value)
-            case TokenKind.IDENT:
-                self.advance()
-                if self.at("("):
-                    return self.parse_call(token)
-                return ast.Name(token.loc, token.text)
-        if token.is_symbol("("):
-            self.advance()
-            with self.nested(token):
-                inner = self.parse_expression()
-            self.expect_closer(")", token)
-            return inner
-        if token.is_keyword("tensor"):
-            self.advance()
-            opener = self.expect("[", "after 'tensor'")
-            return self.parse_tensor_literal(token, opener)
-        if token.is_symbol("["):
-            return self.parse_tensor_literal(token, self.advance())
-        raise self.expected_expression(token)
-
-    def expected_expression(self, token: Token) -> NomaError:
-        if token.kind is TokenKind.EOF:
-            return self.expected("an expression", token)
-        # Point at the offending token itself, even on a new line: the
-        # expression is missing right there.
-        return NomaError(token.loc, f"expected an expression, found {token.describe()}")
-
-    def parse_call(self, callee: Token) -> ast.Expr:
-        opener = self.advance()
-        with self.nested(opener):
-            args, kwargs = self.parse_call_args(opener)
-        return ast.Call(callee.loc, callee.text, args, kwargs, callee_loc=callee.loc)
-
-    def parse_call_args(
-        self, opener: Token
-    ) -> tuple[tuple[ast.Expr, ...], tuple[tuple[str, ast.Expr], ...]]:
-        """Positional arguments, then keyword arguments `name=expr`, up to the
-        `)` matching `opener` (already consumed). Like `parse_list`, written
-        out so nested calls cost few Python frames."""
-        args: list[ast.Expr] = []
-        kwargs: list[tuple[str, ast.Expr]] = []
-        while not self.at(")") and not self.at_eof():
-            token = self.peek()
-            if token.kind is TokenKind.IDENT and self.peek(1).is_symbol("="):
-                if any(name == token.text for name, _ in kwargs):
-                    raise NomaError(token.loc, f"duplicate keyword argument '{token.text}'")
-                self.advance()
-                self.advance()
-                kwargs.append((token.text, self.parse_expression()))
-            elif kwargs:
-                raise NomaError(token.loc, "positional argument after keyword argument")
-            else:
-                args.append(self.parse_expression())
-            if not self.match(","):
-                break
-        self.expect_closer(")", opener)
-        return tuple(args), tuple(kwargs)
-
-    def parse_tensor_literal(self, start: Token, opener: Token) -> ast.Expr:
-        """`tensor [..]` or `[..]`: elements are expressions (usually numbers
-        and nested literals). Raggedness is checked later, not here."""
-        with self.nested(opener):
-            elements = self.parse_expression_list(opener, "]")
-        if not elements:
-            raise NomaError(opener.loc, "empty tensor literal")
-        return ast.TensorLiteral(start.loc, tuple(elements))
-
 
 _STATEMENT_KEYWORDS: dict[str, Callable[[Parser], ast.Stmt]] = {
     "let": Parser.parse_let,
@@ -753,20 +422,6 @@ _STATEMENT_KEYWORDS: dict[str, Callable[[Parser], ast.Stmt]] = {
     "save_safetensors": Parser.parse_save_safetensors,
 }
 """Statements recognised by their leading keyword."""
-
-
-def _reduce(operands: list[ast.Expr], operators: list[Token]) -> None:
-    """Replace the top two operands by the top operator applied to them."""
-    op = operators.pop()
-    rhs = operands.pop()
-    lhs = operands.pop()
-    operands.append(ast.Binary(op.loc, op.text, lhs, rhs))
-
-
-def _binary_precedence(token: Token) -> int | None:
-    if token.kind is not TokenKind.SYMBOL:
-        return None
-    return _PRECEDENCE.get(token.text)
 
 
 def _check_batch_names(names: list[Token], sources: list[Token]) -> None:
@@ -790,7 +445,3 @@ def _check_batch_names(names: list[Token], sources: list[Token]) -> None:
             f"batch has {n} names for {m} tensor{'' if m == 1 else 's'}: expected one block "
             "variable per tensor and at most one index name",
         )
-
-
-def _line_col(loc: SourceLoc) -> str:
-    return f"{loc.line}:{loc.col}"
