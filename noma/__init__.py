@@ -1,8 +1,8 @@
 """NOMA: a language for machine learning where autodiff is a compiler pass.
 
-    >>> import noma
-    >>> noma.compile("fn main() { return 2 ** 10; }").run()
-    1024.0
+>>> import noma
+>>> noma.compile("fn main() { return 2 ** 10; }").run()
+1024.0
 """
 
 from __future__ import annotations

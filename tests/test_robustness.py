@@ -25,7 +25,9 @@ def expressions() -> st.SearchStrategy[str]:
     leaves = st.one_of(numbers, st.sampled_from(NAMES))
 
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-        binary = st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "**", "<", "&&", "||", "%"]), inner)
+        binary = st.tuples(
+            inner, st.sampled_from(["+", "-", "*", "/", "**", "<", "&&", "||", "%"]), inner
+        )
         call = st.tuples(st.sampled_from(CALLS), st.lists(inner, min_size=1, max_size=2))
         return st.one_of(
             binary.map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
@@ -54,7 +56,9 @@ def statements(depth: int) -> st.SearchStrategy[str]:
         st.tuples(expr, block, block).map(lambda t: f"if {t[0]} {{ {t[1]} }} else {{ {t[2]} }}"),
         st.tuples(expr, block).map(lambda t: f"while {t[0]} {{ {t[1]} }}"),
         st.tuples(block, expr).map(
-            lambda t: f"optimize(w) with adam(0.1) until loss < 0.1 {{ {t[0]} let loss = {t[1]}; minimize loss; }}"
+            lambda t: (
+                f"optimize(w) with adam(0.1) until loss < 0.1 {{ {t[0]} let loss = {t[1]}; minimize loss; }}"
+            )
         ),
     )
 
@@ -63,7 +67,9 @@ programs = st.tuples(
     st.lists(statements(2), max_size=5).map(" ".join),
     expressions(),
 ).map(
-    lambda t: f"fn f(a) {{ return a * a + 1; }}\nfn main() {{\n  learn w = 1.0;\n  let x = 2;\n  {t[0]}\n  return {t[1]};\n}}\n"
+    lambda t: (
+        f"fn f(a) {{ return a * a + 1; }}\nfn main() {{\n  learn w = 1.0;\n  let x = 2;\n  {t[0]}\n  return {t[1]};\n}}\n"
+    )
 )
 
 

@@ -55,16 +55,28 @@ fn main() {
     for reset in (False, False, True):
         if reset:
             opt.state.clear()
-        optimize(p, opt, lambda p: {"loss": (p["x"] - 5) ** 2}, lambda v: False,
-                 lambda p: {"x": 2 * (p["x"] - 5)}, max_iterations=7)
+        optimize(
+            p,
+            opt,
+            lambda p: {"loss": (p["x"] - 5) ** 2},
+            lambda v: False,
+            lambda p: {"x": 2 * (p["x"] - 5)},
+            max_iterations=7,
+        )
         expected.append(p["x"])
     assert [float(v) for v in printed[:2]] == pytest.approx(expected[:2], rel=1e-14)
     assert result == pytest.approx(expected[2], rel=1e-14)
     # Without the carried state the second loop would restart the bias
     # correction, which gives a different point.
     fresh = {"x": expected[0]}
-    optimize(fresh, Optimizer("adam", lr=0.1), lambda p: {"loss": 0.0}, lambda v: False,
-             lambda p: {"x": 2 * (p["x"] - 5)}, max_iterations=7)
+    optimize(
+        fresh,
+        Optimizer("adam", lr=0.1),
+        lambda p: {"loss": 0.0},
+        lambda v: False,
+        lambda p: {"x": 2 * (p["x"] - 5)},
+        max_iterations=7,
+    )
     assert not math.isclose(fresh["x"], expected[1], rel_tol=1e-9)
 
 
@@ -222,19 +234,52 @@ fn main() {
 @pytest.mark.parametrize(
     ("source", "message"),
     [
-        ("fn main() { learn w = 1; optimize(w) until 0 { w = 2; minimize w; } }", "cannot assign to learnable parameter 'w'"),
-        ("fn main() { learn w = 1; optimize(w) until 0 { learn v = 1; minimize w; } }", "`learn` cannot declare a parameter inside an optimize loop"),
-        ("fn main() { learn w = 1; optimize(w) until 0 { minimize w; minimize w; } }", "exactly one `minimize`; the first is at 1:48"),
-        ("fn main() { learn w = 1; optimize(w) with lbfgs(1) until 0 { minimize w; } }", "unknown optimizer 'lbfgs' (expected sgd, adam, rmsprop)"),
-        ("fn main() { learn w = 1; optimize(w) with sgd(1, 2) until 0 { minimize w; } }", "sgd takes at most 1 positional argument (lr)"),
-        ("fn main() { learn w = 1; optimize(w) with sgd(0.1, beta1=0.5) until 0 { minimize w; } }", "sgd has no argument 'beta1' (it takes lr, learning_rate, max_iterations, max_iter, iterations)"),
-        ("fn main() { learn w = 1; optimize(w) with adam(beta=0.5) until 0 { minimize w; } }", "adam has no argument 'beta'"),
+        (
+            "fn main() { learn w = 1; optimize(w) until 0 { w = 2; minimize w; } }",
+            "cannot assign to learnable parameter 'w'",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) until 0 { learn v = 1; minimize w; } }",
+            "`learn` cannot declare a parameter inside an optimize loop",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) until 0 { minimize w; minimize w; } }",
+            "exactly one `minimize`; the first is at 1:48",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) with lbfgs(1) until 0 { minimize w; } }",
+            "unknown optimizer 'lbfgs' (expected sgd, adam, rmsprop)",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) with sgd(1, 2) until 0 { minimize w; } }",
+            "sgd takes at most 1 positional argument (lr)",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) with sgd(0.1, beta1=0.5) until 0 { minimize w; } }",
+            "sgd has no argument 'beta1' (it takes lr, learning_rate, max_iterations, max_iter, iterations)",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) with adam(beta=0.5) until 0 { minimize w; } }",
+            "adam has no argument 'beta'",
+        ),
         ("fn main() { alloc b = [2, 2]; }", "`alloc` is not supported yet"),
-        ("fn main() { let optimizer = 4; learn w = 1; optimize(w) until 0 { minimize w; } }", "`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got 4"),
-        ("fn main() { learn w = 1; optimize(w) until 0 { minimize 3; } }", "the objective does not depend on any learnable parameter"),
-        ("fn f(x) { if x { return 1; } } fn main() { return f(1); }", "function 'f' does not return a value on every path"),
+        (
+            "fn main() { let optimizer = 4; learn w = 1; optimize(w) until 0 { minimize w; } }",
+            "`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got 4",
+        ),
+        (
+            "fn main() { learn w = 1; optimize(w) until 0 { minimize 3; } }",
+            "the objective does not depend on any learnable parameter",
+        ),
+        (
+            "fn f(x) { if x { return 1; } } fn main() { return f(1); }",
+            "function 'f' does not return a value on every path",
+        ),
         ("fn main() { return 1; print(2); }", "this code is never run"),
-        ("fn main() { learn w = 1; optimize(w) until 0 { optimize(w) until 0 { minimize w; } minimize w; } }", "optimize loops cannot be nested"),
+        (
+            "fn main() { learn w = 1; optimize(w) until 0 { optimize(w) until 0 { minimize w; } minimize w; } }",
+            "optimize loops cannot be nested",
+        ),
     ],
 )
 def test_semantic_errors_are_located(source: str, message: str) -> None:

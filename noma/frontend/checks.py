@@ -42,9 +42,7 @@ def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
         too_few = n < builtin.min_args
         too_many = builtin.max_args is not None and n > builtin.max_args
         if too_few or too_many:
-            raise NomaError(
-                loc, f"'{call.callee}' takes {builtin.arity_text()}, got {n}"
-            )
+            raise NomaError(loc, f"'{call.callee}' takes {builtin.arity_text()}, got {n}")
         return
     callee = functions.get(call.callee)
     if callee is None:

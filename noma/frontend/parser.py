@@ -24,7 +24,6 @@ Syntax decisions the spec leaves open:
 - nesting deeper than `MAX_NESTING` is an error.
 """
 
-
 from __future__ import annotations
 
 from collections.abc import Callable

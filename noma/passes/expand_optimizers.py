@@ -185,6 +185,3 @@ class ExpandOptimizersPass(ModulePass):
             GreedyRewritePatternApplier([ExpandOptimize(), ExpandResetOptimizer()]),
             apply_recursively=False,
         ).rewrite_module(op)
-
-
-

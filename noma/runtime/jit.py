@@ -85,9 +85,7 @@ def host_target_machine(*, jit: bool = True, opt_level: int = 2) -> llvm.TargetM
     cpu = llvm.get_host_cpu_name()
     features = llvm.get_host_cpu_features().flatten()
     if jit:
-        return target.create_target_machine(
-            cpu=cpu, features=features, opt=opt_level, jit=True
-        )
+        return target.create_target_machine(cpu=cpu, features=features, opt=opt_level, jit=True)
     return target.create_target_machine(
         cpu=cpu, features=features, opt=opt_level, reloc="pic", codemodel="default"
     )

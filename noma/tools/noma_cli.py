@@ -1,8 +1,8 @@
 """`noma`: compile and run NOMA programs.
 
-    noma run prog.noma                 run it; print its output, then main's result
-    noma check prog.noma               compile-time diagnostics only
-    noma emit --stage loops prog.noma  the IR after a stage of the pipeline
+noma run prog.noma                 run it; print its output, then main's result
+noma check prog.noma               compile-time diagnostics only
+noma emit --stage loops prog.noma  the IR after a stage of the pipeline
 """
 
 from __future__ import annotations

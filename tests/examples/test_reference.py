@@ -14,6 +14,7 @@ from reference_training import Optimizer, optimize
 
 ROOT = Path(__file__).resolve().parents[2]
 
+
 def expected_lines(name: str) -> list[float]:
     return [float(line) for line in (ROOT / "examples" / f"{name}.out").read_text().split()]
 
@@ -28,8 +29,11 @@ def assert_lines(name: str, values: list[float], rel: float = 1e-12) -> None:
 def test_minimize_square() -> None:
     p = {"x": 5.0}
     values, _, converged = optimize(
-        p, Optimizer("sgd", lr=0.1), lambda p: {"loss": p["x"] * p["x"]},
-        lambda v: v["loss"] < 0.000001, lambda p: {"x": 2 * p["x"]},
+        p,
+        Optimizer("sgd", lr=0.1),
+        lambda p: {"loss": p["x"] * p["x"]},
+        lambda v: v["loss"] < 0.000001,
+        lambda p: {"x": 2 * p["x"]},
     )
     assert converged
     assert_lines("minimize_square", [values["loss"], p["x"]])
@@ -43,7 +47,10 @@ def test_solve_linear() -> None:
         return {"loss": r * r}
 
     _, _, converged = optimize(
-        p, Optimizer("sgd", lr=0.01), body, lambda v: v["loss"] < 1e-10,
+        p,
+        Optimizer("sgd", lr=0.01),
+        body,
+        lambda v: v["loss"] < 1e-10,
         lambda p: {"w": 2 * (5.0 * p["w"] - 25.0) * 5.0},
     )
     assert converged
@@ -53,8 +60,12 @@ def test_solve_linear() -> None:
 def test_max_iterations() -> None:
     p = {"x": 0.0}
     values, steps, converged = optimize(
-        p, Optimizer("sgd", lr=0.1), lambda p: {"loss": (p["x"] - 3.0) ** 2 + 1.0},
-        lambda v: v["loss"] < 0.5, lambda p: {"x": 2 * (p["x"] - 3.0)}, max_iterations=50,
+        p,
+        Optimizer("sgd", lr=0.1),
+        lambda p: {"loss": (p["x"] - 3.0) ** 2 + 1.0},
+        lambda v: v["loss"] < 0.5,
+        lambda p: {"x": 2 * (p["x"] - 3.0)},
+        max_iterations=50,
     )
     assert not converged and steps == 50
     assert_lines("max_iterations", [values["loss"], p["x"]])
@@ -66,8 +77,11 @@ def test_max_iterations() -> None:
 def test_adam(name: str) -> None:
     p = {"x": 0.0}
     values, _, converged = optimize(
-        p, Optimizer("adam", lr=0.1), lambda p: {"loss": (p["x"] - 5.0) ** 2},
-        lambda v: v["loss"] < 0.0001, lambda p: {"x": 2 * (p["x"] - 5.0)},
+        p,
+        Optimizer("adam", lr=0.1),
+        lambda p: {"loss": (p["x"] - 5.0) ** 2},
+        lambda v: v["loss"] < 0.0001,
+        lambda p: {"x": 2 * (p["x"] - 5.0)},
     )
     assert converged
     assert_lines(name, [values["loss"], p["x"]])
@@ -85,8 +99,12 @@ def test_rosenbrock_rmsprop() -> None:
         return {"x": -2 * (1 - x) - 400 * x * (y - x**2), "y": 200 * (y - x**2)}
 
     values, _, converged = optimize(
-        p, Optimizer("rmsprop", lr=0.001, beta2=0.9), body, lambda v: v["loss"] < 0.001,
-        grad, max_iterations=10000,
+        p,
+        Optimizer("rmsprop", lr=0.001, beta2=0.9),
+        body,
+        lambda v: v["loss"] < 0.001,
+        grad,
+        max_iterations=10000,
     )
     assert converged
     # Thousands of steps amplify last-bit differences of the gradient formula.
@@ -131,7 +149,11 @@ def test_system_of_equations() -> None:
         return {"a": 2 * e1 + 2 * e2 * p["b"], "b": 2 * e1 + 2 * e2 * p["a"]}
 
     _, _, converged = optimize(
-        p, Optimizer("adam", lr=0.1), body, lambda v: v["loss"] < 1e-12, grad,
+        p,
+        Optimizer("adam", lr=0.1),
+        body,
+        lambda v: v["loss"] < 1e-12,
+        grad,
         max_iterations=5000,
     )
     assert converged
@@ -147,7 +169,8 @@ def test_functions() -> None:
 
     p = {"c": 0.0}
     _, _, converged = optimize(
-        p, Optimizer("sgd", lr=0.1),
+        p,
+        Optimizer("sgd", lr=0.1),
         lambda p: {"loss": square(polynomial(1.0, 2.0, p["c"], 3.0) - 20.0)},
         lambda v: v["loss"] < 1e-12,
         lambda p: {"c": 2 * (polynomial(1.0, 2.0, p["c"], 3.0) - 20.0)},
@@ -189,8 +212,22 @@ def test_branch_in_training() -> None:
 
 def test_builtins() -> None:
     expected = [
-        0.5, 0.0, 3.0, math.tanh(0.5), math.exp(1.0), math.log(10.0), math.sqrt(2.0),
-        1024.0, math.sin(1.0), math.cos(1.0), math.tan(1.0), 3.5, -1.0, 2.0, -3.0, -2.0,
+        0.5,
+        0.0,
+        3.0,
+        math.tanh(0.5),
+        math.exp(1.0),
+        math.log(10.0),
+        math.sqrt(2.0),
+        1024.0,
+        math.sin(1.0),
+        math.cos(1.0),
+        math.tan(1.0),
+        3.5,
+        -1.0,
+        2.0,
+        -3.0,
+        -2.0,
     ]
     text = (ROOT / "examples" / "builtins.out").read_text().splitlines()
     assert text[16] == "strings print verbatim"
@@ -203,9 +240,21 @@ def test_precedence() -> None:
         return a - b * math.floor(a / b)
 
     expected = [
-        1 + 2 * 3, (1 + 2) * 3, 2 ** 3 ** 2, 2 ** 3 ** 2, -(2**2), 10 - 4 - 3, 100 / 10 / 5,
-        floored_rem(7, 4) * 2, floored_rem(-7, 3), float(1 + 2 < 4), float((1 < 2) == 1),
-        float(bool(0) or (bool(1) and bool(0))), float(not 0) + 1, 2 * -3, 3 + 1,
+        1 + 2 * 3,
+        (1 + 2) * 3,
+        2**3**2,
+        2**3**2,
+        -(2**2),
+        10 - 4 - 3,
+        100 / 10 / 5,
+        floored_rem(7, 4) * 2,
+        floored_rem(-7, 3),
+        float(1 + 2 < 4),
+        float((1 < 2) == 1),
+        float(bool(0) or (bool(1) and bool(0))),
+        float(not 0) + 1,
+        2 * -3,
+        3 + 1,
         1 - 2 + 3 * 4**2 / 8,
     ]
     assert expected_lines("precedence") == [float(e) for e in expected]

@@ -270,7 +270,9 @@ def test_non_ascii_characters_are_fine_inside_strings_and_comments() -> None:
 
 def test_unknown_escape_is_reported_at_the_backslash() -> None:
     error = lex_error('print("ab\\qc");')
-    assert error.message == 'unknown escape sequence \'\\q\' in string (expected \\n, \\t, \\" or \\\\)'
+    assert (
+        error.message == "unknown escape sequence '\\q' in string (expected \\n, \\t, \\\" or \\\\)"
+    )
     assert (error.loc.line, error.loc.col) == (1, 10)
 
 
@@ -308,7 +310,20 @@ def test_keyword_list_is_the_spec_list() -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["init", "reset_optimizer", "zeros", "normal", "print", "f64", "_x", "x_1", "letx", "fn2", "In"]
+    "word",
+    [
+        "init",
+        "reset_optimizer",
+        "zeros",
+        "normal",
+        "print",
+        "f64",
+        "_x",
+        "x_1",
+        "letx",
+        "fn2",
+        "In",
+    ],
 )
 def test_contextual_and_ordinary_words_are_identifiers(word: str) -> None:
     assert kinds_texts(word) == [(TokenKind.IDENT, word)]
@@ -368,7 +383,9 @@ def test_single_bar_and_ampersand_get_a_hint(char: str, hint: str) -> None:
     assert error.loc.col == 3
 
 
-@pytest.mark.parametrize("char, shown", [("\x00", "U+0000"), ("\u00a0", "U+00A0"), ("\x1c", "U+001C")])
+@pytest.mark.parametrize(
+    "char, shown", [("\x00", "U+0000"), ("\u00a0", "U+00A0"), ("\x1c", "U+001C")]
+)
 def test_invisible_unexpected_characters_are_shown_as_code_points(char: str, shown: str) -> None:
     assert lex_error(f"a {char}").message == f"unexpected character {shown}"
 

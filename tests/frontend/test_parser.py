@@ -111,7 +111,9 @@ def test_functions_with_params_and_locations() -> None:
     assert add.name_loc == at(1, 4)
     assert add.params == (ast.Param(at(1, 8), "a"), ast.Param(at(1, 11), "b"))
     assert add.body == (
-        ast.Return(at(2, 3), ast.Binary(at(2, 12), "+", ast.Name(at(2, 10), "a"), ast.Name(at(2, 14), "b"))),
+        ast.Return(
+            at(2, 3), ast.Binary(at(2, 12), "+", ast.Name(at(2, 10), "a"), ast.Name(at(2, 14), "b"))
+        ),
     )
     assert main.loc == at(5, 1)
     assert main.params == ()
@@ -171,11 +173,26 @@ def test_duplicate_parameter_is_reported_at_the_second() -> None:
         ("fn main { }", 1, 9, "expected '(' after the function name 'main', found '{'"),
         ("fn f(1) { }", 1, 6, "expected a parameter name in function 'f', found number 1"),
         ("fn f(a b) { }", 1, 8, "expected ')' to close '(' at 1:5"),
-        ("fn main()\nlet x = 1;", 1, 10, "expected '{' to start the body of function 'main', found keyword 'let'"),
-        ("fn main() let", 1, 11, "expected '{' to start the body of function 'main', found keyword 'let'"),
+        (
+            "fn main()\nlet x = 1;",
+            1,
+            10,
+            "expected '{' to start the body of function 'main', found keyword 'let'",
+        ),
+        (
+            "fn main() let",
+            1,
+            11,
+            "expected '{' to start the body of function 'main', found keyword 'let'",
+        ),
         ("fn", 1, 3, "unexpected end of file: expected a function name after 'fn'"),
         ("fn main(", 1, 9, "unexpected end of file: expected ')' to close '(' at 1:8"),
-        ("fn main()", 1, 10, "unexpected end of file: expected '{' to start the body of function 'main'"),
+        (
+            "fn main()",
+            1,
+            10,
+            "unexpected end of file: expected '{' to start the body of function 'main'",
+        ),
         (
             "fn main() {\n  let x = 1;\n",
             2,
@@ -294,7 +311,9 @@ def test_alloc() -> None:
 
 def test_realloc_without_init() -> None:
     s = stmt("realloc W = [10, 1];")
-    assert s == ast.Realloc(at(2, 1), "W", (ast.Number(at(2, 14), 10.0), ast.Number(at(2, 18), 1.0)), None)
+    assert s == ast.Realloc(
+        at(2, 1), "W", (ast.Number(at(2, 14), 10.0), ast.Number(at(2, 18), 1.0)), None
+    )
 
 
 def test_realloc_init_zeros() -> None:
@@ -436,7 +455,9 @@ def test_return_with_and_without_value() -> None:
 
 
 def test_load_csv() -> None:
-    assert stmt('load_csv X = "data/x.csv";') == ast.LoadCsv(at(2, 1), "X", ast.String(at(2, 14), "data/x.csv"))
+    assert stmt('load_csv X = "data/x.csv";') == ast.LoadCsv(
+        at(2, 1), "X", ast.String(at(2, 14), "data/x.csv")
+    )
 
 
 def test_save_csv() -> None:
@@ -715,7 +736,12 @@ STATEMENT_ERRORS = [
     ("let x = ;", 2, 9, "expected an expression, found ';'"),
     ("let x =\n;", 3, 1, "expected an expression, found ';'"),
     ("x = ;", 2, 5, "expected an expression, found ';'"),
-    ("m[0] = 1;", 2, 6, "cannot assign to this expression; only a variable can be assigned (`x = ...`)"),
+    (
+        "m[0] = 1;",
+        2,
+        6,
+        "cannot assign to this expression; only a variable can be assigned (`x = ...`)",
+    ),
     ("x += 1;", 2, 3, "compound assignment '+=' is not supported; write 'x = x + ...'"),
     ("x *= 2;", 2, 3, "compound assignment '*=' is not supported; write 'x = x * ...'"),
     # statements that cannot start here
@@ -725,26 +751,56 @@ STATEMENT_ERRORS = [
     (")", 2, 1, "expected an expression, found ')'"),
     # optimize
     ("optimize W until 1 { }", 2, 10, "expected '(' after 'optimize', found identifier 'W'"),
-    ("optimize(1) until 1 { }", 2, 10, "expected a parameter name in optimize(...), found number 1"),
+    (
+        "optimize(1) until 1 { }",
+        2,
+        10,
+        "expected a parameter name in optimize(...), found number 1",
+    ),
     ("optimize(W until 1 { }", 2, 12, "expected ')' to close '(' at 2:9"),
-    ("optimize(W) { }", 2, 13, "expected 'until' and a stop condition after optimize(...), found '{'"),
-    ("optimize(W) with adam(0.1) { }", 2, 28, "expected 'until' and a stop condition after the optimizer, found '{'"),
+    (
+        "optimize(W) { }",
+        2,
+        13,
+        "expected 'until' and a stop condition after optimize(...), found '{'",
+    ),
+    (
+        "optimize(W) with adam(0.1) { }",
+        2,
+        28,
+        "expected 'until' and a stop condition after the optimizer, found '{'",
+    ),
     (
         "optimize(W) with 0.1 until 1 { }",
         2,
         18,
         "expected an optimizer name after 'with' (sgd, adam or rmsprop), found number 0.1",
     ),
-    ("optimize(W) with adam until 1 { }", 2, 23, "expected '(' after the optimizer name 'adam', found keyword 'until'"),
+    (
+        "optimize(W) with adam until 1 { }",
+        2,
+        23,
+        "expected '(' after the optimizer name 'adam', found keyword 'until'",
+    ),
     (
         "optimize(W) until x < 1 with adam(0.1) { }",
         2,
         25,
         "the 'with' clause must come before 'until': optimize(...) with OPT(...) until COND { ... }",
     ),
-    ("optimize(W) until x minimize x;", 2, 21, "expected '{' to start the body of optimize, found keyword 'minimize'"),
+    (
+        "optimize(W) until x minimize x;",
+        2,
+        21,
+        "expected '{' to start the body of optimize, found keyword 'minimize'",
+    ),
     ("optimize(W) with adam(lr=1, lr=2) until 1 { }", 2, 29, "duplicate keyword argument 'lr'"),
-    ("optimize(W) with adam(lr=1, 0.9) until 1 { }", 2, 29, "positional argument after keyword argument"),
+    (
+        "optimize(W) with adam(lr=1, 0.9) until 1 { }",
+        2,
+        29,
+        "positional argument after keyword argument",
+    ),
     # alloc / realloc / free
     ("alloc = [2];", 2, 7, "expected a buffer name after 'alloc', found '='"),
     ("alloc b [2];", 2, 9, "expected '=' after 'alloc b', found '['"),
@@ -752,23 +808,58 @@ STATEMENT_ERRORS = [
     ("alloc b = [];", 2, 11, "'alloc' needs at least one dimension"),
     ("realloc W = [];", 2, 13, "'realloc' needs at least one dimension"),
     ("realloc W = [2, 3;", 2, 18, "expected ']' to close '[' at 2:13"),
-    ("realloc W = [4] inti zeros;", 2, 17, "expected 'init' or ';' after the dimensions of realloc, found identifier 'inti'"),
+    (
+        "realloc W = [4] inti zeros;",
+        2,
+        17,
+        "expected 'init' or ';' after the dimensions of realloc, found identifier 'inti'",
+    ),
     ("realloc W = [4] init;", 2, 21, "expected an expression, found ';'"),
     ("free;", 2, 5, "expected a buffer name after 'free', found ';'"),
     ("free b + 1;", 2, 7, "expected ';' after statement"),
     # reset_optimizer
     ("reset_optimizer;", 2, 16, "expected '(' after 'reset_optimizer', found ';'"),
-    ("reset_optimizer(1);", 2, 17, "expected a parameter name in reset_optimizer(...), found number 1"),
+    (
+        "reset_optimizer(1);",
+        2,
+        17,
+        "expected a parameter name in reset_optimizer(...), found number 1",
+    ),
     # if / while
     ("if { }", 2, 4, "expected an expression, found '{'"),
     ("if x y = 1;", 2, 6, "expected '{' to start the body of 'if', found identifier 'y'"),
-    ("if x { } else y = 1;", 2, 15, "expected '{' to start the body of 'else', found identifier 'y'"),
+    (
+        "if x { } else y = 1;",
+        2,
+        15,
+        "expected '{' to start the body of 'else', found identifier 'y'",
+    ),
     ("while x\n  y = 1;", 2, 8, "expected '{' to start the body of 'while', found identifier 'y'"),
     # batch
-    ("batch in X with 2 { }", 2, 7, "expected a block variable name after 'batch', found keyword 'in'"),
-    ("batch x X with 2 { }", 2, 9, "expected 'in' and the tensors to split after the names of 'batch', found identifier 'X'"),
-    ("batch x, in X with 2 { }", 2, 10, "expected a block variable name in 'batch', found keyword 'in'"),
-    ("batch x in X { }", 2, 14, "expected 'with' and a batch size after the tensors of 'batch', found '{'"),
+    (
+        "batch in X with 2 { }",
+        2,
+        7,
+        "expected a block variable name after 'batch', found keyword 'in'",
+    ),
+    (
+        "batch x X with 2 { }",
+        2,
+        9,
+        "expected 'in' and the tensors to split after the names of 'batch', found identifier 'X'",
+    ),
+    (
+        "batch x, in X with 2 { }",
+        2,
+        10,
+        "expected a block variable name in 'batch', found keyword 'in'",
+    ),
+    (
+        "batch x in X { }",
+        2,
+        14,
+        "expected 'with' and a batch size after the tensors of 'batch', found '{'",
+    ),
     ("batch x in X with { }", 2, 19, "expected an expression, found '{'"),
     (
         "batch x in X, Y with 2 { }",
@@ -800,8 +891,13 @@ STATEMENT_ERRORS = [
     # io
     ('load_csv = "x";', 2, 10, "expected a variable name after 'load_csv', found '='"),
     ('load_csv X "x";', 2, 12, "expected '=' after 'load_csv X', found string \"x\""),
-    ('save_csv x "p";', 2, 12, "expected ',' and a file path after the value of 'save_csv', found string \"p\""),
-    ('load_safetensors W;', 2, 19, "expected '=' after 'load_safetensors W', found ';'"),
+    (
+        'save_csv x "p";',
+        2,
+        12,
+        "expected ',' and a file path after the value of 'save_csv', found string \"p\"",
+    ),
+    ("load_safetensors W;", 2, 19, "expected '=' after 'load_safetensors W', found ';'"),
     (
         'save_safetensors W, "p";',
         2,
@@ -809,12 +905,32 @@ STATEMENT_ERRORS = [
         "expected '{' after 'save_safetensors' (save_safetensors { name: value }, \"path\"), "
         "found identifier 'W'",
     ),
-    ('save_safetensors { }, "p";', 2, 18, "save_safetensors needs at least one 'name: value' entry"),
+    (
+        'save_safetensors { }, "p";',
+        2,
+        18,
+        "save_safetensors needs at least one 'name: value' entry",
+    ),
     ('save_safetensors { W }, "p";', 2, 22, "expected ':' after the tensor name W, found '}'"),
-    ('save_safetensors { 1: W }, "p";', 2, 20, "expected a tensor name in save_safetensors { name: value, ... }, found number 1"),
-    ('save_safetensors { W: W, W: b }, "p";', 2, 26, "duplicate tensor name 'W' in save_safetensors"),
-    ('save_safetensors { W: W } "p";', 2, 27, "expected ',' and a file path after the tensors of 'save_safetensors', found string \"p\""),
-    ('save_safetensors { W: W;', 2, 24, "expected '}' to close '{' at 2:18"),
+    (
+        'save_safetensors { 1: W }, "p";',
+        2,
+        20,
+        "expected a tensor name in save_safetensors { name: value, ... }, found number 1",
+    ),
+    (
+        'save_safetensors { W: W, W: b }, "p";',
+        2,
+        26,
+        "duplicate tensor name 'W' in save_safetensors",
+    ),
+    (
+        'save_safetensors { W: W } "p";',
+        2,
+        27,
+        "expected ',' and a file path after the tensors of 'save_safetensors', found string \"p\"",
+    ),
+    ("save_safetensors { W: W;", 2, 24, "expected '}' to close '{' at 2:18"),
     ('save_safetensors { W: W, "p";', 2, 29, "expected ':' after the tensor name \"p\", found ';'"),
 ]
 
@@ -841,10 +957,30 @@ EXPRESSION_ERRORS = [
     ("tensor 1", 2, 16, "expected '[' after 'tensor', found number 1"),
     ("1 +", 2, 12, "expected an expression, found ';'"),
     ("* 2", 2, 9, "expected an expression, found '*'"),
-    ("a < b < c", 2, 15, "comparisons cannot be chained ('<' then '<'); use parentheses or '&&', e.g. '(a < b) && (b < c)'"),
-    ("a == b != c", 2, 16, "comparisons cannot be chained ('==' then '!='); use parentheses or '&&', e.g. '(a < b) && (b < c)'"),
-    ("a < b + 1 >= c", 2, 19, "comparisons cannot be chained ('<' then '>='); use parentheses or '&&', e.g. '(a < b) && (b < c)'"),
-    ("a || b < c > d", 2, 20, "comparisons cannot be chained ('<' then '>'); use parentheses or '&&', e.g. '(a < b) && (b < c)'"),
+    (
+        "a < b < c",
+        2,
+        15,
+        "comparisons cannot be chained ('<' then '<'); use parentheses or '&&', e.g. '(a < b) && (b < c)'",
+    ),
+    (
+        "a == b != c",
+        2,
+        16,
+        "comparisons cannot be chained ('==' then '!='); use parentheses or '&&', e.g. '(a < b) && (b < c)'",
+    ),
+    (
+        "a < b + 1 >= c",
+        2,
+        19,
+        "comparisons cannot be chained ('<' then '>='); use parentheses or '&&', e.g. '(a < b) && (b < c)'",
+    ),
+    (
+        "a || b < c > d",
+        2,
+        20,
+        "comparisons cannot be chained ('<' then '>'); use parentheses or '&&', e.g. '(a < b) && (b < c)'",
+    ),
     ("x as f16", 2, 14, "unknown type 'f16' after 'as' (expected f64, f32, i32 or i64)"),
     ("x as float", 2, 14, "unknown type 'float' after 'as' (expected f64, f32, i32 or i64)"),
     ("x as 3", 2, 14, "expected a type name after 'as' (f64, f32, i32 or i64), found number 3"),
@@ -864,12 +1000,21 @@ def test_expression_errors(source: str, line: int, col: int, message: str) -> No
 
 
 def test_unexpected_end_of_file_inside_an_expression() -> None:
-    assert_error("fn main() {\n  let x = (1 +", 2, 15, "unexpected end of file: expected an expression")
-    assert_error("fn main() {\n  let x = (1 + 2", 2, 17, "unexpected end of file: expected ')' to close '(' at 2:11")
+    assert_error(
+        "fn main() {\n  let x = (1 +", 2, 15, "unexpected end of file: expected an expression"
+    )
+    assert_error(
+        "fn main() {\n  let x = (1 + 2",
+        2,
+        17,
+        "unexpected end of file: expected ')' to close '(' at 2:11",
+    )
 
 
 def test_missing_closer_reported_at_end_of_line_when_next_token_is_on_a_new_line() -> None:
-    assert_error("fn main() {\n  print(x\n  let y = 1;\n}", 2, 10, "expected ')' to close '(' at 2:8")
+    assert_error(
+        "fn main() {\n  print(x\n  let y = 1;\n}", 2, 10, "expected ')' to close '(' at 2:8"
+    )
 
 
 def test_missing_brace_at_end_of_file_after_nested_blocks() -> None:
@@ -882,7 +1027,12 @@ def test_missing_brace_at_end_of_file_after_nested_blocks() -> None:
 
 
 def test_lexer_errors_surface_through_parse_program() -> None:
-    assert_error("fn main() {\n  let s = \"abc\n}", 2, 11, "unterminated string literal (missing closing '\"')")
+    assert_error(
+        'fn main() {\n  let s = "abc\n}',
+        2,
+        11,
+        "unterminated string literal (missing closing '\"')",
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -894,9 +1044,7 @@ def test_render_points_at_the_missing_semicolon() -> None:
     source = "fn main() {\n    let x = 1\n    let y = 2;\n}\n"
     e = error(source)
     assert e.render(source) == (
-        "t.noma:2:14: error: expected ';' after statement\n"
-        "        let x = 1\n"
-        "                 ^"
+        "t.noma:2:14: error: expected ';' after statement\n        let x = 1\n                 ^"
     )
 
 
@@ -962,7 +1110,19 @@ def deep(n: int, open_: str, inner: str, close: str) -> str:
         "fn main() {\n" + "if x {\n" * 5000 + "}" * 5000 + "\n}",
         "fn main() {\n" + "while x { " * 5000,
     ],
-    ids=["parens", "brackets", "calls", "minus", "not", "power", "index", "mixed", "unclosed", "blocks", "unclosed-blocks"],
+    ids=[
+        "parens",
+        "brackets",
+        "calls",
+        "minus",
+        "not",
+        "power",
+        "index",
+        "mixed",
+        "unclosed",
+        "blocks",
+        "unclosed-blocks",
+    ],
 )
 def test_deep_nesting_is_a_located_error(source: str) -> None:
     e = error(source)
@@ -1053,7 +1213,11 @@ def test_long_else_if_chain_does_not_recurse_in_the_parser() -> None:
     source = "if x { }" + " else if x { }" * n + " else { y = 1; }"
     node = stmt(source)
     count = 0
-    while isinstance(node, ast.If) and node.else_body is not None and isinstance(node.else_body[0], ast.If):
+    while (
+        isinstance(node, ast.If)
+        and node.else_body is not None
+        and isinstance(node.else_body[0], ast.If)
+    ):
         count, node = count + 1, node.else_body[0]
     assert count == n
 
@@ -1074,7 +1238,7 @@ def assert_parses_or_noma_error(source: str) -> None:
         assert isinstance(program, ast.Program)
 
 
-NOMA_CHARS = string.ascii_letters[:8] + string.digits + " \n\t(){}[],;:.+-*/%^!=<>|&\"\\_#@eE"
+NOMA_CHARS = string.ascii_letters[:8] + string.digits + ' \n\t(){}[],;:.+-*/%^!=<>|&"\\_#@eE'
 
 WORDS = sorted(
     set(SYMBOLS)
@@ -1125,11 +1289,11 @@ def test_truncations_of_a_valid_program_never_crash() -> None:
         "    if loss > 0.5 { realloc W = [10, 1] init normal(0, 0.1); } else if x { free buf; } else { }\n"
         "  }\n"
         "  reset_optimizer(W);\n"
-        "  save_safetensors { W: W }, \"w.st\";\n"
-        "  load_csv X = \"x.csv\"; save_csv X as f32, \"y.csv\";\n"
-        "  load_safetensors V = \"w.st\";\n"
+        '  save_safetensors { W: W }, "w.st";\n'
+        '  load_csv X = "x.csv"; save_csv X as f32, "y.csv";\n'
+        '  load_safetensors V = "w.st";\n'
         "  while i < 3 { i = i + 1; }\n"
-        "  print(\"done\\n\");\n"
+        '  print("done\\n");\n'
         "  return W[0][0];\n"
         "}\n"
     )

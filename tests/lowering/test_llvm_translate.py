@@ -14,11 +14,11 @@ from xdsl.utils.exceptions import DiagnosticException
 
 from noma.lowering.translate import translate_to_llvmir
 
+
 def test_translation_rejects_non_llvm_ops() -> None:
     module = parse("func.func @f() {\n  func.return\n}")
     with pytest.raises(DiagnosticException, match="cannot translate 'func.func'"):
         translate_to_llvmir(module)
-
 
 
 # --- noma-translate ------------------------------------------------------------------------
@@ -110,4 +110,3 @@ def test_same_numbers_as_upstream_lowering(tmp_path: Any) -> None:
     expected = float(np.minimum(np.tanh(m * w), 0.3).sum())
     assert ours_value == pytest.approx(expected, rel=1e-12)
     assert ours_value == upstream_value
-

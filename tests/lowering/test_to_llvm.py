@@ -292,7 +292,6 @@ func.func @pick(%a: memref<?xf64>, %b: memref<?xf64>, %first: i1, %i: index) -> 
     assert f(*expanded(a), *expanded(b), False, 1) == 20.0
 
 
-
 # --- what is left behind is an error -------------------------------------------------------
 
 
@@ -364,9 +363,7 @@ func.func @f(%n: index, %x: f64) -> f64 {
         pass_.apply(ctx, module)
     module.verify()
     assert {op.dialect_name() for op in module.walk()} == {"builtin", "llvm"}
-    assert {op.name for op in module.walk() if op.dialect_name() == "builtin"} == {
-        "builtin.module"
-    }
+    assert {op.name for op in module.walk() if op.dialect_name() == "builtin"} == {"builtin.module"}
     f = compile_module(module).fn("f", F64, I64, F64)
     assert f(3, 8.0) == pytest.approx(1.0)
 
@@ -424,5 +421,3 @@ func.func @collatz_steps(%n: i64) -> i64 {
         return count
 
     assert [f(n) for n in (1, 6, 27)] == [steps(n) for n in (1, 6, 27)]
-
-

@@ -94,7 +94,6 @@ func.func @sum2d(%m: memref<?x?xf64>) -> f64 {
     assert sum2d(*expanded(data)) == float((data**2).sum())
 
 
-
 def test_strided_layout_reads_offset_and_strides_from_the_descriptor() -> None:
     compiled = jit(
         """
@@ -244,9 +243,7 @@ func.func @nothing(%x: f64) attributes {noma.entry} {
 
 def test_external_declaration_is_called_with_expanded_memref() -> None:
     seen: list[bytes] = []
-    callback_type = ctypes.CFUNCTYPE(
-        None, ctypes.c_void_p, ctypes.c_void_p, I64, I64, I64
-    )
+    callback_type = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_void_p, I64, I64, I64)
 
     def record(alloc: int, aligned: int, offset: int, size: int, stride: int) -> None:
         seen.append(ctypes.string_at(aligned + offset, size))
@@ -269,7 +266,6 @@ func.func @main() {
     assert seen == [b"hi!\x00"]
 
 
-
 def _all_ops(module: ModuleOp) -> Iterator[str]:
     for op in module.walk():
         yield op.name
@@ -289,5 +285,3 @@ func.func @f(%m: memref<?x?xf64>, %i: index) -> index attributes {noma.entry} {
     )
     names = set(_all_ops(module))
     assert all(n.startswith("llvm.") or n == "builtin.module" for n in names), names
-
-

@@ -135,7 +135,9 @@ def _call_compute(m: JitModule, x: float) -> tuple[int, float]:
     return status, out.value
 
 
-def test_packed_call_prints_and_returns(compute_module: JitModule, capfd: pytest.CaptureFixture[str]) -> None:
+def test_packed_call_prints_and_returns(
+    compute_module: JitModule, capfd: pytest.CaptureFixture[str]
+) -> None:
     status, y = _call_compute(compute_module, 0.5)
     compute_module.flush()
     out, err = capfd.readouterr()
@@ -145,7 +147,9 @@ def test_packed_call_prints_and_returns(compute_module: JitModule, capfd: pytest
     assert err == ""
 
 
-def test_direct_call_by_address(compute_module: JitModule, capfd: pytest.CaptureFixture[str]) -> None:
+def test_direct_call_by_address(
+    compute_module: JitModule, capfd: pytest.CaptureFixture[str]
+) -> None:
     """function_address gives a plain C function pointer."""
     addr = compute_module.function_address("compute")
     fn = ctypes.CFUNCTYPE(ctypes.c_double, ctypes.c_double)(addr)
@@ -219,7 +223,9 @@ def test_runtime_error_returns_1(diag_module: JitModule, capfd: pytest.CaptureFi
     assert capfd.readouterr().out == f"{HELLO}\n2.0\n"
 
 
-def test_repeated_errors_do_not_leak_frames(diag_module: JitModule, capfd: pytest.CaptureFixture[str]) -> None:
+def test_repeated_errors_do_not_leak_frames(
+    diag_module: JitModule, capfd: pytest.CaptureFixture[str]
+) -> None:
     """Each failed invoke unwinds its own frame: many in a row all return 1,
     and a subsequent success still returns 0."""
     i = ctypes.c_double(5.0)
@@ -274,13 +280,16 @@ def test_invalid_ir_is_a_jit_error() -> None:
 def test_emit_object_links_into_executable(tmp_path: Path) -> None:
     """The object from emit_object links with noma_runtime.c into a program
     that prints the same thing the JIT prints (the executable path)."""
-    ir = COMPUTE_IR + r"""
+    ir = (
+        COMPUTE_IR
+        + r"""
 define i32 @main() {
 entry:
   %r = call double @compute(double 0.5)
   ret i32 0
 }
 """
+    )
     m = JitModule(ir)
     obj = m.emit_object(tmp_path / "prog.o")
     assert obj.is_file() and obj.stat().st_size > 0
@@ -289,7 +298,16 @@ entry:
     assert obj2.is_file()
     exe = tmp_path / "prog"
     link = subprocess.run(
-        [*find_c_compiler(), "-I", str(runtime_include_dir()), "-o", str(exe), str(obj), str(runtime_source_path()), "-lm"],
+        [
+            *find_c_compiler(),
+            "-I",
+            str(runtime_include_dir()),
+            "-o",
+            str(exe),
+            str(obj),
+            str(runtime_source_path()),
+            "-lm",
+        ],
         capture_output=True,
         text=True,
     )

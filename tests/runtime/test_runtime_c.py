@@ -138,7 +138,9 @@ def test_cc_with_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
 
 def test_compile_failure_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NOMA_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(build, "RUNTIME_CFLAGS", (*build.RUNTIME_CFLAGS, "-DX=", "-include", "/nonexistent/h.h"))
+    monkeypatch.setattr(
+        build, "RUNTIME_CFLAGS", (*build.RUNTIME_CFLAGS, "-DX=", "-include", "/nonexistent/h.h")
+    )
     with pytest.raises(RuntimeBuildError, match="compiling the NOMA C runtime failed"):
         build_runtime_library()
     assert not any(tmp_path.iterdir())  # the temporary output was removed
@@ -305,7 +307,9 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return exe
 
 
-def _run(exe: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def _run(
+    exe: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=60)
 
 
@@ -350,4 +354,10 @@ def test_format_is_locale_independent(harness: Path, tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == "1,5"  # the locale really is active
-    assert lines[1:] == [repr(1.5), repr(0.1), repr(-2.5e-7), repr(1.2345678901234567e300), repr(123456.789)]
+    assert lines[1:] == [
+        repr(1.5),
+        repr(0.1),
+        repr(-2.5e-7),
+        repr(1.2345678901234567e300),
+        repr(123456.789),
+    ]

@@ -58,5 +58,3 @@ def optimize(
             return values, steps, False
         opt.step(params, grad(params))
         steps += 1
-
-

@@ -15,8 +15,13 @@ EXAMPLE = ROOT / "examples" / "minimize_square.noma"
 
 def run(*args: str, cwd: Path = ROOT, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        list(args), cwd=cwd, capture_output=True, text=True, timeout=300,
-        input=stdin, stdin=None if stdin is not None else subprocess.DEVNULL,
+        list(args),
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        input=stdin,
+        stdin=None if stdin is not None else subprocess.DEVNULL,
     )
 
 
@@ -53,21 +58,36 @@ def test_main_without_result_prints_only_output(tmp_path: Path) -> None:
 
 
 BAD_PROGRAMS = {
-    "unknown variable": ("fn main() {\n    return y;\n}\n", "p.noma:2:12: error: unknown variable 'y'"),
+    "unknown variable": (
+        "fn main() {\n    return y;\n}\n",
+        "p.noma:2:12: error: unknown variable 'y'",
+    ),
     "outside function": ("let x = 1;\n", "p.noma:1:1: error: statements must be inside a function"),
     "no main": ("fn f() { return 1; }\n", "error: the program has no `fn main() { ... }`"),
-    "missing semicolon": ("fn main() {\n  let x = 1\n  return x;\n}\n", "p.noma:2:12: error: expected ';'"),
+    "missing semicolon": (
+        "fn main() {\n  let x = 1\n  return x;\n}\n",
+        "p.noma:2:12: error: expected ';'",
+    ),
     "recursion": (
         "fn f(x) { return f(x); }\nfn main() { return f(1); }\n",
         "p.noma:1:18: error: recursive call to 'f' (f -> f): recursion is not supported",
     ),
-    "arity": ("fn main() { return exp(1, 2); }\n", "p.noma:1:20: error: 'exp' takes 1 argument, got 2"),
-    "assign undeclared": ("fn main() { x = 1; }\n", "p.noma:1:13: error: assignment to undeclared variable 'x'"),
+    "arity": (
+        "fn main() { return exp(1, 2); }\n",
+        "p.noma:1:20: error: 'exp' takes 1 argument, got 2",
+    ),
+    "assign undeclared": (
+        "fn main() { x = 1; }\n",
+        "p.noma:1:13: error: assignment to undeclared variable 'x'",
+    ),
     "not a parameter": (
         "fn main() { let x = 1; optimize(x) until 1 { minimize x; } }\n",
         "p.noma:1:33: error: 'x' is not a learnable parameter",
     ),
-    "unterminated string": ('fn main() { print("abc); }\n', "p.noma:1:19: error: unterminated string"),
+    "unterminated string": (
+        'fn main() { print("abc); }\n',
+        "p.noma:1:19: error: unterminated string",
+    ),
     "tensor not yet": (
         "fn main() { let t = [1, 2]; }\n",
         "p.noma:1:21: error: a tensor literal is not supported yet",
@@ -146,7 +166,9 @@ def test_noma_opt_pipeline_and_print_between_passes() -> None:
     for stage_pass in ("IR after autodiff", "IR after expand-optimizers", "IR after canonicalize"):
         assert stage_pass in proc.stdout
     final = proc.stdout.rsplit("IR after", 1)[-1].split("\n", 1)[1]
-    assert not re.search(r"^\s*(%\S+ = )?noma\.\w+", final, re.M), "noma ops left after noma-to-loops"
+    assert not re.search(r"^\s*(%\S+ = )?noma\.\w+", final, re.M), (
+        "noma ops left after noma-to-loops"
+    )
 
 
 def test_noma_opt_reads_mlir_from_stdin() -> None:

@@ -79,9 +79,7 @@ class BinaryOp(IRDLOperation, DifferentiableOp, ScalarLowerable):
 
     traits = traits_def(Pure())
 
-    assembly_format = (
-        "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
-    )
+    assembly_format = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
 
     def __init__(self, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
         lhs_v, rhs_v = SSAValue.get(lhs), SSAValue.get(rhs)
@@ -103,7 +101,7 @@ class BinaryOp(IRDLOperation, DifferentiableOp, ScalarLowerable):
 class AddOp(BinaryOp):
     """Elementwise `lhs + rhs`.
 
-        %z = noma.add %x, %y : f64, f64 -> f64
+    %z = noma.add %x, %y : f64, f64 -> f64
     """
 
     name = "noma.add"
@@ -125,7 +123,7 @@ class AddOp(BinaryOp):
 class SubOp(BinaryOp):
     """Elementwise `lhs - rhs`.
 
-        %z = noma.sub %x, %y : f64, f64 -> f64
+    %z = noma.sub %x, %y : f64, f64 -> f64
     """
 
     name = "noma.sub"
@@ -147,7 +145,7 @@ class SubOp(BinaryOp):
 class MulOp(BinaryOp):
     """Elementwise `lhs * rhs`.
 
-        %z = noma.mul %x, %y : f64, f64 -> f64
+    %z = noma.mul %x, %y : f64, f64 -> f64
     """
 
     name = "noma.mul"
@@ -169,7 +167,7 @@ class MulOp(BinaryOp):
 class DivOp(BinaryOp):
     """Elementwise `lhs / rhs` (IEEE: division by zero gives inf or NaN).
 
-        %z = noma.div %x, %y : f64, f64 -> f64
+    %z = noma.div %x, %y : f64, f64 -> f64
     """
 
     name = "noma.div"
@@ -220,7 +218,7 @@ class RemOp(BinaryOp):
 class PowOp(BinaryOp):
     """Elementwise `lhs ** rhs`.
 
-        %z = noma.pow %x, %y : f64, f64 -> f64
+    %z = noma.pow %x, %y : f64, f64 -> f64
     """
 
     name = "noma.pow"
@@ -242,9 +240,7 @@ class PowOp(BinaryOp):
         return b.insert(math.PowFOp(operands[0], operands[1])).result
 
 
-def _select_adjoint(
-    ctx: VJPContext, g: SSAValue, take_lhs: SSAValue
-) -> list[SSAValue | None]:
+def _select_adjoint(ctx: VJPContext, g: SSAValue, take_lhs: SSAValue) -> list[SSAValue | None]:
     """Adjoints of min/max: `g` flows to the operand that was selected
     (`take_lhs` is 1.0 where it was the left one)."""
     b, x, y = ctx.b, ctx.operand(0), ctx.operand(1)
@@ -260,7 +256,7 @@ def _select_adjoint(
 class MinOp(BinaryOp):
     """Elementwise minimum; NaN if either operand is NaN.
 
-        %z = noma.min %x, %y : f64, f64 -> f64
+    %z = noma.min %x, %y : f64, f64 -> f64
     """
 
     name = "noma.min"
@@ -278,7 +274,7 @@ class MinOp(BinaryOp):
 class MaxOp(BinaryOp):
     """Elementwise maximum; NaN if either operand is NaN.
 
-        %z = noma.max %x, %y : f64, f64 -> f64
+    %z = noma.max %x, %y : f64, f64 -> f64
     """
 
     name = "noma.max"
@@ -323,8 +319,7 @@ class CmpOp(NonDifferentiableBinaryOp):
     predicate = prop_def(StringAttr)
 
     assembly_format = (
-        "$predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) "
-        "`->` type($result)"
+        "$predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)"
     )
 
     def __init__(self, predicate: str, lhs: SSAValue | Operation, rhs: SSAValue | Operation):
@@ -355,7 +350,7 @@ class CmpOp(NonDifferentiableBinaryOp):
 class AndOp(NonDifferentiableBinaryOp):
     """Elementwise logical and: 1.0 where both operands are non-zero.
 
-        %z = noma.and %x, %y : f64, f64 -> f64
+    %z = noma.and %x, %y : f64, f64 -> f64
     """
 
     name = "noma.and"
@@ -369,7 +364,7 @@ class AndOp(NonDifferentiableBinaryOp):
 class OrOp(NonDifferentiableBinaryOp):
     """Elementwise logical or: 1.0 where either operand is non-zero.
 
-        %z = noma.or %x, %y : f64, f64 -> f64
+    %z = noma.or %x, %y : f64, f64 -> f64
     """
 
     name = "noma.or"
@@ -431,7 +426,7 @@ class SimpleUnaryOp(UnaryOp):
 class NegOp(UnaryOp):
     """Elementwise negation.
 
-        %z = noma.neg %x : f64 -> f64
+    %z = noma.neg %x : f64 -> f64
     """
 
     name = "noma.neg"
@@ -449,7 +444,7 @@ class NegOp(UnaryOp):
 class NotOp(UnaryOp):
     """Logical not: 1.0 where the operand is zero, else 0.0.
 
-        %z = noma.not %x : f64 -> f64
+    %z = noma.not %x : f64 -> f64
     """
 
     name = "noma.not"
@@ -466,7 +461,7 @@ class NotOp(UnaryOp):
 class ExpOp(SimpleUnaryOp):
     """`e ** x`.
 
-        %z = noma.exp %x : f64 -> f64
+    %z = noma.exp %x : f64 -> f64
     """
 
     name = "noma.exp"
@@ -480,7 +475,7 @@ class ExpOp(SimpleUnaryOp):
 class LogOp(SimpleUnaryOp):
     """Natural logarithm.
 
-        %z = noma.log %x : f64 -> f64
+    %z = noma.log %x : f64 -> f64
     """
 
     name = "noma.log"
@@ -496,7 +491,7 @@ class LogOp(SimpleUnaryOp):
 class SqrtOp(SimpleUnaryOp):
     """Square root.
 
-        %z = noma.sqrt %x : f64 -> f64
+    %z = noma.sqrt %x : f64 -> f64
     """
 
     name = "noma.sqrt"
@@ -513,7 +508,7 @@ class SqrtOp(SimpleUnaryOp):
 class SinOp(SimpleUnaryOp):
     """Sine.
 
-        %z = noma.sin %x : f64 -> f64
+    %z = noma.sin %x : f64 -> f64
     """
 
     name = "noma.sin"
@@ -527,7 +522,7 @@ class SinOp(SimpleUnaryOp):
 class CosOp(SimpleUnaryOp):
     """Cosine.
 
-        %z = noma.cos %x : f64 -> f64
+    %z = noma.cos %x : f64 -> f64
     """
 
     name = "noma.cos"
@@ -541,7 +536,7 @@ class CosOp(SimpleUnaryOp):
 class TanOp(SimpleUnaryOp):
     """Tangent.
 
-        %z = noma.tan %x : f64 -> f64
+    %z = noma.tan %x : f64 -> f64
     """
 
     name = "noma.tan"
@@ -556,7 +551,7 @@ class TanOp(SimpleUnaryOp):
 class TanhOp(SimpleUnaryOp):
     """Hyperbolic tangent.
 
-        %z = noma.tanh %x : f64 -> f64
+    %z = noma.tanh %x : f64 -> f64
     """
 
     name = "noma.tanh"
@@ -571,7 +566,7 @@ class TanhOp(SimpleUnaryOp):
 class SigmoidOp(UnaryOp):
     """The logistic function `1 / (1 + exp(-x))`.
 
-        %z = noma.sigmoid %x : f64 -> f64
+    %z = noma.sigmoid %x : f64 -> f64
     """
 
     name = "noma.sigmoid"
@@ -592,7 +587,7 @@ class SigmoidOp(UnaryOp):
 class ReluOp(UnaryOp):
     """`max(x, 0)`.
 
-        %z = noma.relu %x : f64 -> f64
+    %z = noma.relu %x : f64 -> f64
     """
 
     name = "noma.relu"
@@ -611,7 +606,7 @@ class ReluOp(UnaryOp):
 class AbsOp(SimpleUnaryOp):
     """Absolute value.
 
-        %z = noma.abs %x : f64 -> f64
+    %z = noma.abs %x : f64 -> f64
     """
 
     name = "noma.abs"
@@ -628,7 +623,7 @@ class AbsOp(SimpleUnaryOp):
 class FloorOp(SimpleUnaryOp):
     """Round down; its gradient is zero.
 
-        %z = noma.floor %x : f64 -> f64
+    %z = noma.floor %x : f64 -> f64
     """
 
     name = "noma.floor"
@@ -642,7 +637,7 @@ class FloorOp(SimpleUnaryOp):
 class CeilOp(SimpleUnaryOp):
     """Round up; its gradient is zero.
 
-        %z = noma.ceil %x : f64 -> f64
+    %z = noma.ceil %x : f64 -> f64
     """
 
     name = "noma.ceil"

@@ -29,7 +29,7 @@ from noma.dialects.noma.types import ValueType
 class PrintOp(IRDLOperation):
     """Prints a value on its own line (LANGUAGE.md section 8).
 
-        noma.print %x : f64
+    noma.print %x : f64
     """
 
     name = "noma.print"
@@ -48,7 +48,7 @@ class PrintOp(IRDLOperation):
 class PrintStringOp(IRDLOperation):
     """Prints a string verbatim on its own line.
 
-        noma.print_string "hello"
+    noma.print_string "hello"
     """
 
     name = "noma.print_string"

@@ -72,7 +72,7 @@ def _rank(t: Attribute) -> int:
 class LearnOp(IRDLOperation):
     """Declares a learnable parameter initialised from `init`.
 
-        %W = noma.learn "W" %init : tensor<2x2xf64> -> !noma.param<tensor<2x2xf64>>
+    %W = noma.learn "W" %init : tensor<2x2xf64> -> !noma.param<tensor<2x2xf64>>
     """
 
     name = "noma.learn"
@@ -140,7 +140,7 @@ class ReadOp(IRDLOperation, DifferentiableOp):
 class WriteOp(IRDLOperation):
     """Stores a new value into a parameter or buffer.
 
-        noma.write %w, %W : f64, !noma.param<f64>
+    noma.write %w, %W : f64, !noma.param<f64>
     """
 
     name = "noma.write"
@@ -157,9 +157,7 @@ class WriteOp(IRDLOperation):
 
     def verify_(self) -> None:
         if _rank(self.value.type) != _rank(storage_value_type(self.handle.type)):
-            raise VerifyException(
-                f"cannot store a {self.value.type} into a {self.handle.type}"
-            )
+            raise VerifyException(f"cannot store a {self.value.type} into a {self.handle.type}")
 
 
 def _verify_slot(op: IRDLOperation, slot: StringAttr) -> None:
@@ -212,7 +210,7 @@ class StateReadOp(IRDLOperation):
 class StateWriteOp(IRDLOperation):
     """Writes one slot of a parameter's optimizer state.
 
-        noma.state_write %m, %W "m" : f64, !noma.param<f64>
+    noma.state_write %m, %W "m" : f64, !noma.param<f64>
     """
 
     name = "noma.state_write"
@@ -243,7 +241,7 @@ class StateWriteOp(IRDLOperation):
 class ResetOptimizerOp(IRDLOperation):
     """Clears the optimizer state (moments and step count) of the parameters.
 
-        noma.reset_optimizer (%W, %b : !noma.param<f64>, !noma.param<f64>)
+    noma.reset_optimizer (%W, %b : !noma.param<f64>, !noma.param<f64>)
     """
 
     name = "noma.reset_optimizer"
@@ -362,7 +360,7 @@ class ReallocOp(IRDLOperation):
 class FreeOp(IRDLOperation):
     """Releases a buffer; the handle must not be used afterwards.
 
-        noma.free %B : !noma.buffer<tensor<?x?xf64>>
+    noma.free %B : !noma.buffer<tensor<?x?xf64>>
     """
 
     name = "noma.free"

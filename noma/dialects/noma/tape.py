@@ -28,7 +28,7 @@ from noma.dialects.noma.types import TapeType
 class TapeNewOp(IRDLOperation):
     """An empty tape.
 
-        %t = noma.tape_new : !noma.tape
+    %t = noma.tape_new : !noma.tape
     """
 
     name = "noma.tape_new"
@@ -47,7 +47,7 @@ class TapeNewOp(IRDLOperation):
 class TapePushOp(IRDLOperation):
     """Pushes a value.
 
-        noma.tape_push %t, %x : f64
+    noma.tape_push %t, %x : f64
     """
 
     name = "noma.tape_push"
@@ -67,7 +67,7 @@ class TapePushOp(IRDLOperation):
 class TapePopOp(IRDLOperation):
     """Pops the most recently pushed value.
 
-        %x = noma.tape_pop %t : f64
+    %x = noma.tape_pop %t : f64
     """
 
     name = "noma.tape_pop"
@@ -88,7 +88,7 @@ class TapePopOp(IRDLOperation):
 class TapeFreeOp(IRDLOperation):
     """Releases a tape.
 
-        noma.tape_free %t
+    noma.tape_free %t
     """
 
     name = "noma.tape_free"

@@ -212,6 +212,3 @@ class UntilOp(IRDLOperation):
 
 def new_body(arg_types: Sequence[Attribute]) -> Region:
     return Region(Block(arg_types=arg_types))
-
-
-

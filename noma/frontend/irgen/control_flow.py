@@ -34,7 +34,9 @@ def with_value(binding: Binding, value: SSAValue) -> Binding:
 
 
 def contains_return(stmts: tuple[ast.Stmt, ...]) -> bool:
-    return any(isinstance(s, ast.Return) or any(map(contains_return, child_bodies(s))) for s in stmts)
+    return any(
+        isinstance(s, ast.Return) or any(map(contains_return, child_bodies(s))) for s in stmts
+    )
 
 
 def definitely_returns(stmts: tuple[ast.Stmt, ...]) -> bool:
@@ -111,7 +113,9 @@ class ControlFlowMixin(ExpressionsMixin):
             with self.inside(else_block, else_scope):
                 else_fn()
 
-        changed = [n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes]
+        changed = [
+            n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes
+        ]
         then_values, else_values = [], []
         for name in changed:
             # A branch's own `let` of the same name shadows, so read the write.

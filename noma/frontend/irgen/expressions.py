@@ -64,7 +64,9 @@ class ExpressionsMixin(GenBase):
             return binding.value
         if isinstance(binding, BufferBinding) and binding.freed_at is not None:
             at = binding.freed_at
-            raise self.error(expr.loc, f"'{name}' is used after `free` (freed at {at.line}:{at.col})")
+            raise self.error(
+                expr.loc, f"'{name}' is used after `free` (freed at {at.line}:{at.col})"
+            )
         assert isinstance(binding, ParamBinding | BufferBinding)
         return self.emit(storage.ReadOp(binding.handle)).value
 

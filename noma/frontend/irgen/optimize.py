@@ -30,7 +30,11 @@ POSITIONAL: dict[str, tuple[str, ...]] = {
 
 _LR = {"lr": "lr", "learning_rate": "lr"}
 _EPS = {"eps": "eps", "epsilon": "eps"}
-_MAX = {"max_iterations": "max_iterations", "max_iter": "max_iterations", "iterations": "max_iterations"}
+_MAX = {
+    "max_iterations": "max_iterations",
+    "max_iter": "max_iterations",
+    "iterations": "max_iterations",
+}
 
 KEYWORDS: dict[str, dict[str, str]] = {
     "sgd": {**_LR, **_MAX},
@@ -47,7 +51,13 @@ COMPATIBLE_VARIABLES: dict[str, tuple[str, ...]] = {
     "max_iterations": ("max_iterations", "max_iter", "iterations"),
 }
 
-DEFAULTS: dict[str, float] = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8, "max_iterations": 1000}
+DEFAULTS: dict[str, float] = {
+    "lr": 0.01,
+    "beta1": 0.9,
+    "beta2": 0.999,
+    "eps": 1e-8,
+    "max_iterations": 1000,
+}
 RMSPROP_DEFAULT_BETA = 0.9
 
 OPTIMIZER_CODES = {1: "sgd", 2: "adam", 3: "rmsprop"}
@@ -70,9 +80,7 @@ class OptimizeMixin(ControlFlowMixin):
         bindings = [parent.lookup(n) for n in carried]
         for name, binding in zip(carried, bindings):
             if not isinstance(binding, ValueBinding):
-                raise self.error(
-                    stmt.loc, f"'{name}' cannot be changed inside an optimize loop"
-                )
+                raise self.error(stmt.loc, f"'{name}' cannot be changed inside an optimize loop")
         inits = [binding_value(b) for b in bindings if b is not None]
 
         body = Block(arg_types=[v.type for v in inits])
@@ -125,7 +133,8 @@ class OptimizeMixin(ControlFlowMixin):
             raise self.error(loc, f"unknown parameter '{name}'")
         if not isinstance(binding, ParamBinding):
             raise self.error(
-                loc, f"'{name}' is not a learnable parameter (declare it with `learn {name} = ...;`)"
+                loc,
+                f"'{name}' is not a learnable parameter (declare it with `learn {name} = ...;`)",
             )
         return binding
 
@@ -172,7 +181,9 @@ class OptimizeMixin(ControlFlowMixin):
                 continue
             # With a `with` clause, the optimizer's hyper-parameters come from
             # it alone; the compatible variables still set the step budget.
-            variable = self.compatible_variable(h) if spec is None or h == "max_iterations" else None
+            variable = (
+                self.compatible_variable(h) if spec is None or h == "max_iterations" else None
+            )
             if variable is not None:
                 hyper[h] = variable
                 continue

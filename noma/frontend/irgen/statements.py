@@ -116,8 +116,9 @@ class StatementsMixin(OptimizeMixin):
             raise self.error(stmt.loc, "`minimize` must be inside an optimize loop")
         if ctx.nesting > 0:
             raise self.error(
-                stmt.loc, "`minimize` must be a statement of the optimize body itself, not "
-                "nested in `if` or `while`"
+                stmt.loc,
+                "`minimize` must be a statement of the optimize body itself, not "
+                "nested in `if` or `while`",
             )
         if ctx.minimize_loc is not None:
             first = ctx.minimize_loc
@@ -129,7 +130,9 @@ class StatementsMixin(OptimizeMixin):
         ctx.minimize_loc = stmt.loc
         objective = self.gen_expr(stmt.value)
         if objective.type != f64:
-            raise self.error(stmt.value.loc, f"the objective must be a scalar, got a {objective.type}")
+            raise self.error(
+                stmt.value.loc, f"the objective must be a scalar, got a {objective.type}"
+            )
         self.emit(MinimizeOp(objective))
 
     def gen_reset_optimizer(self, stmt: ast.ResetOptimizer) -> None:
@@ -160,7 +163,8 @@ class StatementsMixin(OptimizeMixin):
         binding = self.scope.lookup(stmt.name)
         if not isinstance(binding, ParamBinding | BufferBinding):
             raise self.error(
-                stmt.loc, f"'{stmt.name}' is not a buffer or learnable parameter; only those can be reallocated"
+                stmt.loc,
+                f"'{stmt.name}' is not a buffer or learnable parameter; only those can be reallocated",
             )
         self.check_not_freed(stmt.name, binding, stmt.loc)
         raise self.not_supported(stmt.loc, "`realloc`", _BUFFER_MILESTONE)

@@ -34,7 +34,10 @@ _NOMA_TYPES = (ParamType, BufferType, TapeType)
 
 def _unsupported(op: Operation) -> NomaError:
     types = [v.type for v in (*op.operands, *op.results)]
-    if any(isinstance(t, TensorType) or isinstance(getattr(t, "value_type", None), TensorType) for t in types):
+    if any(
+        isinstance(t, TensorType) or isinstance(getattr(t, "value_type", None), TensorType)
+        for t in types
+    ):
         why = "tensor values are not supported yet: they arrive with tensor support"
     elif op.name in ("noma.alloc", "noma.realloc", "noma.free"):
         why = "buffers are not supported yet: they arrive with growth and dynamic shapes"

@@ -61,9 +61,7 @@ def llvm_function_type(t: FunctionType, op: Operation) -> llvm.LLVMFunctionType:
     return llvm.LLVMFunctionType(inputs, result_type(t.outputs.data, op))
 
 
-def call_arguments(
-    values: Sequence[SSAValue], op: Operation, builder: Builder
-) -> list[SSAValue]:
+def call_arguments(values: Sequence[SSAValue], op: Operation, builder: Builder) -> list[SSAValue]:
     """Call operands in the expanded convention: memrefs become their fields."""
     args: list[SSAValue] = []
     for value in values:

@@ -72,8 +72,7 @@ def _sizes(
     """Sizes of an allocation: static dims from the type, operands for `?`."""
     pending = iter(dynamic)
     return [
-        to_llvm(next(pending), op, rewriter) if d == DYNAMIC_INDEX else d
-        for d in t.get_shape()
+        to_llvm(next(pending), op, rewriter) if d == DYNAMIC_INDEX else d for d in t.get_shape()
     ]
 
 

@@ -143,9 +143,9 @@ def has_identity_layout(t: MemRefType[Attribute]) -> bool:
     shape = t.get_shape()
     if any(d < 0 for d in shape):
         return False
-    return tuple(t.layout.get_strides() or ()) == MemRefType.strides_for_shape(
-        shape
-    ) and (t.layout.get_offset() == 0)
+    return tuple(t.layout.get_strides() or ()) == MemRefType.strides_for_shape(shape) and (
+        t.layout.get_offset() == 0
+    )
 
 
 # --- casts between original and converted values ------------------------------

@@ -58,9 +58,7 @@ def differentiate(ctx: AutodiffContext, minimize: MinimizeOp) -> None:
     activity = Activity(handles)
     activity.analyze(forward)
     if minimize.objective not in activity:
-        raise NomaError.at_op(
-            minimize, "the objective does not depend on any learnable parameter"
-        )
+        raise NomaError.at_op(minimize, "the objective does not depend on any learnable parameter")
 
     b = NomaBuilder(InsertPoint.before(minimize), minimize.location)
     sweep = Sweep(ctx, b, activity)

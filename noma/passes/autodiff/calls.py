@@ -62,7 +62,9 @@ def vjp_function(ctx: AutodiffContext, callee: str) -> str:
     sweep.run(clones)
     b.insert(func.ReturnOp(*(sweep.adjoint_or_zero(a) for a in args)))
 
-    vjp = func.FuncOp(name, ([*arg_types, *result_types], [adjoint_type(a) for a in args]), Region(block))
+    vjp = func.FuncOp(
+        name, ([*arg_types, *result_types], [adjoint_type(a) for a in args]), Region(block)
+    )
     vjp.location = original.location
     ctx.module.body.block.add_op(vjp)
     return name

@@ -82,7 +82,10 @@ def reverse_if(sweep: Sweep, op: Operation, result_adjoints: list[SSAValue | Non
             terminator = region.block.last_op
             assert terminator is not None
             inner = _sweep_region_copy(
-                sweep, b, body_ops(region.block.ops), value_map,
+                sweep,
+                b,
+                body_ops(region.block.ops),
+                value_map,
                 zip(terminator.operands, result_adjoints),
             )
             adjoints = [inner.adjoint_or_zero(value_map.get(c, c)) for c in captured]
@@ -108,7 +111,8 @@ def _check_loop_form(op: scf.WhileOp) -> None:
     assert isinstance(condition, scf.ConditionOp)
     if list(condition.args) != list(before.args):
         raise NomaError.at_op(
-            op, "autodiff: a loop whose condition region changes the carried values is not supported"
+            op,
+            "autodiff: a loop whose condition region changes the carried values is not supported",
         )
     for value in op.arguments:
         if value.type != f64:
@@ -147,9 +151,7 @@ def _augment_forward(op: scf.WhileOp) -> tuple[scf.WhileOp, SSAValue]:
     terminator.operands = (*terminator.operands, next_count)
 
     new_op = fwd.insert(
-        scf.WhileOp(
-            [*op.arguments, zero], [*op.result_types, index], before_region, after_region
-        )
+        scf.WhileOp([*op.arguments, zero], [*op.result_types, index], before_region, after_region)
     )
     for old, new in zip(op.results, new_op.results):
         old.replace_all_uses_with(new)
@@ -191,9 +193,7 @@ def reverse_while(sweep: Sweep, op: Operation, result_adjoints: list[SSAValue | 
     pops = [rb.insert(TapePopOp(tape_value)).value for _ in carried_args]
     popped = pops[::-1]
     value_map: dict[SSAValue, SSAValue] = dict(zip(carried_args, popped))
-    inner = _sweep_region_copy(
-        sweep, rb, forward_body, value_map, zip(yielded, carried_adjoints)
-    )
+    inner = _sweep_region_copy(sweep, rb, forward_body, value_map, zip(yielded, carried_adjoints))
     next_carried = [inner.adjoint_or_zero(p) for p in popped]
     next_captured = [
         rb.add(total, inner.adjoint_or_zero(value_map.get(c, c)))
