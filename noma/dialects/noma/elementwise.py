@@ -36,6 +36,7 @@ from xdsl.irdl import (
 from xdsl.traits import Pure
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.canonicalization import IdentityCanonicalization
 from noma.dialects.noma.interfaces import DifferentiableOp, ScalarLowerable, VJPContext
 from noma.dialects.noma.types import ValueType, verify_value_type
 
@@ -128,6 +129,8 @@ class SubOp(BinaryOp):
 
     name = "noma.sub"
 
+    traits = traits_def(Pure(), IdentityCanonicalization())
+
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
         assert g is not None
@@ -150,6 +153,8 @@ class MulOp(BinaryOp):
 
     name = "noma.mul"
 
+    traits = traits_def(Pure(), IdentityCanonicalization())
+
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
         assert g is not None
@@ -171,6 +176,8 @@ class DivOp(BinaryOp):
     """
 
     name = "noma.div"
+
+    traits = traits_def(Pure(), IdentityCanonicalization())
 
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
@@ -430,6 +437,8 @@ class NegOp(UnaryOp):
     """
 
     name = "noma.neg"
+
+    traits = traits_def(Pure(), IdentityCanonicalization())
 
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
