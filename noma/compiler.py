@@ -17,8 +17,10 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from xdsl.dialects.builtin import ModuleOp
+import numpy as np
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.dialects.func import FuncOp
+from xdsl.ir import Attribute
 
 from noma import pipeline
 from noma.frontend import compile_to_ir
@@ -75,21 +77,58 @@ class Program:
     def entry(self) -> FuncOp:
         return _entry_function(self.ir("noma"))
 
-    @property
-    def returns_value(self) -> bool:
-        return len(self.entry.function_type.outputs) > 0
 
-    def run(self) -> float | None:
-        """Run `main` and give its result (None if it returns nothing).
-        Output the program prints goes to the process's stdout."""
-        self.ir("noma")  # report compile errors before running anything
+    def run(self) -> float | np.ndarray | None:
+        """Run `main` and give its result: a float, a numpy array, or None
+        if it returns nothing. What the program prints goes to the
+        process's stdout."""
+        outputs = self.entry.function_type.outputs
         jit = self.jit
-        result = ctypes.c_double(0.0)
+        slot = result_slot(outputs.data[0]) if outputs.data else ctypes.c_double(0.0)
         entry = PACKED_PREFIX + self.entry.sym_name.data
-        status = jit.invoke_packed(entry, [ctypes.pointer(result)])
+        status = jit.invoke_packed(entry, [ctypes.pointer(slot)])
         if status != 0:
             raise ProgramError("the program stopped with a run-time error")
-        return result.value if self.returns_value else None
+        if not outputs.data:
+            return None
+        if isinstance(slot, ctypes.c_double):
+            return slot.value
+        array = descriptor_to_array(slot)
+        jit.runtime.free_buffer(slot.allocated or 0)
+        return array
+
+
+def result_slot(t: Attribute) -> ctypes.c_double | ctypes.Structure:
+    """Where the packed entry point stores a result of type `t`: a double,
+    or MLIR's memref descriptor for a tensor."""
+    if not isinstance(t, TensorType):
+        return ctypes.c_double(0.0)
+    rank = t.get_num_dims()
+
+    class Descriptor(ctypes.Structure):
+        _fields_ = [
+            ("allocated", ctypes.c_void_p),
+            ("aligned", ctypes.c_void_p),
+            ("offset", ctypes.c_int64),
+            ("sizes", ctypes.c_int64 * rank),
+            ("strides", ctypes.c_int64 * rank),
+        ]
+
+    return Descriptor()
+
+
+def descriptor_to_array(d: ctypes.Structure) -> np.ndarray:
+    """A copy of the elements a memref descriptor describes."""
+    shape = tuple(d.sizes)
+    count = int(np.prod(shape))
+    if count == 0:
+        return np.zeros(shape)
+    strides = tuple(8 * s for s in d.strides)
+    base = (ctypes.c_double * 1).from_address(d.aligned + 8 * d.offset)
+    view = np.lib.stride_tricks.as_strided(
+        np.ctypeslib.as_array(base, shape=(1,)), shape=shape, strides=strides
+    )
+    return np.array(view, dtype=np.float64)
 
 
 def _entry_function(module: ModuleOp) -> FuncOp:

@@ -16,7 +16,7 @@ func.func @sgd(%lr: f64, %max: f64, %x: f64) -> f64 {
 // CHECK-LABEL: func.func @sgd
 // CHECK-NOT:  noma.optimize
 // CHECK:      %[[ZERO:.*]] = arith.constant 0.000000e+00 : f64
-// CHECK:      %[[IT:.*]], %[[LOSS:.*]], %[[G:.*]], %[[STOP:.*]] = scf.while (%[[I:.*]] = %[[ZERO]]) : (f64) -> (f64, f64, f64, i1) {
+// CHECK:      %[[IT:.*]], %[[LOSS:.*]], %[[STOP:.*]] = scf.while (%[[I:.*]] = %[[ZERO]]) : (f64) -> (f64, f64, i1) {
 // CHECK:        %[[l:.*]] = noma.mul
 // CHECK:        %[[g:.*]] = noma.add
 // CHECK-NOT:    noma.minimize
@@ -27,15 +27,18 @@ func.func @sgd(%lr: f64, %max: f64, %x: f64) -> f64 {
 // CHECK-NEXT:   %[[step:.*]] = noma.add %[[I]], %[[one]]
 // CHECK-NEXT:   %[[more:.*]] = arith.cmpf ole, %[[step]], %{{.*}} : f64
 // CHECK:        %[[go:.*]] = arith.andi
-// CHECK-NEXT:   scf.condition(%[[go]]) %[[I]], %[[l]], %[[g]], %[[stop]] : f64, f64, f64, i1
+// The step happens in the same region as the body: gradients never leave it.
+// CHECK-NEXT:   scf.if %[[go]] {
+// CHECK:          noma.state_read %{{.*}} "t"
+// CHECK:          noma.state_write %{{.*}}, %{{.*}} "t"
+// CHECK:          %[[p:.*]] = noma.read
+// CHECK-NEXT:     %[[update:.*]] = noma.mul %{{.*}}, %[[g]]
+// CHECK-NEXT:     %[[new:.*]] = noma.sub %[[p]], %[[update]]
+// CHECK-NEXT:     noma.write %[[new]]
+// CHECK:        }
+// CHECK-NEXT:   scf.condition(%[[go]]) %[[I]], %[[l]], %[[stop]] : f64, f64, i1
 // CHECK-NEXT: } do {
-// CHECK-NEXT: ^{{.*}}(%[[i:.*]]: f64, %{{.*}}: f64, %[[grad:.*]]: f64, %{{.*}}: i1):
-// CHECK:        noma.state_read %{{.*}} "t"
-// CHECK:        noma.state_write %{{.*}}, %{{.*}} "t"
-// CHECK:        %[[p:.*]] = noma.read
-// CHECK-NEXT:   %[[step:.*]] = noma.mul %{{.*}}, %[[grad]]
-// CHECK-NEXT:   %[[new:.*]] = noma.sub %[[p]], %[[step]]
-// CHECK-NEXT:   noma.write %[[new]]
+// CHECK-NEXT: ^{{.*}}(%[[i:.*]]: f64, %{{.*}}: f64, %{{.*}}: i1):
 // CHECK:        scf.yield
 // CHECK:      %[[notstop:.*]] = arith.xori %[[STOP]]
 // CHECK-NEXT: scf.if %[[notstop]] {
@@ -57,7 +60,7 @@ func.func @adam(%lr: f64, %b1: f64, %b2: f64, %eps: f64, %x: f64) {
 }
 // CHECK-LABEL: func.func @adam(
 // CHECK-SAME:    %[[LR:[^:]+]]: f64, %[[B1:[^:]+]]: f64, %[[B2:[^:]+]]: f64, %[[EPS:[^:]+]]: f64
-// CHECK:      } do {
+// CHECK:      scf.if
 // CHECK:        %[[t:.*]] = noma.add %{{.*}}, %{{.*}}
 // CHECK-NEXT:   noma.state_write %[[t]], %[[W:.*]] "t"
 // CHECK:        noma.state_read %[[W]] "m"
@@ -83,7 +86,7 @@ func.func @rmsprop(%lr: f64, %x: f64) {
   func.return
 }
 // CHECK-LABEL: func.func @rmsprop
-// CHECK:      } do {
+// CHECK:      scf.if
 // CHECK-NOT:    "m"
 // CHECK:        noma.state_read %{{.*}} "v"
 // CHECK:        noma.state_write %{{.*}}, %{{.*}} "v"
@@ -105,9 +108,9 @@ func.func @carried(%lr: f64, %x: f64) -> f64 {
   func.return %n : f64
 }
 // CHECK-LABEL: func.func @carried
-// CHECK:      %{{[^,]*}}, %[[R:[^,]*]], %{{[^,]*}}, %{{[^,]*}} = scf.while (%{{.*}} = %{{.*}}, %[[C:.*]] = %{{.*}}) : (f64, f64) -> (f64, f64, f64, i1) {
+// CHECK:      %{{[^,]*}}, %[[R:[^,]*]], %{{[^,]*}} = scf.while (%{{.*}} = %{{.*}}, %[[C:.*]] = %{{.*}}) : (f64, f64) -> (f64, f64, i1) {
 // CHECK:        %[[NEXT:.*]] = noma.add %[[C]]
-// CHECK:        scf.condition(%{{.*}}) %{{.*}}, %[[NEXT]], %{{.*}}, %{{.*}} : f64, f64, f64, i1
+// CHECK:        scf.condition(%{{.*}}) %{{.*}}, %[[NEXT]], %{{.*}} : f64, f64, i1
 // CHECK:      func.return %[[R]] : f64
 
 // -----

@@ -47,17 +47,16 @@ _UNARY = {
 }
 _BINARY = {"pow": ew.PowOp, "min": ew.MinOp, "max": ew.MaxOp}
 
-_TENSORS = "tensor operations arrive with tensor support"
 _RANDOM = "random numbers arrive with the seeded run-time RNG"
 
 BUILTINS: dict[str, Builtin] = {
     **{name: Builtin(name, 1, 1, op) for name, op in _UNARY.items()},
     **{name: Builtin(name, 2, 2, op) for name, op in _BINARY.items()},
     "print": Builtin("print", 1, 1),
-    "sum": Builtin("sum", 1, 1, milestone=_TENSORS),
-    "mean": Builtin("mean", 1, 1, milestone=_TENSORS),
-    "dot": Builtin("dot", 2, 2, milestone=_TENSORS),
-    "matmul": Builtin("matmul", 2, 2, milestone=_TENSORS),
+    "sum": Builtin("sum", 1, 1),
+    "mean": Builtin("mean", 1, 1),
+    "dot": Builtin("dot", 2, 2),
+    "matmul": Builtin("matmul", 2, 2),
     "rand": Builtin("rand", 0, 0, milestone=_RANDOM),
     "rand_uniform": Builtin("rand_uniform", 2, 2, milestone=_RANDOM),
     "rand_normal": Builtin("rand_normal", 2, 2, milestone=_RANDOM),
@@ -66,5 +65,8 @@ BUILTINS: dict[str, Builtin] = {
     "xavier_init": Builtin("xavier_init", 3, None, milestone=_RANDOM),
     "he_init": Builtin("he_init", 2, None, milestone=_RANDOM),
 }
+
+TENSOR_BUILTINS = ("sum", "mean", "dot", "matmul")
+"""Built-ins that are tensor ops rather than elementwise ones."""
 
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop")

@@ -4,19 +4,21 @@
       <body> ; noma.minimize %loss wrt(%W) grads(%g) ; noma.until %c exports(%loss)
     }
   becomes
-    %it, %loss, %g, %stop = scf.while (%i = 0.0) {
+    %it, %loss, %stop = scf.while (%i = 0.0) {
       <body>
-      %stop = %c != 0 ; %go = !%stop && %i < %max
-      scf.condition(%go) %i, %loss, %g, %stop
+      %stop = %c != 0 ; %go = !%stop && %i + 1 <= %max
+      scf.if %go { <Adam step on %W with %g, reading and writing its state m, v, t> }
+      scf.condition(%go) %i, %loss, %stop
     } do {
-      <Adam step on %W with %g, reading and writing its state m, v, t>
       scf.yield %i + 1.0
     }
     scf.if !%stop { noma.warning "... max_iterations ..." }
 
 Check-then-step (LANGUAGE.md section 5): each iteration runs the body and
 tests the condition; only if it does not hold is a step applied, so the
-parameters after the loop are those the condition held for. After
+parameters after the loop are those the condition held for. The step stays in
+the same region as the body, so gradients never leave an iteration; only the
+exported values used after the loop are forwarded. After
 `max_iterations` steps the loop ends with a warning; the exported values are
 then those of the final parameters. The optimizer state lives with each
 parameter (`noma.state_read`/`noma.state_write`), so it persists from one
@@ -108,8 +110,14 @@ class ExpandOptimize(RewritePattern):
             )
         until = op.until
         params, grads = list(minimize.params), list(minimize.grads)
-        n_next, n_exports = len(until.next), len(until.exports)
+        n_next = len(until.next)
         hyper = Hyper(op.lr, op.beta1, op.beta2, op.eps)
+        # Only exports used after the loop leave it: the others, and the
+        # gradients, stay inside one iteration, so their buffers never outlive it.
+        export_results = op.res[n_next:]
+        exported = [
+            (value, result) for value, result in zip(until.exports, export_results) if result.uses
+        ]
 
         before_region = Rewriter.move_region_contents_to_new_regions(op.body)
         before = before_region.block
@@ -123,18 +131,19 @@ class ExpandOptimize(RewritePattern):
         more = b.insert(arith.CmpfOp(next_step, op.max_iterations, "ole")).result
         true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
         keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more))
-        forwarded = [iteration, *until.next, *until.exports, *grads, stop]
+        step = Block()
+        sb = NomaBuilder(InsertPoint.at_end(step), op.location)
+        for param, grad in zip(params, grads):
+            emit_step(sb, op.optimizer.data, param, grad, hyper)
+        sb.insert(scf.YieldOp())
+        b.insert(scf.IfOp(keep_going.result, [], Region(step)))
+        forwarded = [iteration, *until.next, *(value for value, _ in exported), stop]
         b.insert(scf.ConditionOp(keep_going.result, *forwarded))
         rewriter.erase(until)
 
         after = Block(arg_types=[v.type for v in forwarded])
-        a_iteration = after.args[0]
-        a_next = after.args[1 : 1 + n_next]
-        a_grads = after.args[1 + n_next + n_exports : -1]
         ab = NomaBuilder(InsertPoint.at_end(after), op.location)
-        for param, grad in zip(params, a_grads):
-            emit_step(ab, op.optimizer.data, param, grad, hyper)
-        ab.insert(scf.YieldOp(ab.add(a_iteration, ab.constant(1.0)), *a_next))
+        ab.insert(scf.YieldOp(ab.add(after.args[0], ab.constant(1.0)), *after.args[1 : 1 + n_next]))
 
         zero = NomaBuilder(InsertPoint.before(op), op.location).constant(0.0)
         loop = scf.WhileOp(
@@ -143,8 +152,9 @@ class ExpandOptimize(RewritePattern):
         loop.location = op.location
         rewriter.insert(loop, InsertPoint.before(op))
         self._warn_if_not_converged(loop, op)
-        results = loop.results[1 : 1 + n_next + n_exports]
-        rewriter.replace(op, [], list(results))
+        for (_, result), new in zip(exported, loop.results[1 + n_next : -1]):
+            result.replace_all_uses_with(new)
+        rewriter.replace(op, [], [*loop.results[1 : 1 + n_next], *([None] * len(export_results))])
 
     @staticmethod
     def _warn_if_not_converged(loop: scf.WhileOp, op: OptimizeOp) -> None:

@@ -22,6 +22,7 @@ status 1 instead of killing the Python process.
 from __future__ import annotations
 
 import ctypes
+import math
 import os
 import sys
 import tempfile
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import llvmlite.binding as llvm
+import numpy as np
 
 from noma.runtime.build import build_runtime_library
 
@@ -197,6 +199,12 @@ class NomaRuntime:
         lib.noma_tape_pop.restype = ctypes.c_double
         lib.noma_tape_free.argtypes = [ctypes.c_int64]
         lib.noma_tape_free.restype = None
+        # (alloc, aligned, offset, size, stride) of the data, then of the shape.
+        memref_1d = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 3
+        lib.noma_print_tensor.argtypes = memref_1d + memref_1d
+        lib.noma_print_tensor.restype = None
+        lib.noma_free_buffer.argtypes = [ctypes.c_void_p]
+        lib.noma_free_buffer.restype = None
         self._fmt_buf = ctypes.create_string_buffer(64)
         self._fmt_lock = threading.Lock()
 
@@ -213,6 +221,42 @@ class NomaRuntime:
     def flush(self) -> None:
         """Flush C stdout and stderr (Python's own streams are separate)."""
         self.lib.noma_rt_flush()
+
+    def print_tensor(self, array: np.ndarray) -> None:
+        """Print an f64 tensor of any rank through C stdio, exactly as compiled
+        code prints it (``[[1.0, 2.0], [3.0, 4.0]]``); call :meth:`flush` to
+        see it. A non-contiguous array is copied to row-major order first;
+        other dtypes are a TypeError rather than a silent conversion, since
+        NOMA tensors are f64.
+        """
+        if array.dtype != np.float64:
+            raise TypeError(f"print_tensor needs a float64 array, got {array.dtype}")
+        # Not np.ascontiguousarray: it turns a rank-0 array into rank 1.
+        data = array if array.flags.c_contiguous else array.copy(order="C")
+        self.print_tensor_data(data.ctypes.data, 0, data.size, 1, data.shape)
+
+    def print_tensor_data(
+        self, address: int, offset: int, size: int, stride: int, shape: Sequence[int]
+    ) -> None:
+        """``noma_print_tensor`` on raw row-major f64 data: element k is the
+        double at ``address + 8 * (offset + k * stride)``.
+
+        The shape is checked here (ValueError) because outside
+        ``noma_rt_invoke`` the C error path would ``exit(1)`` the interpreter.
+        """
+        dims = [int(d) for d in shape]
+        if any(d < 0 for d in dims) or size != math.prod(dims):
+            raise ValueError(f"{size} elements do not fill shape {dims}")
+        rank = len(dims)
+        dims_buf = (ctypes.c_int64 * max(rank, 1))(*dims)
+        self.lib.noma_print_tensor(
+            address, address, offset, size, stride, dims_buf, dims_buf, 0, rank, 1
+        )
+
+    def free_buffer(self, address: int) -> None:
+        """``free`` a buffer that compiled code allocated (pass the descriptor's
+        *allocated* pointer, not the aligned one); 0 is ignored."""
+        self.lib.noma_free_buffer(address)
 
     def invoke(self, fn_address: int, args: Sequence[Any]) -> int:
         """Call a packed entry point ``void f(void **args)`` through the

@@ -56,8 +56,10 @@ def run(source: SourceArg) -> None:
     def action() -> None:
         program = _load(source)
         result = program.run()
-        if result is not None:
+        if isinstance(result, float):
             program.jit.print_f64(result)
+        elif result is not None:
+            program.jit.runtime.print_tensor(result)
         program.jit.flush()
 
     _guarded(action)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import llvmlite.binding as llvm
 import numpy as np
+import pytest
 from to_llvm_support import (
     F64,
     I64,
@@ -19,6 +20,8 @@ from to_llvm_support import (
     lower,
 )
 from xdsl.dialects.builtin import ModuleOp
+
+from noma.lowering.to_llvm.types import LoweringError
 
 # --- memref ---------------------------------------------------------------------------
 
@@ -160,6 +163,173 @@ func.func @table_copy() -> f64 {
     )
     assert compiled.fn("string_sum", I64)() == sum(b"hi!")
     assert compiled.fn("table_copy", F64)() == 3.5 - 2.5
+
+
+# --- reinterpret_cast and dynamic alloca -------------------------------------------------
+
+FLATTEN = """
+func.func @flat_at(%k: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %m = memref.alloc() : memref<2x3xf64>
+  %rows = memref.dim %m, %c0 : memref<2x3xf64>
+  %cols = memref.dim %m, %c1 : memref<2x3xf64>
+  scf.for %i = %c0 to %rows step %c1 {
+    scf.for %j = %c0 to %cols step %c1 {
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %fi = arith.sitofp %ii : i64 to f64
+      %fj = arith.sitofp %jj : i64 to f64
+      %ten = arith.constant 10.0 : f64
+      %hi = arith.mulf %fi, %ten : f64
+      %v = arith.addf %hi, %fj : f64
+      memref.store %v, %m[%i, %j] : memref<2x3xf64>
+    }
+  }
+  %n = arith.muli %rows, %cols : index
+  %flat = memref.reinterpret_cast %m to offset: [0], sizes: [%n], strides: [1] : memref<2x3xf64> to memref<?xf64>
+  %v = memref.load %flat[%k] : memref<?xf64>
+  memref.dealloc %m : memref<2x3xf64>
+  func.return %v : f64
+}
+func.func @flatten(%m: memref<?x?xf64>) -> memref<?xf64> attributes {noma.entry} {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = memref.dim %m, %c0 : memref<?x?xf64>
+  %cols = memref.dim %m, %c1 : memref<?x?xf64>
+  %n = arith.muli %rows, %cols : index
+  %flat = memref.reinterpret_cast %m to offset: [0], sizes: [%n], strides: [1] : memref<?x?xf64> to memref<?xf64>
+  func.return %flat : memref<?xf64>
+}
+"""
+
+
+def test_reinterpret_cast_reads_a_2x3_buffer_as_flat() -> None:
+    """Element k of the flat view is element (k // 3, k % 3) of the 2x3 buffer."""
+    compiled = jit(FLATTEN)
+    flat_at = compiled.fn("flat_at", F64, I64)
+    assert [flat_at(k) for k in range(6)] == [10.0 * (k // 3) + k % 3 for k in range(6)]
+
+
+def test_reinterpret_cast_descriptor_keeps_the_pointers() -> None:
+    """The view is a new descriptor over the same memory (no copy): allocated and
+    aligned pointers of the source, offset 0, size rows * cols, stride 1."""
+    compiled = jit(FLATTEN)
+    Desc1, Desc2 = descriptor_class(1), descriptor_class(2)
+    data = np.arange(6.0).reshape(2, 3)
+    base = data.ctypes.data
+    arg = Desc2(base - 64, base, 0, (2, 3), (3, 1))  # allocated != aligned, as after alignment
+    result = Desc1()
+    slots = (ctypes.c_void_p * 2)(ctypes.addressof(arg), ctypes.addressof(result))
+    compiled.fn("_noma_packed_flatten", None, ctypes.c_void_p)(ctypes.addressof(slots))
+    assert (result.allocated, result.aligned) == (base - 64, base)
+    assert (result.offset, result.sizes[0], result.strides[0]) == (0, 6, 1)
+
+
+def test_reinterpret_cast_strided_views() -> None:
+    """Dynamic offset and stride (a column of a row-major matrix) and static ones
+    (a 3x2 window at offset 2, a rank-0 view at offset 5)."""
+    compiled = jit(
+        """
+func.func @column_sum(%m: memref<?x?xf64>, %j: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = memref.dim %m, %c0 : memref<?x?xf64>
+  %cols = memref.dim %m, %c1 : memref<?x?xf64>
+  %col = memref.reinterpret_cast %m to offset: [%j], sizes: [%rows], strides: [%cols] : memref<?x?xf64> to memref<?xf64, strided<[?], offset: ?>>
+  %z = arith.constant 0.0 : f64
+  %s = scf.for %i = %c0 to %rows step %c1 iter_args(%acc = %z) -> (f64) {
+    %v = memref.load %col[%i] : memref<?xf64, strided<[?], offset: ?>>
+    %a = arith.addf %acc, %v : f64
+    scf.yield %a : f64
+  }
+  func.return %s : f64
+}
+func.func @window(%m: memref<8xf64>, %i: index, %j: index) -> f64 {
+  %v = memref.reinterpret_cast %m to offset: [2], sizes: [3, 2], strides: [2, 1] : memref<8xf64> to memref<3x2xf64, strided<[2, 1], offset: 2>>
+  %s = memref.reinterpret_cast %m to offset: [5], sizes: [], strides: [] : memref<8xf64> to memref<f64, strided<[], offset: 5>>
+  %a = memref.load %v[%i, %j] : memref<3x2xf64, strided<[2, 1], offset: 2>>
+  %b = memref.load %s[] : memref<f64, strided<[], offset: 5>>
+  %hundred = arith.constant 100.0 : f64
+  %bb = arith.mulf %b, %hundred : f64
+  %r = arith.addf %a, %bb : f64
+  func.return %r : f64
+}
+"""
+    )
+    data = np.arange(12.0).reshape(3, 4)
+    column_sum = compiled.fn("column_sum", F64, *expanded_types(2), I64)
+    assert [column_sum(*expanded(data), j) for j in range(4)] == data.sum(axis=0).tolist()
+    line = np.arange(8.0)
+    window = compiled.fn("window", F64, *expanded_types(1), I64, I64)
+    assert window(*expanded(line), 2, 1) == line[2 + 2 * 2 + 1] + 100 * line[5]
+
+
+def test_dynamic_alloca() -> None:
+    """`memref.alloca(%n)` gives %n elements on the stack (small shape arrays)."""
+    compiled = jit(
+        """
+func.func @sum_of_squares(%n: index) -> i64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %buf = memref.alloca(%n) : memref<?xi64>
+  scf.for %i = %c0 to %n step %c1 {
+    %ii = arith.index_cast %i : index to i64
+    %sq = arith.muli %ii, %ii : i64
+    memref.store %sq, %buf[%i] : memref<?xi64>
+  }
+  %z = arith.constant 0 : i64
+  %s = scf.for %i = %c0 to %n step %c1 iter_args(%acc = %z) -> (i64) {
+    %v = memref.load %buf[%i] : memref<?xi64>
+    %a = arith.addi %acc, %v : i64
+    scf.yield %a : i64
+  }
+  func.return %s : i64
+}
+"""
+    )
+    sum_of_squares = compiled.fn("sum_of_squares", I64, I64)
+    assert [sum_of_squares(n) for n in (0, 1, 5, 1000)] == [
+        sum(i * i for i in range(n)) for n in (0, 1, 5, 1000)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("view", "message"),
+    [
+        (
+            "offset: [%n], sizes: [%n], strides: [1] : memref<4x2xf64> to memref<?xf64>",
+            "offset is dynamic but the result type memref<?xf64> fixes it to 0",
+        ),
+        (
+            "offset: [0], sizes: [%n], strides: [2] : memref<4x2xf64> to memref<?xf64>",
+            "stride 0 is 2 but the result type memref<?xf64> fixes it to 1",
+        ),
+        (
+            (
+                "offset: [0], sizes: [4], strides: [2] : memref<4x2xf64> to "
+                "memref<4xf64, affine_map<(d0) -> (d0 * 2)>>"
+            ),
+            "the result needs a strided layout",
+        ),
+    ],
+)
+def test_reinterpret_cast_rejects_a_result_type_that_contradicts_it(
+    view: str, message: str
+) -> None:
+    """Loads read a static offset or stride from the result type, so an op value
+    that contradicts it (which upstream's verifier rejects and xDSL's accepts)
+    would be silently ignored: it is a lowering error instead."""
+    result = view.rsplit(" to ", 1)[1]
+    source = f"""
+func.func @f(%m: memref<4x2xf64>, %n: index) -> {result} {{
+  %v = memref.reinterpret_cast %m to {view}
+  func.return %v : {result}
+}}
+"""
+    with pytest.raises(LoweringError, match="cannot lower 'memref.reinterpret_cast'") as info:
+        lower(source)
+    assert message in str(info.value)
 
 
 # --- calls and the packed entry point ---------------------------------------------------

@@ -88,9 +88,13 @@ BAD_PROGRAMS = {
         'fn main() { print("abc); }\n',
         "p.noma:1:19: error: unterminated string",
     ),
-    "tensor not yet": (
-        "fn main() { let t = [1, 2]; }\n",
-        "p.noma:1:21: error: a tensor literal is not supported yet",
+    "shape mismatch": (
+        "fn main() { let t = [1, 2] + [1, 2, 3]; }\n",
+        "p.noma:1:28: error: '+' of a [2] tensor and a [3] tensor: they do not broadcast",
+    ),
+    "ragged": (
+        "fn main() { let t = [[1, 2], [3]]; }\n",
+        "p.noma:1:30: error: ragged tensor literal",
     ),
 }
 

@@ -22,6 +22,7 @@ from noma.dialects.noma.storage import (
     WriteOp,
 )
 from noma.dialects.noma.tape import TapeFreeOp, TapeNewOp, TapePopOp, TapePushOp
+from noma.dialects.noma.tensor_ops import TENSOR_OPS
 from noma.dialects.noma.training import MinimizeOp, OptimizeOp, UntilOp
 from noma.dialects.noma.types import BufferType, ParamType, TapeType
 
@@ -30,6 +31,7 @@ Noma = Dialect(
     [
         *BINARY_OPS,
         *UNARY_OPS,
+        *TENSOR_OPS,
         LearnOp,
         ReadOp,
         WriteOp,

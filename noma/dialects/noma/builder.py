@@ -13,7 +13,14 @@ from typing import TYPE_CHECKING, TypeVar
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import Float64Type, FloatAttr, f64
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    DenseIntOrFPElementsAttr,
+    Float64Type,
+    FloatAttr,
+    TensorType,
+    f64,
+)
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
 
@@ -50,13 +57,19 @@ class NomaBuilder(Builder):
     # -- constants ----------------------------------------------------------
 
     def constant(self, value: float, like: SSAValue | Attribute = f64) -> SSAValue:
-        """The scalar constant `value`, broadcast to the type of `like`."""
-        scalar = self.insert(arith.ConstantOp(FloatAttr(value, f64))).result
+        """The constant `value` with the type of `like`: a scalar, a splat
+        tensor constant for a static tensor type, or `value` broadcast to the
+        shape of the value `like` (which also covers dynamic shapes)."""
         target = like if isinstance(like, Attribute) else like.type
         if isinstance(target, Float64Type):
-            return scalar
-        # Tensor values (and so tensor constants) arrive with the tensor milestone.
-        raise NotImplementedError(f"constant of type {target}")
+            return self.insert(arith.ConstantOp(FloatAttr(value, f64))).result
+        if isinstance(like, SSAValue):
+            return self.broadcast_like(self.constant(value), like)
+        assert isinstance(target, TensorType)
+        if any(d == DYNAMIC_INDEX for d in target.get_shape()):
+            raise ValueError(f"a constant of the dynamic type {target} needs a value to copy the shape of")
+        splat = DenseIntOrFPElementsAttr.from_list(target, [value] * _count(target))
+        return self.insert(arith.ConstantOp(splat)).result
 
     def zeros_like(self, value: SSAValue) -> SSAValue:
         return self.constant(0.0, value)
@@ -106,9 +119,26 @@ class NomaBuilder(Builder):
             total = self.add(total, v)
         return total
 
+    def broadcast_like(self, value: SSAValue, like: SSAValue) -> SSAValue:
+        """`value` broadcast to the shape of `like`."""
+        if value.type == like.type:
+            return value
+        from noma.dialects.noma.tensor_ops import BroadcastToOp
+
+        return self.insert(BroadcastToOp(value, like)).result
+
     def unbroadcast(self, grad: SSAValue, like: SSAValue) -> SSAValue:
         """Reduce `grad`, the adjoint of a broadcast result, to the type of
         the operand `like` by summing over the broadcast axes."""
         if grad.type == like.type:
             return grad
-        raise NotImplementedError(f"reducing a {grad.type} adjoint to {like.type}")
+        from noma.dialects.noma.tensor_ops import ReduceToOp
+
+        return self.insert(ReduceToOp(grad, like)).result
+
+
+def _count(t: TensorType) -> int:
+    total = 1
+    for d in t.get_shape():
+        total *= d
+    return total

@@ -38,6 +38,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.canonicalization import IdentityCanonicalization
 from noma.dialects.noma.interfaces import DifferentiableOp, ScalarLowerable, VJPContext
+from noma.dialects.noma.shapes import ShapeError, broadcast_types
 from noma.dialects.noma.types import ValueType, verify_value_type
 
 # ---------------------------------------------------------------------------
@@ -60,10 +61,12 @@ def _is_true(b: Builder, value: SSAValue) -> SSAValue:
 
 
 def broadcast_result_type(lhs: Attribute, rhs: Attribute) -> Attribute:
-    """The result type of an elementwise op on `lhs` and `rhs`."""
-    if lhs == rhs:
-        return lhs
-    raise VerifyException(f"operand types {lhs} and {rhs} do not broadcast")
+    """The result type of an elementwise op on `lhs` and `rhs` (NumPy
+    broadcasting)."""
+    try:
+        return broadcast_types(lhs, rhs)
+    except (ShapeError, ValueError) as e:
+        raise VerifyException(f"operand types {lhs} and {rhs}: {e}") from None
 
 
 # ---------------------------------------------------------------------------

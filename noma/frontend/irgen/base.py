@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from xdsl.dialects import arith
 from xdsl.dialects.builtin import FloatAttr, f64
-from xdsl.ir import Block, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma.builder import NomaBuilder
@@ -56,6 +56,8 @@ class GenState:
     """The value of the last top-level `return` when no flag is used."""
     returns_value: bool | None = None
     """Whether the function's returns carry a value (None: no return seen)."""
+    result_type: Attribute = f64
+    """The type of the result variable used with the returned flag."""
 
 
 class GenBase:

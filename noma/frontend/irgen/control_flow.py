@@ -15,12 +15,14 @@ from dataclasses import replace
 from xdsl.dialects import arith, scf
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
+from noma.dialects.noma.shapes import shape_of, type_of
 from noma.frontend import ast
 from noma.frontend.checks import child_bodies
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.expressions import ExpressionsMixin
 from noma.frontend.irgen.scope import Binding, BufferBinding, Scope, ValueBinding
+from noma.frontend.irgen.tensors import describe, describe_type, joined_type
 
 
 def binding_value(binding: Binding) -> SSAValue:
@@ -74,7 +76,8 @@ class ControlFlowMixin(ExpressionsMixin):
 
     def gen_if(self, stmt: ast.If) -> None:
         with self.at(stmt.cond.loc):
-            cond = self.truthy(self.gen_expr(stmt.cond))
+            value = self.gen_expr(stmt.cond)
+            cond = self.truthy(self.require_scalar(value, stmt.cond.loc, "the condition of `if`"))
         else_body = stmt.else_body
         self.gen_conditional(
             cond,
@@ -116,44 +119,49 @@ class ControlFlowMixin(ExpressionsMixin):
         changed = [
             n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes
         ]
-        then_values, else_values = [], []
+        then_values, else_values, types = [], [], []
         for name in changed:
             # A branch's own `let` of the same name shadows, so read the write.
             then_b, else_b = then_scope.written(name), else_scope.written(name)
             assert then_b is not None and else_b is not None
-            self._check_merge(name, then_b, else_b, loc)
+            types.append(self._merged_type(name, then_b, else_b, loc))
             then_values.append(binding_value(then_b))
             else_values.append(binding_value(else_b))
 
         with self.inside(then_block, then_scope), self.at(loc):
-            self.emit(scf.YieldOp(*then_values))
+            self.emit(scf.YieldOp(*map(self.cast_to, then_values, types)))
         if else_fn is not None or changed:
             with self.inside(else_block, else_scope), self.at(loc):
-                self.emit(scf.YieldOp(*else_values))
+                self.emit(scf.YieldOp(*map(self.cast_to, else_values, types)))
             else_region = Region(else_block)
         else:
             else_region = Region()
         with self.at(loc):
-            if_op = self.emit(
-                scf.IfOp(cond, [v.type for v in then_values], Region(then_block), else_region)
-            )
+            if_op = self.emit(scf.IfOp(cond, types, Region(then_block), else_region))
         for name, result in zip(changed, if_op.results):
             binding = parent.lookup(name)
             assert binding is not None
             parent.rebind(name, with_value(binding, result))
 
-    def _check_merge(self, name: str, a: Binding, b: Binding, loc: SourceLoc) -> None:
+    def _merged_type(self, name: str, a: Binding, b: Binding, loc: SourceLoc) -> Attribute:
+        """The type of a variable after a branch: the join of its types on
+        both branches (tensor shapes that differ become dynamic)."""
         if type(a) is not type(b):
             raise self.error(loc, f"'{name}' is a different kind of variable on each branch")
-        if binding_value(a).type != binding_value(b).type:
-            raise self.error(
-                loc,
-                f"'{name}' has type {binding_value(a).type} on one branch and "
-                f"{binding_value(b).type} on the other",
-            )
         if isinstance(a, BufferBinding) and isinstance(b, BufferBinding):
             if (a.freed_at is None) != (b.freed_at is None):
                 raise self.error(loc, f"buffer '{name}' is freed on only one branch")
+        return self.joined(name, binding_value(a), binding_value(b).type, loc)
+
+    def joined(self, name: str, value: SSAValue, other: Attribute, loc: SourceLoc) -> Attribute:
+        joined = joined_type(value.type, other)
+        if joined is None:
+            raise self.error(
+                loc,
+                f"'{name}' is {describe(value)} on one path and "
+                f"{describe_type(other)} on another; a variable keeps its rank",
+            )
+        return joined  # type: ignore[return-value]
 
     # -- while -------------------------------------------------------------------
 
@@ -167,9 +175,32 @@ class ControlFlowMixin(ExpressionsMixin):
         carried = self.loop_carried(stmt.body)
         parent = self.scope
         bindings = [parent.lookup(n) for n in carried]
-        inits = [binding_value(b) for b in bindings if b is not None]
-        types: list[Attribute] = [v.type for v in inits]
+        types = [binding_value(b).type for b in bindings if b is not None]
+        while True:
+            attempt = self._while_regions(stmt, carried, bindings, types)
+            if isinstance(attempt, tuple):
+                break
+            # A carried tensor changed shape in the body: generate the loop
+            # again with the joined (more dynamic) types.
+            types = attempt
+        before, after = attempt
+        with self.at(stmt.loc):
+            inits = [self.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
+            loop = self.emit(scf.WhileOp(inits, types, Region(before), Region(after)))
+        for name, binding, result in zip(carried, bindings, loop.results):
+            assert binding is not None
+            parent.rebind(name, with_value(binding, result))
 
+    def _while_regions(
+        self,
+        stmt: ast.While,
+        carried: list[str],
+        bindings: list[Binding | None],
+        types: list[Attribute],
+    ) -> tuple[Block, Block] | list[Attribute]:
+        """The before and after blocks of the loop, or more general carried
+        types when the body changes the type of a carried variable."""
+        parent = self.scope
         before_scope = Scope(parent)
         before = Block(arg_types=types)
         for name, binding, arg in zip(carried, bindings, before.args):
@@ -177,7 +208,9 @@ class ControlFlowMixin(ExpressionsMixin):
             before_scope.define(name, with_value(binding, arg))
         with self.inside(before, before_scope):
             with self.at(stmt.cond.loc):
-                cond = self.truthy(self.gen_expr(stmt.cond))
+                value = self.gen_expr(stmt.cond)
+                self.require_scalar(value, stmt.cond.loc, "the condition of `while`")
+                cond = self.truthy(value)
                 if self.state.uses_return_flag and RETURNED in carried:
                     cond = self.emit(arith.AndIOp(cond, self.not_returned())).result
                 self.emit(scf.ConditionOp(cond, *before.args))
@@ -195,19 +228,15 @@ class ControlFlowMixin(ExpressionsMixin):
                 binding = body_scope.written(name)
                 assert binding is not None
                 next_values.append(binding_value(binding))
-            for name, old, new in zip(carried, types, next_values):
-                if old != new.type:
-                    raise self.error(
-                        stmt.loc, f"'{name}' changes type from {old} to {new.type} in the loop"
-                    )
+            joined = [
+                self.joined(name, value, t, stmt.loc)
+                for name, value, t in zip(carried, next_values, types)
+            ]
+            if joined != types:
+                return joined
             with self.at(stmt.loc):
                 self.emit(scf.YieldOp(*next_values))
-
-        with self.at(stmt.loc):
-            loop = self.emit(scf.WhileOp(inits, types, Region(before), Region(after)))
-        for name, binding, result in zip(carried, bindings, loop.results):
-            assert binding is not None
-            parent.rebind(name, with_value(binding, result))
+        return before, after
 
     # -- return ------------------------------------------------------------------
 
@@ -233,6 +262,11 @@ class ControlFlowMixin(ExpressionsMixin):
         with self.at(stmt.loc):
             self.scope.rebind(RETURNED, ValueBinding(self.constant(1.0)))
             if value is not None:
+                if value.type != st.result_type:
+                    # The result variable was made for another type: start the
+                    # function again with one that fits this return too.
+                    joined = joined_type(value.type, st.result_type)
+                    raise ResultTypeRetry(value.type if joined is None else joined)
                 self.scope.rebind(RESULT, ValueBinding(value))
 
     def gen_unless_returned(self, rest: tuple[ast.Stmt, ...], loc: SourceLoc) -> None:
@@ -251,4 +285,20 @@ class ControlFlowMixin(ExpressionsMixin):
             return
         self.state.uses_return_flag = True
         self.scope.define(RETURNED, ValueBinding(self.constant(0.0)))
-        self.scope.define(RESULT, ValueBinding(self.constant(0.0)))
+        self.scope.define(RESULT, ValueBinding(self.placeholder(self.state.result_type)))
+
+    def placeholder(self, t: Attribute) -> SSAValue:
+        """A value of type `t` for a result no `return` has set yet."""
+        shape = shape_of(t)
+        if all(d is not None for d in shape):
+            return self.b.constant(0.0, t)
+        ones = self.b.constant(0.0, type_of(tuple(1 if d is None else d for d in shape)))
+        return self.cast_to(ones, t)
+
+
+class ResultTypeRetry(Exception):
+    """Generate the function again with its result variable of this type."""
+
+    def __init__(self, result_type: Attribute):
+        super().__init__(str(result_type))
+        self.result_type = result_type

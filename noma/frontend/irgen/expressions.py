@@ -10,9 +10,9 @@ from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma import storage
 from noma.dialects.noma.io import PrintOp, PrintStringOp
 from noma.frontend import ast
-from noma.frontend.builtins import BUILTINS
-from noma.frontend.irgen.base import GenBase
+from noma.frontend.builtins import BUILTINS, TENSOR_BUILTINS
 from noma.frontend.irgen.scope import BufferBinding, ParamBinding, Scope, ValueBinding
+from noma.frontend.irgen.tensors import TensorsMixin, describe
 
 ARITHMETIC: dict[str, type[ew.BinaryOp]] = {
     "+": ew.AddOp,
@@ -24,10 +24,7 @@ ARITHMETIC: dict[str, type[ew.BinaryOp]] = {
 }
 COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
-_TENSORS = "tensor values arrive with tensor support"
-
-
-class ExpressionsMixin(GenBase):
+class ExpressionsMixin(TensorsMixin):
     def gen_expr(self, expr: ast.Expr) -> SSAValue:
         with self.at(expr.loc):
             match expr:
@@ -50,9 +47,9 @@ class ExpressionsMixin(GenBase):
                     # Every value is an f64 today (LANGUAGE.md section 3).
                     return self.gen_expr(operand)
                 case ast.TensorLiteral():
-                    raise self.not_supported(expr.loc, "a tensor literal", _TENSORS)
+                    return self.gen_tensor_literal(expr)
                 case ast.Index():
-                    raise self.not_supported(expr.loc, "indexing", _TENSORS)
+                    return self.gen_index(expr)
                 case _:
                     raise self.error(expr.loc, f"unexpected expression {type(expr).__name__}")
 
@@ -82,6 +79,7 @@ class ExpressionsMixin(GenBase):
             return self.gen_short_circuit(expr)
         lhs = self.gen_expr(expr.lhs)
         rhs = self.gen_expr(expr.rhs)
+        self.check_broadcast(expr.op, lhs, rhs, expr.loc)
         with self.at(expr.loc):
             if expr.op in COMPARISONS:
                 return self.b.cmp(COMPARISONS[expr.op], lhs, rhs)
@@ -90,10 +88,25 @@ class ExpressionsMixin(GenBase):
     def gen_short_circuit(self, expr: ast.Binary) -> SSAValue:
         """`a && b` evaluates `b` only if `a` is true, `a || b` only if `a` is
         false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0."""
-        lhs_true = self.truthy(self.gen_expr(expr.lhs))
+        lhs = self.gen_expr(expr.lhs)
+        if lhs.type != f64:
+            # On tensors `&&` and `||` are elementwise: both sides are evaluated.
+            rhs = self.gen_expr(expr.rhs)
+            self.check_broadcast(expr.op, lhs, rhs, expr.loc)
+            with self.at(expr.loc):
+                return self.b.binary(ew.AndOp if expr.op == "&&" else ew.OrOp, lhs, rhs)
+        lhs_true = self.truthy(lhs)
         evaluate_rhs, skip = Block(), Block()
         with self.inside(evaluate_rhs, Scope(self.scope)):
-            rhs_true = self.truthy(self.gen_expr(expr.rhs))
+            rhs = self.gen_expr(expr.rhs)
+            if rhs.type != f64:
+                raise self.error(
+                    expr.loc,
+                    f"`{expr.op}` of a scalar and {describe(rhs)}: with a scalar on the left it "
+                    "short-circuits, so the right side must be a scalar too (put the tensor on "
+                    f"the left for an elementwise `{expr.op}`)",
+                )
+            rhs_true = self.truthy(rhs)
             self.emit(scf.YieldOp(self.emit(arith.UIToFPOp(rhs_true, f64)).result))
         with self.inside(skip, Scope(self.scope)):
             self.emit(scf.YieldOp(self.constant(1.0 if expr.op == "||" else 0.0)))
@@ -119,9 +132,12 @@ class ExpressionsMixin(GenBase):
             if builtin.milestone is not None:
                 raise self.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
             args = [self.gen_expr(a) for a in call.args]
+            if call.callee in TENSOR_BUILTINS:
+                return self.gen_tensor_builtin(call.callee, args, call)
             assert builtin.op is not None
             with self.at(call.loc):
                 if issubclass(builtin.op, ew.BinaryOp):
+                    self.check_broadcast(call.callee, args[0], args[1], call.loc)
                     return self.b.binary(builtin.op, args[0], args[1])
                 return self.b.unary(builtin.op, args[0])
         args = [self.gen_expr(a) for a in call.args]

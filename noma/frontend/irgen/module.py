@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, ModuleOp, UnitAttr
+from xdsl.dialects.builtin import FunctionType, ModuleOp, UnitAttr, f64
 from xdsl.ir import Attribute, Block, Region
 from xdsl.rewriter import InsertPoint
 
@@ -20,7 +20,7 @@ from noma.frontend import ast
 from noma.frontend.checks import check_program
 from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen.base import RESULT, GenState
-from noma.frontend.irgen.control_flow import definitely_returns
+from noma.frontend.irgen.control_flow import ResultTypeRetry, definitely_returns
 from noma.frontend.irgen.scope import Scope, ValueBinding
 from noma.frontend.irgen.statements import StatementsMixin
 
@@ -42,12 +42,15 @@ class FunctionInstance:
 class FunctionGen(StatementsMixin):
     """Generates the body of one function instance."""
 
-    def __init__(self, module: ModuleGen, fn: ast.Function, block: Block):
+    def __init__(
+        self, module: ModuleGen, fn: ast.Function, block: Block, result_type: Attribute = f64
+    ):
         self.fn = fn
         self.state = GenState(
             module=module,
             builder=NomaBuilder(InsertPoint.at_end(block), fn.loc.to_attr()),
             scope=Scope(),
+            result_type=result_type,
         )
         for param, arg in zip(fn.params, block.args):
             self.scope.define(param.name, ValueBinding(arg))
@@ -99,10 +102,16 @@ class ModuleGen:
             # Another specialisation of the same function (other argument types).
             n = sum(1 for other, _ in self.instances if other == name)
             symbol = f"{symbol}.{n}"
-        block = Block(arg_types=arg_types)
+        result_hint: Attribute = f64
+        while True:
+            block = Block(arg_types=arg_types)
+            try:
+                result_type = FunctionGen(self, fn, block, result_hint).generate()
+                break
+            except ResultTypeRetry as retry:
+                result_hint = retry.result_type
         func_op = func.FuncOp(symbol, (arg_types, []), Region(block))
         func_op.location = fn.loc.to_attr()
-        result_type = FunctionGen(self, fn, block).generate()
         func_op.function_type = FunctionType.from_lists(
             arg_types, [] if result_type is None else [result_type]
         )

@@ -16,7 +16,7 @@ from noma.frontend.builtins import OPTIMIZER_NAMES
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import OptimizeContext
 from noma.frontend.irgen.control_flow import ControlFlowMixin, binding_value, with_value
-from noma.frontend.irgen.scope import ParamBinding, Scope, ValueBinding
+from noma.frontend.irgen.scope import Binding, ParamBinding, Scope, ValueBinding
 
 HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
 
@@ -81,10 +81,38 @@ class OptimizeMixin(ControlFlowMixin):
         for name, binding in zip(carried, bindings):
             if not isinstance(binding, ValueBinding):
                 raise self.error(stmt.loc, f"'{name}' cannot be changed inside an optimize loop")
-        inits = [binding_value(b) for b in bindings if b is not None]
+        types = [binding_value(b).type for b in bindings if b is not None]
+        while True:
+            attempt = self._optimize_body(stmt, carried, bindings, types)
+            if isinstance(attempt, tuple):
+                break
+            types = attempt  # a carried tensor changed shape: generalise, again
+        body, exports = attempt
 
-        body = Block(arg_types=[v.type for v in inits])
-        carried_scope = Scope(parent)
+        result_types: list[Attribute] = [*types, *(v.type for v in exports.values())]
+        hyper = [choice.hyper[h] for h in HYPER]
+        with self.at(stmt.loc):
+            inits = [self.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
+            op = self.emit(
+                OptimizeOp(choice.name, params, hyper, inits, Region(body), result_types)
+            )
+        for name, binding, result in zip(carried, bindings, op.res):
+            assert binding is not None
+            parent.rebind(name, with_value(binding, result))
+        for name, result in zip(exports, op.res[len(carried) :]):
+            parent.define(name, ValueBinding(result))
+
+    def _optimize_body(
+        self,
+        stmt: ast.Optimize,
+        carried: list[str],
+        bindings: list[Binding | None],
+        types: list[Attribute],
+    ) -> tuple[Block, dict[str, SSAValue]] | list[Attribute]:
+        """The body block and the values it exports, or more general carried
+        types when the body changes the type of a carried variable."""
+        body = Block(arg_types=types)
+        carried_scope = Scope(self.scope)
         for name, binding, arg in zip(carried, bindings, body.args):
             assert binding is not None
             carried_scope.define(name, with_value(binding, arg))
@@ -98,13 +126,18 @@ class OptimizeMixin(ControlFlowMixin):
                     raise self.error(stmt.loc, "the optimize body has no `minimize` statement")
                 with self.at(stmt.until.loc):
                     condition = self.gen_expr(stmt.until)
-                    if condition.type != f64:
-                        raise self.error(stmt.until.loc, "the `until` condition must be a scalar")
+                    self.require_scalar(condition, stmt.until.loc, "the `until` condition")
                 next_values = []
                 for name in carried:
                     binding = body_scope.written(name)
                     assert binding is not None
                     next_values.append(binding_value(binding))
+                joined = [
+                    self.joined(name, value, t, stmt.loc)
+                    for name, value, t in zip(carried, next_values, types)
+                ]
+                if joined != types:
+                    return joined
                 exports = {
                     name: b.value
                     for name, b in body_scope.defs.items()
@@ -114,18 +147,7 @@ class OptimizeMixin(ControlFlowMixin):
                     self.emit(UntilOp(condition, next_values, list(exports.values())))
         finally:
             self.state.optimize = None
-
-        result_types: list[Attribute] = [v.type for v in (*next_values, *exports.values())]
-        hyper = [choice.hyper[h] for h in HYPER]
-        with self.at(stmt.loc):
-            op = self.emit(
-                OptimizeOp(choice.name, params, hyper, inits, Region(body), result_types)
-            )
-        for name, binding, result in zip(carried, bindings, op.res):
-            assert binding is not None
-            parent.rebind(name, with_value(binding, result))
-        for name, result in zip(exports, op.res[len(carried) :]):
-            parent.define(name, ValueBinding(result))
+        return body, exports
 
     def lookup_param(self, name: str, loc: SourceLoc) -> ParamBinding:
         binding = self.scope.lookup(name)

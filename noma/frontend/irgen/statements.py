@@ -6,6 +6,7 @@ from __future__ import annotations
 from xdsl.dialects.builtin import f64
 
 from noma.dialects.noma import storage
+from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.training import MinimizeOp
 from noma.frontend import ast
 from noma.frontend.diagnostics import SourceLoc
@@ -13,6 +14,7 @@ from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.control_flow import contains_return
 from noma.frontend.irgen.optimize import OptimizeMixin
 from noma.frontend.irgen.scope import BufferBinding, ParamBinding, ValueBinding
+from noma.frontend.irgen.tensors import describe, describe_type, joined_type
 
 _IO_MILESTONE = "file I/O arrives with the run-time CSV and safetensors support"
 _BATCH_MILESTONE = "batch loops arrive with mini-batch training"
@@ -87,11 +89,8 @@ class StatementsMixin(OptimizeMixin):
             )
         value = self.gen_expr(stmt.value)
         if isinstance(binding, ValueBinding):
-            if value.type != binding.value.type:
-                raise self.error(
-                    stmt.value.loc,
-                    f"cannot assign a {value.type} to '{stmt.name}', a {binding.value.type}",
-                )
+            # A variable may take a value of another shape; control flow merges
+            # join the shapes (see `joined`).
             self.scope.rebind(stmt.name, ValueBinding(value))
             return
         if isinstance(binding, ParamBinding) and self.state.optimize is not None:
@@ -101,7 +100,14 @@ class StatementsMixin(OptimizeMixin):
                 "loop: the optimizer updates it",
             )
         self.check_not_freed(stmt.name, binding, stmt.loc)
-        self.emit(storage.WriteOp(value, binding.handle))
+        stored = binding.handle.type.value_type  # type: ignore[attr-defined]
+        if joined_type(value.type, stored) is None or (
+            value.type != stored and is_static(shape_of(value.type)) and is_static(shape_of(stored))
+        ):
+            raise self.error(
+                stmt.value.loc, f"cannot store {describe(value)} in '{stmt.name}', {describe_type(stored)}"
+            )
+        self.emit(storage.WriteOp(self.cast_to(value, stored), binding.handle))
 
     def gen_learn(self, stmt: ast.Learn) -> None:
         if self.state.optimize is not None:

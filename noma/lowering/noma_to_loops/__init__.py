@@ -2,10 +2,12 @@
 dialects only (func, arith, math, scf, cf, memref), the contract of the
 `loops` stage that upstream `mlir-opt` can verify and lower on its own.
 
-Today it lowers scalar programs: elementwise ops through each op's
-`lower_scalar` hook, parameters to rank-0 buffers, printing, warnings and the
-autodiff tape to runtime calls. Anything left over is reported, located, as
-not supported yet instead of being passed on.
+First tensors are bufferized (`bufferize.py`): tensor values become memrefs
+and tensor ops loop nests (`loops.py`). Then patterns lower what is left on
+scalars: elementwise ops through each op's `lower_scalar` hook, scalar
+parameters to rank-0 buffers, printing, warnings and the autodiff tape to
+runtime calls. Anything left over is reported, located, as not supported yet
+instead of being passed on.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xdsl.context import Context
-from xdsl.dialects.builtin import ModuleOp, TensorType, UnrealizedConversionCastOp
+from xdsl.dialects.builtin import ModuleOp, UnrealizedConversionCastOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
@@ -27,19 +29,14 @@ from noma.lowering.noma_to_loops.patterns import (
     LowerScalarElementwise,
     LowerStorageAccess,
 )
+from noma.lowering.noma_to_loops.bufferize import bufferize
 from noma.lowering.noma_to_loops.runtime import Runtime
 
 _NOMA_TYPES = (ParamType, BufferType, TapeType)
 
 
 def _unsupported(op: Operation) -> NomaError:
-    types = [v.type for v in (*op.operands, *op.results)]
-    if any(
-        isinstance(t, TensorType) or isinstance(getattr(t, "value_type", None), TensorType)
-        for t in types
-    ):
-        why = "tensor values are not supported yet: they arrive with tensor support"
-    elif op.name in ("noma.alloc", "noma.realloc", "noma.free"):
+    if op.name in ("noma.alloc", "noma.realloc", "noma.free"):
         why = "buffers are not supported yet: they arrive with growth and dynamic shapes"
     elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
         why = "run `expand-optimizers` before lowering to loops"
@@ -55,13 +52,15 @@ class ConvertNomaToLoopsPass(ModulePass):
     name = "convert-noma-to-loops"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        runtime = Runtime(op)
+        bufferize(op, runtime)
         PatternRewriteWalker(
             GreedyRewritePatternApplier(
                 [
                     LowerLearn(),
                     LowerStorageAccess(),
                     LowerScalarElementwise(),
-                    LowerRuntimeCalls(Runtime(op)),
+                    LowerRuntimeCalls(runtime),
                 ]
             )
         ).rewrite_module(op)

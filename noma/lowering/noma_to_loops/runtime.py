@@ -31,6 +31,7 @@ STRING = MemRefType(i8, [DYNAMIC_INDEX])
 RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {
     "noma_print_f64": ((f64,), ()),
     "noma_print_str": ((STRING,), ()),
+    "noma_print_tensor": ((MemRefType(f64, [DYNAMIC_INDEX]), MemRefType(i64, [DYNAMIC_INDEX])), ()),
     "noma_warning": ((STRING, f64), ()),
     "noma_runtime_error": ((STRING, f64, f64), ()),
     "noma_tape_new": ((), (i64,)),

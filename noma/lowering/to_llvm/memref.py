@@ -4,7 +4,9 @@ Buffers come from `malloc` (declared as `llvm.func @malloc(i64) -> !llvm.ptr`)
 and go back with `free`; loads and stores address `aligned + offset + sum(i_k *
 stride_k)` with strides and offset taken from the type when it fixes them and
 from the descriptor otherwise. Allocation, copy and globals need the identity
-(row-major) layout.
+(row-major) layout. `reinterpret_cast` builds a new descriptor over the same
+pointers, so views (such as an N-d buffer seen as a flat `memref<?xf64>`) cost
+no copy.
 """
 
 from __future__ import annotations
@@ -12,10 +14,13 @@ from __future__ import annotations
 from xdsl.dialects import arith, llvm, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
+    DenseArrayBase,
     DenseIntOrFPElementsAttr,
     IntegerAttr,
     IntegerType,
     MemRefType,
+    NoneAttr,
+    StridedLayoutAttr,
     TensorType,
     UnrealizedConversionCastOp,
     i8,
@@ -33,6 +38,8 @@ from noma.lowering.to_llvm.descriptor import (
     pack,
     ranked,
     row_major,
+    static_offset,
+    static_strides,
 )
 from noma.lowering.to_llvm.types import (
     I1,
@@ -239,6 +246,59 @@ class CopyLowering(RewritePattern):
         rewriter.replace(op, call)
 
 
+def _mixed(
+    static: DenseArrayBase, dynamic: tuple[SSAValue, ...], op: Operation, rewriter: PatternRewriter
+) -> list[Index]:
+    """A mixed static/dynamic index list (offsets, sizes or strides of a view op):
+    static entries as they are, each `?` from the next operand (folded when it is a
+    constant, so the descriptor arithmetic of later loads folds too)."""
+    pending = iter(dynamic)
+    return [
+        _index(next(pending), op, rewriter) if v == DYNAMIC_INDEX else v
+        for v in static.get_values()
+    ]
+
+
+def _check_result_layout(op: memref.ReinterpretCastOp, result: MemRefType[Attribute]) -> None:
+    """Where the result type fixes the offset or a stride, the op must give that
+    same static value (upstream's verifier rule, which xDSL's lacks): loads through
+    the result read those from the type, so a different value in the op would be
+    silently ignored."""
+    if not isinstance(result.layout, NoneAttr | StridedLayoutAttr):
+        raise lowering_error(op, f"the result needs a strided layout, got {result}")
+    expected = [static_offset(result), *static_strides(result)]
+    given = [*op.static_offsets.get_values(), *op.static_strides.get_values()]
+    names = ["offset", *(f"stride {d}" for d in range(len(given) - 1))]
+    for name, fixed, value in zip(names, expected, given, strict=True):
+        if fixed is not None and fixed != value:
+            shown = "dynamic" if value == DYNAMIC_INDEX else value
+            raise lowering_error(
+                op, f"{name} is {shown} but the result type {result} fixes it to {fixed}"
+            )
+
+
+class ReinterpretCastLowering(RewritePattern):
+    """`memref.reinterpret_cast %m to offset: [0], sizes: [%n], strides: [1] :
+    memref<4x2xf64> to memref<?xf64>` -> a new descriptor holding %m's allocated and
+    aligned pointers and the given offset, sizes and strides (as upstream: a view,
+    no data moves)."""
+
+    @op_type_rewrite_pattern
+    def match_and_rewrite(self, op: memref.ReinterpretCastOp, rewriter: PatternRewriter) -> None:
+        result = ranked(op.result.type, op)
+        rank = result.get_num_dims()
+        if len(op.static_offsets) != 1 or len(op.static_strides) != rank:
+            raise lowering_error(op, f"expected one offset and {rank} strides")
+        _check_result_layout(op, result)
+        source = _descriptor(op.source, op, rewriter)
+        pointers = [source.allocated_ptr(rewriter), source.aligned_ptr(rewriter)]
+        offsets = _mixed(op.static_offsets, tuple(op.offsets), op, rewriter)
+        sizes = _mixed(op.static_sizes, tuple(op.sizes), op, rewriter)
+        strides = _mixed(op.static_strides, tuple(op.strides), op, rewriter)
+        desc = pack(rewriter, rank, [*pointers, *offsets, *sizes, *strides])
+        replace_with_llvm(op, rewriter, [desc])
+
+
 class GlobalLowering(RewritePattern):
     """`memref.global "private" constant @s : memref<3xi8> = dense<[104, 105, 0]>` ->
     `llvm.mlir.global private constant @s(dense<[104, 105, 0]> : tensor<3xi8>) :
@@ -295,6 +355,7 @@ MEMREF_PATTERNS: tuple[RewritePattern, ...] = (
     StoreLowering(),
     DimLowering(),
     CastLowering(),
+    ReinterpretCastLowering(),
     CopyLowering(),
     GlobalLowering(),
     GetGlobalLowering(),

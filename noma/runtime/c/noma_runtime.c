@@ -389,6 +389,134 @@ void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
 }
 
 /* ======================================================================== */
+/* Tensors                                                                  */
+/* ======================================================================== */
+
+/* Dimension i of a shape passed as an expanded memref<?xi64>. */
+static int64_t shape_dim(const int64_t *dims, int64_t dims_offset,
+                         int64_t dims_stride, int64_t i)
+{
+    return dims[dims_offset + i * dims_stride];
+}
+
+/* Number of elements of a shape; -1 if the rank or a dimension is negative
+ * or the product overflows int64 (no buffer could have that many elements,
+ * so it can never match the data's size).  A zero dimension makes the
+ * product 0 however large the others are. */
+static int64_t shape_elements(const int64_t *dims, int64_t dims_offset,
+                              int64_t dims_stride, int64_t rank)
+{
+    if (rank < 0)
+        return -1;
+    int64_t total = 1;
+    int zero = 0, overflow = 0;
+    for (int64_t i = 0; i < rank; ++i) {
+        int64_t d = shape_dim(dims, dims_offset, dims_stride, i);
+        if (d < 0)
+            return -1;
+        if (d == 0)
+            zero = 1;
+        else if (total > INT64_MAX / d)
+            overflow = 1;
+        else
+            total *= d;
+    }
+    if (zero)
+        return 0;
+    return overflow ? -1 : total;
+}
+
+/* The shape and the data disagree: an internal compiler bug, reported as a
+ * runtime error naming both (the message's length depends on the rank, so
+ * it is written piecewise rather than through noma_fail). */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+static void fail_tensor_shape(int64_t size, const int64_t *dims,
+                              int64_t dims_offset, int64_t dims_stride,
+                              int64_t rank)
+{
+    fflush(stdout);
+    fprintf(stderr, "runtime error: internal: tensor of %lld elements printed with ",
+            (long long)size);
+    if (rank < 0) {
+        fprintf(stderr, "rank %lld", (long long)rank);
+    } else {
+        fputs("shape [", stderr);
+        for (int64_t i = 0; i < rank; ++i)
+            fprintf(stderr, i ? ", %lld" : "%lld",
+                    (long long)shape_dim(dims, dims_offset, dims_stride, i));
+        fputc(']', stderr);
+    }
+    fputc('\n', stderr);
+    noma_abort_run();
+}
+
+/* What printing one tensor needs; `next` is the flat row-major index of the
+ * next element, since nested brackets visit elements in row-major order. */
+typedef struct tensor_printer {
+    FILE *out;
+    const double *aligned;
+    int64_t offset, stride;
+    const int64_t *dims;
+    int64_t dims_offset, dims_stride, rank;
+    int64_t next;
+} tensor_printer;
+
+static void write_f64(FILE *f, double x)
+{
+    char buf[NOMA_F64_REPR_BUFSIZE];
+    int len = format_f64_full(x, buf);
+    fwrite(buf, 1, (size_t)len, f);
+}
+
+/* Writes the sub-tensor at `level` (a number at level == rank, else a
+ * bracketed list of dims[level] sub-tensors).  Recursion depth is the rank,
+ * which the compiler fixes and keeps small. */
+static void write_tensor_level(tensor_printer *p, int64_t level)
+{
+    if (level == p->rank) {
+        write_f64(p->out, p->aligned[p->offset + p->next * p->stride]);
+        ++p->next;
+        return;
+    }
+    int64_t n = shape_dim(p->dims, p->dims_offset, p->dims_stride, level);
+    fputc('[', p->out);
+    for (int64_t i = 0; i < n; ++i) {
+        if (i > 0)
+            fwrite(", ", 1, 2, p->out);
+        write_tensor_level(p, level + 1);
+    }
+    fputc(']', p->out);
+}
+
+void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
+                       int64_t size, int64_t stride, int64_t *dims_alloc,
+                       int64_t *dims_aligned, int64_t dims_offset,
+                       int64_t rank, int64_t dims_stride)
+{
+    (void)alloc; /* Only the aligned pointers address the data. */
+    (void)dims_alloc;
+    /* Checked before printing anything, so a mismatch never leaves half a
+     * tensor on stdout (and never reads past the buffer). */
+    if (shape_elements(dims_aligned, dims_offset, dims_stride, rank) != size)
+        fail_tensor_shape(size, dims_aligned, dims_offset, dims_stride, rank);
+    tensor_printer p = {stdout, aligned, offset, stride,
+                        dims_aligned, dims_offset, dims_stride, rank, 0};
+    write_tensor_level(&p, 0);
+    fputc('\n', stdout);
+}
+
+/* ======================================================================== */
+/* Buffers                                                                  */
+/* ======================================================================== */
+
+void noma_free_buffer(void *p)
+{
+    free(p);
+}
+
+/* ======================================================================== */
 /* Entry trampoline                                                         */
 /* ======================================================================== */
 

@@ -45,6 +45,23 @@ int noma_format_f64(double x, char *buf, int64_t size);
 /* fflush(stdout) and fflush(stderr). */
 void noma_rt_flush(void);
 
+/* stdout: an f64 tensor as nested brackets, then "\n" ("[[1.0, 2.0], [3.0,
+ * 4.0]]"; rank 0 is just the number; a dimension of size 0 prints "[]" at
+ * its level, so shape [2, 0] is "[[], []]").  Elements print as
+ * noma_print_f64 does, separated by ", ".
+ *
+ * The data is an expanded memref<?xf64> of the tensor flattened in row-major
+ * order: element k is aligned[offset + k * stride], k < size.  The shape is
+ * an expanded memref<?xi64> of `rank` dimensions: dimension i is
+ * dims_aligned[dims_offset + i * dims_stride].  A negative rank or dimension,
+ * or size != the product of the dimensions, is a runtime error
+ * ("runtime error: internal: tensor of N elements printed with shape
+ * [d0, d1]") raised before anything is printed. */
+void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
+                       int64_t size, int64_t stride, int64_t *dims_alloc,
+                       int64_t *dims_aligned, int64_t dims_offset,
+                       int64_t rank, int64_t dims_stride);
+
 /* ---- diagnostics ------------------------------------------------------- */
 
 /* stderr: the text with every "{0}" replaced by repr(v0), then "\n". */
@@ -60,6 +77,13 @@ __attribute__((noreturn))
 #endif
 void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
                         int64_t size, int64_t stride, double v0, double v1);
+
+/* ---- buffers ----------------------------------------------------------- */
+
+/* free(p): releases a buffer that compiled code allocated with malloc (the
+ * ALLOCATED pointer of its descriptor, not the aligned one), so the Python
+ * side can drop tensors returned by compiled code.  NULL is ignored. */
+void noma_free_buffer(void *p);
 
 /* ---- entry trampoline -------------------------------------------------- */
 

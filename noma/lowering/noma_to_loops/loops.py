@@ -1,0 +1,454 @@
+"""Tensor ops as loop nests over memrefs.
+
+`LoopLowering` is what a tensor op's `lower_to_loops` hook works with: the
+buffer behind each tensor value, its run-time dimensions, allocation of
+result buffers, `scf.for` nests, loads with NumPy broadcasting, and run-time
+checks that report `file:line:col: runtime error: ...`.
+
+Elementwise chains are fused: an elementwise op whose only use is another
+elementwise op (or a reduction) of the same shape in the same block is never
+materialised; its consumer computes it inline, element by element.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+from xdsl.dialects import arith, memref, scf
+from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
+    MemRefType,
+    TensorType,
+    f64,
+    i64,
+)
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.rewriter import InsertPoint
+
+from noma.dialects.noma import tensor_ops as tops
+from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.interfaces import ScalarLowerable
+from noma.dialects.noma.shapes import num_elements, row_major_strides, shape_of
+from noma.lowering.noma_to_loops.runtime import Runtime
+
+if TYPE_CHECKING:
+    from noma.lowering.noma_to_loops.bufferize import Bufferizer
+
+INDEX = IndexType()
+
+
+def memref_type(t: Attribute) -> Attribute:
+    """tensor<2x?xf64> -> memref<2x?xf64>; other types are kept."""
+    if isinstance(t, TensorType):
+        return MemRefType(t.element_type, t.get_shape())
+    return t
+
+
+def is_tensor(value: SSAValue) -> bool:
+    return isinstance(value.type, TensorType)
+
+
+def fusible_producer(value: SSAValue) -> Operation | None:
+    """The elementwise op computing `value`, if it can be computed inline by
+    its single consumer instead of being stored."""
+    op = value.owner
+    if not isinstance(op, ScalarLowerable | tops.BroadcastToOp) or not is_tensor(value):
+        return None
+    uses = list(value.uses)
+    if len(uses) != 1:
+        return None
+    user = uses[0].operation
+    if user.parent_block() is not op.parent_block():
+        return None
+    if isinstance(user, tops.SumOp | tops.MeanOp):
+        return op
+    if isinstance(user, ScalarLowerable) and user.results[0].type == value.type:
+        return op
+    return None
+
+
+class LoopLowering:
+    """Builds the loops of one tensor op, just before it."""
+
+    def __init__(self, bufferizer: Bufferizer, op: Operation):
+        self.bz = bufferizer
+        self.op = op
+        self.b = NomaBuilder(InsertPoint.before(op), op.location)
+
+    @property
+    def runtime(self) -> Runtime:
+        return self.bz.runtime
+
+    # -- values --------------------------------------------------------------
+
+    def buffer(self, value: SSAValue) -> SSAValue:
+        return self.bz.buffer(value)
+
+    def index_constant(self, n: int) -> SSAValue:
+        return self.b.insert(arith.ConstantOp(IntegerAttr(n, INDEX))).result
+
+    def f64_constant(self, x: float) -> SSAValue:
+        return self.b.insert(arith.ConstantOp(FloatAttr(x, f64))).result
+
+    def dims(self, value: SSAValue) -> list[SSAValue]:
+        """The run-time dimensions of a tensor value."""
+        result = []
+        for i, d in enumerate(shape_of(value.type)):
+            if d is None:
+                dim = memref.DimOp(self.buffer(value), self.index_constant(i))
+                result.append(self.b.insert(dim).result)
+            else:
+                result.append(self.index_constant(d))
+        return result
+
+    def alloc(self, t: Attribute, dims: Sequence[SSAValue]) -> SSAValue:
+        """A new buffer of tensor type `t` with run-time dimensions `dims`."""
+        shape = shape_of(t)
+        dynamic = [d for d, s in zip(dims, shape, strict=True) if s is None]
+        alloc = memref.AllocOp.get(
+            f64, shape=[DYNAMIC_INDEX if s is None else s for s in shape], dynamic_sizes=dynamic
+        )
+        return self.bz.own(self.b.insert(alloc).memref, self.op)
+
+    def loop_nest(
+        self, dims: Sequence[SSAValue], body: Callable[[NomaBuilder, list[SSAValue]], None]
+    ) -> None:
+        """`for i0 in 0..dims[0]: for i1 ...: body(ivs)` with `scf.for`."""
+        zero, one = self.index_constant(0), self.index_constant(1)
+
+        def nest(b: NomaBuilder, level: int, ivs: list[SSAValue]) -> None:
+            if level == len(dims):
+                body(b, ivs)
+                return
+            block = Block(arg_types=[INDEX])
+            inner = NomaBuilder(InsertPoint.at_end(block), b.location)
+            nest(inner, level + 1, [*ivs, block.args[0]])
+            inner.insert(scf.YieldOp())
+            b.insert(scf.ForOp(zero, dims[level], one, [], Region(block)))
+
+        nest(self.b, 0, [])
+
+    def accumulate(
+        self, dims: Sequence[SSAValue], element: Callable[[NomaBuilder, list[SSAValue]], SSAValue]
+    ) -> SSAValue:
+        """The sum of `element(ivs)` over the index space `dims`."""
+        zero, one = self.index_constant(0), self.index_constant(1)
+        init = self.f64_constant(0.0)
+
+        def nest(b: NomaBuilder, level: int, ivs: list[SSAValue], total: SSAValue) -> SSAValue:
+            if level == len(dims):
+                return b.insert(arith.AddfOp(total, element(b, ivs))).result
+            block = Block(arg_types=[INDEX, f64])
+            inner = NomaBuilder(InsertPoint.at_end(block), b.location)
+            result = nest(inner, level + 1, [*ivs, block.args[0]], block.args[1])
+            inner.insert(scf.YieldOp(result))
+            return b.insert(scf.ForOp(zero, dims[level], one, [total], Region(block))).results[0]
+
+        return nest(self.b, 0, [], init)
+
+    # -- elements -------------------------------------------------------------
+
+    def broadcast_indices(
+        self, b: NomaBuilder, value: SSAValue, ivs: Sequence[SSAValue]
+    ) -> list[SSAValue]:
+        """Indices into `value` for the element at `ivs` of a broadcast
+        result: trailing axes aligned, axes of size 1 pinned to 0."""
+        shape = shape_of(value.type)
+        offset = len(ivs) - len(shape)
+        indices = []
+        for axis, extent in enumerate(shape):
+            iv = ivs[offset + axis]
+            if extent == 1:
+                iv = b.insert(arith.ConstantOp(IntegerAttr(0, INDEX))).result
+            elif extent is None:
+                dim = b.insert(
+                    memref.DimOp(self.buffer(value), b.insert(arith.ConstantOp(IntegerAttr(axis, INDEX))))
+                ).result
+                one = b.insert(arith.ConstantOp(IntegerAttr(1, INDEX))).result
+                zero = b.insert(arith.ConstantOp(IntegerAttr(0, INDEX))).result
+                is_one = b.insert(arith.CmpiOp(dim, one, "eq")).result
+                iv = b.insert(arith.SelectOp(is_one, zero, iv)).result
+            indices.append(iv)
+        return indices
+
+    def scalar_at(self, b: NomaBuilder, value: SSAValue, ivs: Sequence[SSAValue]) -> SSAValue:
+        """The element of `value` at `ivs` (indices of the consumer's shape):
+        computed inline for a fused producer, else loaded."""
+        if not is_tensor(value):
+            return value
+        producer = fusible_producer(value)
+        if producer is not None:
+            self.bz.fused.add(producer)
+            if isinstance(producer, tops.BroadcastToOp):
+                return self.scalar_at(b, producer.value, ivs)
+            assert isinstance(producer, ScalarLowerable)
+            operands = [self.scalar_at(b, o, ivs) for o in producer.operands]
+            saved = b.location
+            b.location = producer.location
+            try:
+                return producer.lower_scalar(b, operands)
+            finally:
+                b.location = saved
+        indices = self.broadcast_indices(b, value, ivs)
+        return b.insert(memref.LoadOp.get(self.buffer(value), indices)).res
+
+    # -- run-time checks ---------------------------------------------------------
+
+    def check(self, ok: SSAValue, message: str, values: Sequence[SSAValue] = ()) -> None:
+        """Stop with `file:line:col: runtime error: message` unless `ok`
+        (an i1); `{0}` and `{1}` in the message are replaced by `values`."""
+        from noma.lowering.noma_to_loops.patterns import located_text
+
+        true = self.b.insert(arith.ConstantOp(IntegerAttr(1, 1))).result
+        failed = self.b.insert(arith.XOrIOp(ok, true)).result
+        block = Block()
+        fb = NomaBuilder(InsertPoint.at_end(block), self.op.location)
+        args = [self.index_as_f64(fb, v) for v in values]
+        args += [fb.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result] * (2 - len(args))
+        text = self.runtime.string(fb, located_text(self.op, "runtime error", message), self.op.location)
+        self.runtime.call(fb, "noma_runtime_error", [text, *args], self.op.location)
+        fb.insert(scf.YieldOp())
+        self.b.insert(scf.IfOp(failed, [], Region(block)))
+
+    @staticmethod
+    def index_as_f64(b: NomaBuilder, value: SSAValue) -> SSAValue:
+        if value.type == f64:
+            return value
+        as_int = b.insert(arith.IndexCastOp(value, i64)).result
+        return b.insert(arith.SIToFPOp(as_int, f64)).result
+
+    def check_same(self, a: SSAValue, b: SSAValue, message: str) -> None:
+        """Check two index values are equal (only emitted when not both
+        static, by the callers)."""
+        same = self.b.insert(arith.CmpiOp(a, b, "eq")).result
+        self.check(same, message, [a, b])
+
+    def index_from_f64(self, value: SSAValue, extent: SSAValue) -> SSAValue:
+        """An f64 index truncated toward zero, negative counting from the
+        end, checked against `extent`."""
+        as_int = self.b.insert(arith.FPToSIOp(value, i64)).result
+        index = self.b.insert(arith.IndexCastOp(as_int, INDEX)).result
+        zero = self.index_constant(0)
+        negative = self.b.insert(arith.CmpiOp(index, zero, "slt")).result
+        wrapped = self.b.insert(arith.AddiOp(index, extent)).result
+        index = self.b.insert(arith.SelectOp(negative, wrapped, index)).result
+        low = self.b.insert(arith.CmpiOp(index, zero, "sge")).result
+        high = self.b.insert(arith.CmpiOp(index, extent, "slt")).result
+        inside = self.b.insert(arith.AndIOp(low, high)).result
+        self.check(inside, "index {0} is out of bounds for a dimension of size {1}", [value, extent])
+        return index
+
+    # -- op lowerings ------------------------------------------------------------
+
+    def result_dims(self, result: SSAValue, operands: Sequence[SSAValue]) -> list[SSAValue]:
+        """Dimensions of a broadcast result, checking dynamic operands."""
+        shape = shape_of(result.type)
+        dims: list[SSAValue] = []
+        for axis, extent in enumerate(shape):
+            if extent is not None:
+                dims.append(self.index_constant(extent))
+                continue
+            dim: SSAValue | None = None
+            for operand in operands:
+                o_shape = shape_of(operand.type)
+                o_axis = axis - (len(shape) - len(o_shape))
+                if o_axis < 0 or o_shape[o_axis] == 1:
+                    continue
+                this = self.dims(operand)[o_axis]
+                if dim is None:
+                    dim = this
+                    continue
+                one = self.index_constant(1)
+                same = self.b.insert(arith.CmpiOp(dim, this, "eq")).result
+                dim_one = self.b.insert(arith.CmpiOp(dim, one, "eq")).result
+                this_one = self.b.insert(arith.CmpiOp(this, one, "eq")).result
+                ok = self.b.insert(arith.OrIOp(same, self.b.insert(arith.OrIOp(dim_one, this_one)).result)).result
+                self.check(ok, "shapes do not broadcast: dimensions {0} and {1} differ and neither is 1", [dim, this])
+                dim = self.b.insert(arith.SelectOp(dim_one, this, dim)).result
+            dims.append(dim if dim is not None else self.index_constant(1))
+        return dims
+
+    def elementwise(self, op: Operation) -> SSAValue:
+        result = op.results[0]
+        operands = [o for o in op.operands]
+        if isinstance(op, tops.BroadcastToOp):
+            operands = [op.value]
+        dims = self.result_dims(result, [*operands, *([op.like] if isinstance(op, tops.BroadcastToOp) else [])])
+        out = self.alloc(result.type, dims)
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            if isinstance(op, tops.BroadcastToOp):
+                element = self.scalar_at(b, op.value, ivs)
+            else:
+                assert isinstance(op, ScalarLowerable)
+                element = op.lower_scalar(b, [self.scalar_at(b, o, ivs) for o in operands])
+            b.insert(memref.StoreOp.get(element, out, ivs))
+
+        self.loop_nest(dims, body)
+        return out
+
+    def reduce(self, op: tops.ReductionOp, mean: bool) -> SSAValue:
+        source = op.source
+        if not is_tensor(source):
+            return source
+        total = self.accumulate(self.dims(source), lambda b, ivs: self.scalar_at(b, source, ivs))
+        if not mean:
+            return total
+        return self.b.insert(arith.DivfOp(total, self.numel(source))).result
+
+    def numel(self, value: SSAValue) -> SSAValue:
+        """The number of elements of `value`, as an f64."""
+        static = num_elements(shape_of(value.type))
+        if static is not None:
+            return self.f64_constant(float(static))
+        count = self.index_constant(1)
+        for d in self.dims(value):
+            count = self.b.insert(arith.MuliOp(count, d)).result
+        return self.index_as_f64(self.b, count)
+
+    def dot(self, op: tops.DotOp) -> SSAValue:
+        (n,), (m,) = self.dims(op.lhs), self.dims(op.rhs)
+        if None in (*shape_of(op.lhs.type), *shape_of(op.rhs.type)):
+            self.check_same(n, m, "dot of tensors of lengths {0} and {1}")
+
+        def product(b: NomaBuilder, ivs: list[SSAValue]) -> SSAValue:
+            x = b.insert(memref.LoadOp.get(self.buffer(op.lhs), ivs)).res
+            y = b.insert(memref.LoadOp.get(self.buffer(op.rhs), ivs)).res
+            return b.insert(arith.MulfOp(x, y)).result
+
+        return self.accumulate([n], product)
+
+    def matmul(self, op: tops.MatmulOp) -> SSAValue:
+        rows, inner = self.dims(op.lhs)
+        inner_b, cols = self.dims(op.rhs)
+        if shape_of(op.lhs.type)[1] is None or shape_of(op.rhs.type)[0] is None:
+            self.check_same(inner, inner_b, "matmul inner dimensions {0} and {1} differ")
+        out = self.alloc(op.result.type, [rows, cols])
+        a, c = self.buffer(op.lhs), self.buffer(op.rhs)
+        zero, one = self.index_constant(0), self.index_constant(1)
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            i, j = ivs
+            block = Block(arg_types=[INDEX, f64])
+            kb = NomaBuilder(InsertPoint.at_end(block), b.location)
+            k, total = block.args
+            x = kb.insert(memref.LoadOp.get(a, [i, k])).res
+            y = kb.insert(memref.LoadOp.get(c, [k, j])).res
+            product = kb.insert(arith.MulfOp(x, y)).result
+            kb.insert(scf.YieldOp(kb.insert(arith.AddfOp(total, product)).result))
+            init = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
+            loop = b.insert(scf.ForOp(zero, inner, one, [init], Region(block)))
+            b.insert(memref.StoreOp.get(loop.results[0], out, [i, j]))
+
+        self.loop_nest([rows, cols], body)
+        return out
+
+    def transpose(self, op: tops.TransposeOp) -> SSAValue:
+        rows, cols = self.dims(op.source)
+        out = self.alloc(op.result.type, [cols, rows])
+        source = self.buffer(op.source)
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            i, j = ivs
+            value = b.insert(memref.LoadOp.get(source, [i, j])).res
+            b.insert(memref.StoreOp.get(value, out, [j, i]))
+
+        self.loop_nest([rows, cols], body)
+        return out
+
+    def reduce_to(self, op: tops.ReduceToOp) -> SSAValue:
+        """Sum `value` into a zeroed buffer shaped like `like`, each element
+        landing at its broadcast index."""
+        like = op.like
+        if not is_tensor(like):
+            return self._sum_all(op.value)
+        out = self.alloc(like.type, self.dims(like))
+        self.fill(out, self.dims(like), 0.0)
+        value = op.value
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            element = self.scalar_at(b, value, ivs)
+            target = self.broadcast_indices(b, like, ivs)
+            old = b.insert(memref.LoadOp.get(out, target)).res
+            b.insert(memref.StoreOp.get(b.insert(arith.AddfOp(old, element)).result, out, target))
+
+        self.loop_nest(self.dims(value), body)
+        return out
+
+    def _sum_all(self, value: SSAValue) -> SSAValue:
+        return self.accumulate(self.dims(value), lambda b, ivs: self.scalar_at(b, value, ivs))
+
+    def fill(self, buffer: SSAValue, dims: Sequence[SSAValue], x: float) -> None:
+        constant = self.f64_constant(x)
+        self.loop_nest(dims, lambda b, ivs: b.insert(memref.StoreOp.get(constant, buffer, ivs)))
+
+    def copy(self, value: SSAValue, t: Attribute | None = None) -> SSAValue:
+        """A new buffer holding the elements of tensor `value`."""
+        dims = self.dims(value)
+        out = self.alloc(t or value.type, dims)
+        self.b.insert(memref.CopyOp(self.buffer(value), out))
+        return out
+
+    def index(self, op: tops.IndexOp) -> SSAValue:
+        dims = self.dims(op.source)
+        i = self.index_from_f64(op.index, dims[0])
+        source = self.buffer(op.source)
+        if not is_tensor(op.result):
+            return self.b.insert(memref.LoadOp.get(source, [i])).res
+        out = self.alloc(op.result.type, dims[1:])
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            value = b.insert(memref.LoadOp.get(source, [i, *ivs])).res
+            b.insert(memref.StoreOp.get(value, out, ivs))
+
+        self.loop_nest(dims[1:], body)
+        return out
+
+    def index_adjoint(self, op: tops.IndexAdjointOp) -> SSAValue:
+        dims = self.dims(op.like)
+        out = self.alloc(op.result.type, dims)
+        self.fill(out, dims, 0.0)
+        i = self.index_from_f64(op.index, dims[0])
+        if not is_tensor(op.value):
+            self.b.insert(memref.StoreOp.get(op.value, out, [i]))
+            return out
+        value = self.buffer(op.value)
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            element = b.insert(memref.LoadOp.get(value, ivs)).res
+            b.insert(memref.StoreOp.get(element, out, [i, *ivs]))
+
+        self.loop_nest(dims[1:], body)
+        return out
+
+    def from_elements(self, op: tops.FromElementsOp) -> SSAValue:
+        shape = shape_of(op.result.type)
+        out = self.alloc(op.result.type, [self.index_constant(d) for d in shape])  # type: ignore[arg-type]
+        for flat, element in enumerate(op.elements):
+            indices, rest = [], flat
+            for stride in row_major_strides(shape):
+                indices.append(self.index_constant(rest // stride))
+                rest %= stride
+            self.b.insert(memref.StoreOp.get(element, out, indices))
+        return out
+
+    def cast(self, op: tops.CastOp) -> SSAValue:
+        """A copy of the source, checked against the static dimensions of
+        the target type, then `memref.cast` to it."""
+        source_dims = self.dims(op.source)
+        for axis, (src, dst) in enumerate(
+            zip(shape_of(op.source.type), shape_of(op.result.type), strict=True)
+        ):
+            if src is None and dst is not None:
+                self.check_same(
+                    source_dims[axis], self.index_constant(dst),
+                    f"a dimension of size {{0}} where {dst} is needed",
+                )
+        copy = self.copy(op.source)
+        cast = self.b.insert(memref.CastOp.get(copy, memref_type(op.result.type)))  # type: ignore[arg-type]
+        return self.bz.own(cast.results[0], op, replacing=copy)
+
