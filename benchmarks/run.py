@@ -133,16 +133,23 @@ class CPeer:
     source: Path
     headers: Callable[[], dict[str, str]]
 
-    def build(self, build_dir: Path) -> Path:
+    entry: str = "xor_train_timed"
+    """`double entry(double *seconds)`: one timed training, its final loss."""
+
+    def build(self, build_dir: Path, shared: bool = False) -> Path:
+        """The peer as an executable, or as a shared library for `trainer`."""
         cc = shutil.which("cc")
         if cc is None:
             raise BenchmarkError("the C peer needs a C compiler, and `cc` is not on PATH")
         build_dir.mkdir(parents=True, exist_ok=True)
         for name, text in self.headers().items():
             write_atomically(build_dir / name, text)
-        exe = build_dir / self.source.stem
+        exe = build_dir / (f"lib{self.source.stem}.so" if shared else self.source.stem)
         temp = build_dir / f".{exe.name}.{os.getpid()}.tmp"
-        command = [cc, *CC_FLAGS, "-I", str(build_dir), "-o", str(temp), str(self.source), "-lm"]
+        kind = ["-shared", "-fPIC"] if shared else []
+        command = [
+            cc, *CC_FLAGS, *kind, "-I", str(build_dir), "-o", str(temp), str(self.source), "-lm"
+        ]  # fmt: skip
         try:
             proc = subprocess.run(command, capture_output=True, text=True, check=False)
             if proc.returncode != 0:
@@ -154,15 +161,20 @@ class CPeer:
             temp.unlink(missing_ok=True)
         return exe
 
-    def measure(self, options: Options) -> Timing:
-        exe = self.build(options.build_dir)
-        proc = subprocess.run(
-            [str(exe), str(options.runs)], capture_output=True, text=True, check=False
-        )
-        if proc.returncode != 0:
-            raise BenchmarkError(f"the C peer {exe} failed:\n{proc.stderr.rstrip()}")
-        report = json.loads(proc.stdout.strip().splitlines()[-1])
-        return Timing(float(report["final_loss"]), [float(t) for t in report["times_s"]])
+    def trainer(self, options: Options) -> Callable[[], tuple[float, float]]:
+        """One timed training per call, in this process: the library's own
+        clock times it, so the ctypes call is not counted."""
+        library = ctypes.CDLL(str(self.build(options.build_dir, shared=True)))
+        train = getattr(library, self.entry)
+        train.restype = ctypes.c_double
+        train.argtypes = [ctypes.POINTER(ctypes.c_double)]
+
+        def once() -> tuple[float, float]:
+            elapsed = ctypes.c_double()
+            loss = train(ctypes.byref(elapsed))
+            return loss, elapsed.value
+
+        return once
 
 
 @dataclass
@@ -173,21 +185,8 @@ class PythonPeer:
     source: Path
     function: str = "train"
 
-    def train(self) -> Callable[[], tuple[float, float]]:
+    def trainer(self, options: Options) -> Callable[[], tuple[float, float]]:
         return getattr(load_module(self.source), self.function)
-
-    def measure(self, options: Options) -> Timing:
-        train = self.train()
-        first, _ = train()
-        times = []
-        for _ in range(options.runs):
-            loss, seconds = train()
-            if loss != first:
-                raise BenchmarkError(
-                    f"{self.source.name} is not deterministic: final loss {loss!r}, then {first!r}"
-                )
-            times.append(seconds)
-        return Timing(first, times)
 
 
 # --------------------------------------------------------------------------
@@ -244,10 +243,13 @@ def redirected_output(stdout: int, stderr: int) -> Iterator[None]:
         os.close(saved[1])
 
 
-def measure_noma(example: Path, options: Options, expected_stderr: Callable[[str], bool]) -> Timing:
-    """Compile once in this process (`p.jit`), run once to warm up (its stderr
-    checked with `expected_stderr`), then time `options.runs` calls of
-    `p.run()` with the program's output sent to /dev/null."""
+def noma_trainer(
+    example: Path, expected_stderr: Callable[[str], bool]
+) -> Callable[[], tuple[float, float]]:
+    """Compile once in this process (`p.jit`) and run once to warm up, its
+    stderr checked with `expected_stderr`; then each call of the trainer
+    times one `p.run()` (with the program's output sent wherever the caller
+    redirected fd 1 and 2)."""
     shown = display_path(example)
     try:
         import noma
@@ -260,27 +262,6 @@ def measure_noma(example: Path, options: Options, expected_stderr: Callable[[str
             + describe_compile_error(e)
         ) from None
 
-    return _time_runs(program, shown, options.runs, expected_stderr)
-
-
-def measure_call_overhead(runs: int) -> float | None:
-    """The median milliseconds of `p.run()` for a program that does nothing:
-    the fixed cost of calling compiled NOMA from Python, included in
-    `noma_ms`. None if it cannot be measured."""
-    try:
-        import noma
-
-        program = noma.compile("fn main() { return 0.0; }")
-        program.jit  # noqa: B018
-        return _time_runs(program, "an empty program", runs, lambda text: text == "").median_ms
-    except Exception:  # noqa: BLE001 - an extra, not worth failing for
-        return None
-
-
-def _time_runs(program, shown: str, runs: int, expected_stderr: Callable[[str], bool]) -> Timing:
-    """One warm-up `program.run()` with its stderr checked, then `runs`
-    timed calls with the program's output sent to /dev/null."""
-
     def run_once() -> float:
         try:
             result = program.run()
@@ -288,37 +269,73 @@ def _time_runs(program, shown: str, runs: int, expected_stderr: Callable[[str], 
             raise NomaUnavailable(
                 f"{shown} compiled, but running it failed: {type(e).__name__}: {e}"
             ) from None
-        if result is None:
-            raise NomaUnavailable(f"{shown} returns nothing: its main must return the final loss")
+        if not isinstance(result, float):
+            raise NomaUnavailable(f"{shown} must return the final loss, a scalar")
         return result
 
     with tempfile.TemporaryFile("w+") as err, open(os.devnull, "w") as null:
         failure = None
         with redirected_output(null.fileno(), err.fileno()):
             try:
-                first = run_once()
+                run_once()
             except NomaUnavailable as e:
                 failure = e
         err.seek(0)
         captured = err.read()
-        if failure is not None:
-            raise NomaUnavailable(f"{failure}\n{captured.rstrip()}".rstrip()) from None
-        if not expected_stderr(captured):
-            sys.stderr.write(
-                f"{TOOL}: note: {shown} did not print what was expected on stderr; it printed:\n"
-                + (captured or "(nothing)\n")
-            )
-        times = []
-        with redirected_output(null.fileno(), null.fileno()):
-            for _ in range(runs):
-                start = time.perf_counter()
-                result = run_once()
-                times.append(time.perf_counter() - start)
-                if result != first:
-                    raise NomaUnavailable(
-                        f"{shown} is not deterministic: final loss {result!r}, then {first!r}"
+    if failure is not None:
+        raise NomaUnavailable(f"{failure}\n{captured.rstrip()}".rstrip()) from None
+    if not expected_stderr(captured):
+        sys.stderr.write(
+            f"{TOOL}: note: {shown} did not print what was expected on stderr; it printed:\n"
+            + (captured or "(nothing)\n")
+        )
+
+    def once() -> tuple[float, float]:
+        start = time.perf_counter()
+        loss = run_once()
+        return loss, time.perf_counter() - start
+
+    return once
+
+
+def measure_interleaved(
+    trainers: dict[str, Callable[[], tuple[float, float]]], runs: int
+) -> dict[str, Timing]:
+    """`runs` rounds, each timing every side once (in an order that rotates),
+    so that all sides meet the same machine: on a shared machine speed drifts
+    over seconds, and timing one side after the other would compare phases,
+    not code. Each timed training directly follows an untimed one of the same
+    side, so it runs with warm caches rather than just after another side
+    evicted them. Output goes to /dev/null meanwhile."""
+    names = list(trainers)
+    with open(os.devnull, "w") as null, redirected_output(null.fileno(), null.fileno()):
+        first = {name: train()[0] for name, train in trainers.items()}  # warm-up
+        times: dict[str, list[float]] = {name: [] for name in names}
+        for round_ in range(runs):
+            for name in names[round_ % len(names) :] + names[: round_ % len(names)]:
+                trainers[name]()
+                loss, seconds = trainers[name]()
+                if loss != first[name]:
+                    raise BenchmarkError(
+                        f"the {name} side is not deterministic: final loss {loss!r}, "
+                        f"then {first[name]!r}"
                     )
-    return Timing(first, times)
+                times[name].append(seconds)
+    return {name: Timing(first[name], times[name]) for name in names}
+
+
+def measure_call_overhead(runs: int) -> float | None:
+    """The median milliseconds of `p.run()` for a program that does nothing:
+    the fixed cost of calling compiled NOMA from Python, included in
+    `noma_ms`. None if it cannot be measured."""
+    try:
+        empty = ROOT / "benchmarks" / "build" / "empty.noma"
+        empty.parent.mkdir(parents=True, exist_ok=True)
+        empty.write_text("fn main() { return 0.0; }\n")
+        trainer = noma_trainer(empty, lambda text: text == "")
+        return measure_interleaved({"noma": trainer}, runs)["noma"].median_ms
+    except Exception:  # noqa: BLE001 - an extra, not worth failing for
+        return None
 
 
 def measure_compile(example: Path, runs: int) -> list[float]:
@@ -499,16 +516,16 @@ def _peer_summary(timings: dict[str, Timing]) -> str:
 
 def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str, object]:
     """Measure every side; the report, or BenchmarkError."""
-    peers: dict[str, Timing] = {}
-    for name, peer in bench.peers.items():
-        peers[name] = peer.measure(options)
+    trainers = {name: peer.trainer(options) for name, peer in bench.peers.items()}
     try:
-        noma = measure_noma(example, options, bench.expected_stderr)
-        compile_times = measure_compile(example, options.compile_runs)
+        trainers = {"noma": noma_trainer(example, bench.expected_stderr), **trainers}
     except NomaUnavailable as e:
+        peers = measure_interleaved(trainers, 1)
         raise NomaUnavailable(f"{e}\n(the peers ran: {_peer_summary(peers)})") from None
-
-    timings = {"noma": noma, **peers}
+    timings = measure_interleaved(trainers, options.runs)
+    compile_times = measure_compile(example, options.compile_runs)
+    noma = timings["noma"]
+    peers = {name: t for name, t in timings.items() if name != "noma"}
     losses = {name: t.final_loss for name, t in timings.items()}
     ok, worst = _losses_agree(losses)
     overhead_ms = measure_call_overhead(options.runs)

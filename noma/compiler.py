@@ -73,23 +73,28 @@ class Program:
 
         return JitModule(self.llvm_ir)
 
-    @property
+    @cached_property
     def entry(self) -> FuncOp:
         return _entry_function(self.ir("noma"))
+
+    @cached_property
+    def _packed_entry(self) -> tuple[int, list[Attribute]]:
+        """The address of the packed entry point and main's result types."""
+        address = self.jit.function_address(PACKED_PREFIX + self.entry.sym_name.data)
+        return address, list(self.entry.function_type.outputs.data)
 
 
     def run(self) -> float | np.ndarray | None:
         """Run `main` and give its result: a float, a numpy array, or None
         if it returns nothing. What the program prints goes to the
         process's stdout."""
-        outputs = self.entry.function_type.outputs
+        address, outputs = self._packed_entry
         jit = self.jit
-        slot = result_slot(outputs.data[0]) if outputs.data else ctypes.c_double(0.0)
-        entry = PACKED_PREFIX + self.entry.sym_name.data
-        status = jit.invoke_packed(entry, [ctypes.pointer(slot)])
+        slot = result_slot(outputs[0]) if outputs else ctypes.c_double(0.0)
+        status = jit.runtime.invoke(address, [ctypes.pointer(slot)])
         if status != 0:
             raise ProgramError("the program stopped with a run-time error")
-        if not outputs.data:
+        if not outputs:
             return None
         if isinstance(slot, ctypes.c_double):
             return slot.value

@@ -114,7 +114,7 @@ class Stage:
 
 STAGES: tuple[Stage, ...] = (
     Stage("noma", ""),
-    Stage("autodiff", "autodiff,canonicalize"),
+    Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "expand-optimizers,canonicalize"),
     Stage("loops", "convert-noma-to-loops,canonicalize"),
     Stage("llvm", "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),

@@ -141,6 +141,18 @@ static int compare(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
+/* One timed training from the initial weights; gives the final loss and
+ * stores the seconds it took. Called through ctypes by benchmarks/run.py,
+ * which interleaves it with the other peers so all see the same machine. */
+double xor_train_timed(double *elapsed) {
+    Model model;
+    init_model(&model);
+    double start = seconds();
+    double loss = train(&model);
+    *elapsed = seconds() - start;
+    return loss;
+}
+
 int main(int argc, char **argv) {
     long runs = 9;
     if (argc > 2 || (argc == 2 && (runs = strtol(argv[1], NULL, 10)) < 1)) {

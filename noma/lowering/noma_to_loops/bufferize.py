@@ -41,6 +41,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import IsTerminator
 
 from noma.dialects.noma import io, storage, tape
+from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import num_elements, shape_of
@@ -151,7 +152,8 @@ class Bufferizer:
             op.detach()
             op.erase(safe_erase=False)
         del self.converted[converted_before:]
-        for op in [o for o in self.fused if o.parent_block() is block]:
+        fused = [o for o in block.ops if o in self.fused]
+        for op in reversed(fused):
             self.fused.discard(op)
             op.detach()
             op.erase(safe_erase=False)
@@ -174,7 +176,11 @@ class Bufferizer:
         if not _has_tensors(op) and not self._reads_tensor_param(op):
             return
         if op.results and fusible_producer(op.results[0]) is op:
-            return  # computed inline by its consumer
+            return  # computed inline by its consumers
+        if isinstance(op, tops.TransposeOp) and all(
+            isinstance(u.operation, tops.MatmulOp) for u in op.result.uses
+        ):
+            return  # its matmuls read the source with swapped indices
         self.lower_tensor_op(op)
 
     @staticmethod
@@ -192,18 +198,21 @@ class Bufferizer:
             case storage.ReadOp() | storage.StateReadOp():
                 slot = op.slot.data if isinstance(op, storage.StateReadOp) else "value"
                 source = self.storage_buffer(op.operands[0], slot)
-                if is_tensor(op.results[0]):
+                if not is_tensor(op.results[0]):  # the step count
+                    result = lw.b.insert(memref.LoadOp.get(source, [])).res
+                elif storage_unchanged_while_used(op, slot):
+                    result = source  # borrowed: no copy needed
+                else:
                     result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
                     lw.b.insert(memref.CopyOp(source, result))
-                else:  # the step count
-                    result = lw.b.insert(memref.LoadOp.get(source, [])).res
             case storage.WriteOp() | storage.StateWriteOp():
                 slot = op.slot.data if isinstance(op, storage.StateWriteOp) else "value"
                 target = self.storage_buffer(op.operands[1], slot)
-                if is_tensor(op.operands[0]):
-                    lw.b.insert(memref.CopyOp(self.buffer(op.operands[0]), target))
-                else:
-                    lw.b.insert(memref.StoreOp.get(op.operands[0], target, []))
+                value = op.operands[0]
+                if not is_tensor(value):
+                    lw.b.insert(memref.StoreOp.get(value, target, []))
+                elif self.buffer(value) is not target:  # unless computed in place
+                    lw.b.insert(memref.CopyOp(self.buffer(value), target))
                 self.converted.append(op)
                 return
             case io.PrintOp():
@@ -218,10 +227,42 @@ class Bufferizer:
             case _ if hasattr(op, "lower_to_loops"):
                 result = op.lower_to_loops(lw)  # type: ignore[attr-defined]
             case _ if isinstance(op, ScalarLowerable):
-                result = lw.elementwise(op)
+                target = self.write_through_target(op)
+                result = lw.elementwise(op, target) if target is not None else lw.elementwise(op)
             case _:
                 raise NomaError.at_op(op, f"cannot lower '{op.name}' on tensors to loops")
         self._replace(op, result)
+
+    def write_through_target(self, op: Operation) -> SSAValue | None:
+        """The parameter storage an elementwise value can be computed into
+        directly, instead of into a temporary copied there by a later write:
+        the value is written to that storage (of its very type) once, nothing
+        between the value and the write touches the storage, and nothing
+        writes the storage again while the value is still used. The loop
+        writes each element right after reading the same element, so the
+        storage may also be one of its inputs."""
+        value = op.results[0]
+        writes = [
+            u.operation
+            for u in value.uses
+            if isinstance(u.operation, storage.WriteOp | storage.StateWriteOp) and u.index == 0
+        ]
+        block = op.parent_block()
+        if len(writes) != 1 or writes[0].parent_block() is not block or block is None:
+            return None
+        write = writes[0]
+        slot = write.slot.data if isinstance(write, storage.StateWriteOp) else "value"
+        handle = write.operands[1]
+        target = self.storage_buffer(handle, slot)
+        if target.type != memref_type(value.type):
+            return None
+        ops = list(block.ops)
+        last = _last_use_in(block, value)
+        end = ops.index(last) if last is not None else ops.index(write)
+        for other in ops[ops.index(op) + 1 : end + 1]:
+            if other is not write and touches_storage(other, handle, slot):
+                return None
+        return target
 
     def _replace(self, op: Operation, result: SSAValue) -> None:
         value = op.results[0]
@@ -384,6 +425,49 @@ class Bufferizer:
             else:
                 point = InsertPoint.after(last)
             Rewriter.insert_op(memref.DeallocOp.get(value), point)
+
+
+def touches_storage(op: Operation, handle: SSAValue, slot: str) -> bool:
+    """Whether `op` (or an op inside it) reads or writes the storage of
+    `slot` of parameter `handle`."""
+    for inner in op.walk():
+        if handle not in inner.operands:
+            continue
+        if isinstance(inner, storage.StateReadOp | storage.StateWriteOp):
+            if inner.slot.data == slot:
+                return True
+        elif isinstance(inner, storage.ReadOp | storage.WriteOp):
+            if slot == "value":
+                return True
+        else:
+            return True  # realloc, free, an unexpected use: be safe
+    return False
+
+
+def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
+    """Whether the value a parameter read gives can be the parameter's own
+    storage instead of a copy: nothing that could write that storage runs
+    between the read and its last use in the read's block."""
+    block = read.parent_block()
+    assert block is not None
+    handle = read.operands[0]
+    last = _last_use_in(block, read.results[0])
+    if last is None:
+        return True
+    if last is block.last_op:
+        return False  # it leaves the block: the terminator would copy it anyway
+    ops = list(block.ops)
+    for op in ops[ops.index(read) + 1 : ops.index(last) + 1]:
+        for inner in op.walk():
+            writes = isinstance(inner, storage.WriteOp | storage.ReallocOp | storage.FreeOp)
+            writes_slot = isinstance(inner, storage.StateWriteOp) and inner.slot.data == slot
+            if (writes and slot == "value" or writes_slot) and handle in inner.operands:
+                return False
+            if isinstance(inner, storage.ResetOptimizerOp) and slot != "value":
+                return False
+            if isinstance(inner, func.CallOp):
+                continue  # callees cannot reach a caller's parameters
+    return True
 
 
 def buffer_dims(b: NomaBuilder, buffer: SSAValue, dynamic_only: bool = False) -> list[SSAValue]:

@@ -52,23 +52,31 @@ def is_tensor(value: SSAValue) -> bool:
     return isinstance(value.type, TensorType)
 
 
+def is_tensor_type(t: Attribute) -> bool:
+    return isinstance(t, TensorType)
+
+
 def fusible_producer(value: SSAValue) -> Operation | None:
-    """The elementwise op computing `value`, if it can be computed inline by
-    its single consumer instead of being stored."""
+    """The elementwise op computing `value`, if its consumers can compute it
+    inline instead of it being stored: a broadcast scalar always (it costs
+    nothing to recompute), any other elementwise op when it has a single
+    consumer of the same shape in the same block."""
     op = value.owner
     if not isinstance(op, ScalarLowerable | tops.BroadcastToOp) or not is_tensor(value):
         return None
-    uses = list(value.uses)
-    if len(uses) != 1:
+    users = [use.operation for use in value.uses]
+    if not users or any(u.parent_block() is not op.parent_block() for u in users):
         return None
-    user = uses[0].operation
-    if user.parent_block() is not op.parent_block():
+    inlining_users = all(
+        isinstance(u, tops.SumOp | tops.MeanOp)
+        or isinstance(u, ScalarLowerable) and u.results[0].type == value.type
+        for u in users
+    )
+    if not inlining_users:
         return None
-    if isinstance(user, tops.SumOp | tops.MeanOp):
+    if isinstance(op, tops.BroadcastToOp) and not is_tensor(op.value):
         return op
-    if isinstance(user, ScalarLowerable) and user.results[0].type == value.type:
-        return op
-    return None
+    return op if len(users) == 1 else None
 
 
 class LoopLowering:
@@ -78,6 +86,8 @@ class LoopLowering:
         self.bz = bufferizer
         self.op = op
         self.b = NomaBuilder(InsertPoint.before(op), op.location)
+        self.flat_views: dict[SSAValue, SSAValue] | None = None
+        """Set while iterating over a flat index: the 1-D view of each leaf."""
 
     @property
     def runtime(self) -> Runtime:
@@ -106,9 +116,10 @@ class LoopLowering:
         return result
 
     def alloc(self, t: Attribute, dims: Sequence[SSAValue]) -> SSAValue:
-        """A new buffer of tensor type `t` with run-time dimensions `dims`."""
+        """A new buffer of tensor type `t` with run-time dimensions `dims`
+        (which a static type does not need)."""
         shape = shape_of(t)
-        dynamic = [d for d, s in zip(dims, shape, strict=True) if s is None]
+        dynamic = [d for d, s in zip(dims, shape, strict=True) if s is None] if dims else []
         alloc = memref.AllocOp.get(
             f64, shape=[DYNAMIC_INDEX if s is None else s for s in shape], dynamic_sizes=dynamic
         )
@@ -193,8 +204,44 @@ class LoopLowering:
                 return producer.lower_scalar(b, operands)
             finally:
                 b.location = saved
+        if self.flat_views is not None:
+            return b.insert(memref.LoadOp.get(self.flat_views[value], ivs)).res
         indices = self.broadcast_indices(b, value, ivs)
         return b.insert(memref.LoadOp.get(self.buffer(value), indices)).res
+
+    # -- flat iteration -------------------------------------------------------------
+
+    def leaves(self, value: SSAValue) -> list[SSAValue]:
+        """The stored tensors an element of `value` is computed from, looking
+        through the producers that will be fused into it."""
+        if not is_tensor(value):
+            return []
+        producer = fusible_producer(value)
+        if producer is None:
+            return [value]
+        if isinstance(producer, tops.BroadcastToOp):
+            return self.leaves(producer.value)
+        return [leaf for o in producer.operands for leaf in self.leaves(o)]
+
+    def flat_view(self, buffer: SSAValue, count: int) -> SSAValue:
+        """`buffer` (identity layout) seen as a 1-D memref of `count` elements."""
+        view_type = MemRefType(f64, [count])
+        cast = memref.ReinterpretCastOp(buffer, [], [], [], [0], [count], [1], view_type)
+        return self.b.insert(cast).results[0]
+
+    def try_flat(self, shape_type: Attribute, roots: Sequence[SSAValue]) -> int | None:
+        """When every stored tensor feeding `roots` has the static type
+        `shape_type` (no broadcasting), iterate over one flat index: LLVM then
+        sees contiguous accesses it can vectorise. Sets up the views and
+        gives the element count, else None."""
+        count = num_elements(shape_of(shape_type))
+        if count is None or not is_tensor_type(shape_type):
+            return None
+        leaves = [leaf for root in roots for leaf in self.leaves(root)]
+        if any(leaf.type != shape_type for leaf in leaves):
+            return None
+        self.flat_views = {leaf: self.flat_view(self.buffer(leaf), count) for leaf in leaves}
+        return count
 
     # -- run-time checks ---------------------------------------------------------
 
@@ -272,13 +319,22 @@ class LoopLowering:
             dims.append(dim if dim is not None else self.index_constant(1))
         return dims
 
-    def elementwise(self, op: Operation) -> SSAValue:
+    def elementwise(self, op: Operation, destination: SSAValue | None = None) -> SSAValue:
+        """The loop computing an elementwise op, into a new buffer, or into
+        `destination` (borrowed) when it can be iterated flat."""
         result = op.results[0]
         operands = [o for o in op.operands]
         if isinstance(op, tops.BroadcastToOp):
             operands = [op.value]
-        dims = self.result_dims(result, [*operands, *([op.like] if isinstance(op, tops.BroadcastToOp) else [])])
-        out = self.alloc(result.type, dims)
+        count = self.try_flat(result.type, operands)
+        if count is not None:
+            out = destination if destination is not None else self.alloc(result.type, [])
+            target = self.flat_view(out, count)
+            dims = [self.index_constant(count)]
+        else:
+            like = [op.like] if isinstance(op, tops.BroadcastToOp) else []
+            dims = self.result_dims(result, [*operands, *like])
+            out = target = self.alloc(result.type, dims)
 
         def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
             if isinstance(op, tops.BroadcastToOp):
@@ -286,7 +342,7 @@ class LoopLowering:
             else:
                 assert isinstance(op, ScalarLowerable)
                 element = op.lower_scalar(b, [self.scalar_at(b, o, ivs) for o in operands])
-            b.insert(memref.StoreOp.get(element, out, ivs))
+            b.insert(memref.StoreOp.get(element, target, ivs))
 
         self.loop_nest(dims, body)
         return out
@@ -295,7 +351,9 @@ class LoopLowering:
         source = op.source
         if not is_tensor(source):
             return source
-        total = self.accumulate(self.dims(source), lambda b, ivs: self.scalar_at(b, source, ivs))
+        count = self.try_flat(source.type, [source])
+        dims = [self.index_constant(count)] if count is not None else self.dims(source)
+        total = self.accumulate(dims, lambda b, ivs: self.scalar_at(b, source, ivs))
         if not mean:
             return total
         return self.b.insert(arith.DivfOp(total, self.numel(source))).result
@@ -322,13 +380,33 @@ class LoopLowering:
 
         return self.accumulate([n], product)
 
+    def transposed_source(self, value: SSAValue) -> SSAValue | None:
+        """The source of `value` when it is a transpose used only by matmuls,
+        which then read the source with swapped indices instead."""
+        op = value.owner
+        if not isinstance(op, tops.TransposeOp):
+            return None
+        if not all(isinstance(u.operation, tops.MatmulOp) for u in value.uses):
+            return None
+        self.bz.fused.add(op)
+        return op.source
+
+    def matmul_operand(self, value: SSAValue) -> Callable[[NomaBuilder, SSAValue, SSAValue], SSAValue]:
+        """A loader of element (r, c) of a matmul operand."""
+        source = self.transposed_source(value)
+        if source is not None:
+            buffer = self.buffer(source)
+            return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [c, r])).res
+        buffer = self.buffer(value)
+        return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [r, c])).res
+
     def matmul(self, op: tops.MatmulOp) -> SSAValue:
         rows, inner = self.dims(op.lhs)
         inner_b, cols = self.dims(op.rhs)
         if shape_of(op.lhs.type)[1] is None or shape_of(op.rhs.type)[0] is None:
             self.check_same(inner, inner_b, "matmul inner dimensions {0} and {1} differ")
         out = self.alloc(op.result.type, [rows, cols])
-        a, c = self.buffer(op.lhs), self.buffer(op.rhs)
+        load_a, load_b = self.matmul_operand(op.lhs), self.matmul_operand(op.rhs)
         zero, one = self.index_constant(0), self.index_constant(1)
 
         def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
@@ -336,8 +414,8 @@ class LoopLowering:
             block = Block(arg_types=[INDEX, f64])
             kb = NomaBuilder(InsertPoint.at_end(block), b.location)
             k, total = block.args
-            x = kb.insert(memref.LoadOp.get(a, [i, k])).res
-            y = kb.insert(memref.LoadOp.get(c, [k, j])).res
+            x = load_a(kb, i, k)
+            y = load_b(kb, k, j)
             product = kb.insert(arith.MulfOp(x, y)).result
             kb.insert(scf.YieldOp(kb.insert(arith.AddfOp(total, product)).result))
             init = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
