@@ -7,8 +7,10 @@ it computes the same thing as yesterday."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 from reference_training import Optimizer, optimize
 
@@ -258,3 +260,122 @@ def test_precedence() -> None:
         1 - 2 + 3 * 4**2 / 8,
     ]
     assert expected_lines("precedence") == [float(e) for e in expected]
+
+
+# --------------------------------------------------------------------------
+# Tensor examples, against NumPy
+# --------------------------------------------------------------------------
+
+
+def tensor_lines(name: str) -> list[np.ndarray]:
+    """Each printed line of an example's output, parsed as an array."""
+    import ast
+
+    text = (ROOT / "examples" / f"{name}.out").read_text()
+    return [np.array(ast.literal_eval(line)) for line in text.splitlines()]
+
+
+def numpy_training(
+    params: dict[str, np.ndarray],
+    opt: Optimizer,
+    loss_and_grads: Callable[[dict[str, np.ndarray]], tuple[float, dict[str, np.ndarray]]],
+    until: Callable[[float], bool],
+    max_iterations: int = 1000,
+) -> tuple[float, int, bool]:
+    """Check-then-step with array parameters (elementwise optimizer math)."""
+    steps = 0
+    while True:
+        loss, grads = loss_and_grads(params)
+        if until(loss) or steps >= max_iterations:
+            return loss, steps, until(loss)
+        for name, g in grads.items():
+            flat = {f"{name}[{i}]": float(x) for i, x in enumerate(params[name].ravel())}
+            flat_grads = {f"{name}[{i}]": float(x) for i, x in enumerate(g.ravel())}
+            opt.step(flat, flat_grads)
+            params[name] = np.array(list(flat.values())).reshape(params[name].shape)
+        steps += 1
+
+
+def test_tensor_basics() -> None:
+    a = np.array([[1.0, 2.0], [3.0, 4.0]])
+    b = np.array([[0.5, -1.0], [2.0, 0.25]])
+    expected = [
+        a + b, a * b - 1, a / b, a**2, (a > 2).astype(float), np.maximum(a, b * 4), np.sqrt(a),
+        1 / (1 + np.exp(-b)), a.sum(), b.mean(), a[0] @ a[1], a @ b, a[1], a[1][0], a[-1][-1],
+        (a[0] * b[0]).sum() + (a[1] * b[1]).sum(), a * 10,
+    ]  # fmt: skip
+    got = tensor_lines("tensor_basics")
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected, strict=True):
+        np.testing.assert_allclose(g, e, rtol=1e-15)
+
+
+def test_least_squares() -> None:
+    A = np.array([[1.0, 0.0], [1.0, 1.0], [1.0, 2.0], [1.0, 3.0]])
+    b = np.array([[1.0], [2.5], [2.9], [4.0]])
+    params = {"x": np.zeros((2, 1))}
+
+    def loss_and_grads(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        r = A @ p["x"] - b
+        return float((r * r).sum()), {"x": A.T @ (2 * r)}
+
+    loss, _, converged = numpy_training(
+        params, Optimizer("adam", lr=0.05), loss_and_grads, lambda v: v < 0.20200001
+    )
+    assert converged
+    got = tensor_lines("least_squares")
+    np.testing.assert_allclose(got[0], loss, rtol=1e-9)
+    np.testing.assert_allclose(got[1], params["x"], rtol=1e-9)
+    np.testing.assert_allclose(got[1], np.linalg.lstsq(A, b, rcond=None)[0], atol=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("name", "lr", "tol", "max_iterations"),
+    [("linear_regression_4", 0.05, 1e-12, 20000), ("linear_regression_20", 0.005, 1e-10, 100000)],
+)
+def test_linear_regression(name: str, lr: float, tol: float, max_iterations: int) -> None:
+    source = (ROOT / "examples" / f"{name}.noma").read_text()
+    X, Y = (np.array(eval(m)) for m in _literals(source)[:2])  # noqa: S307 - our own file
+    params = {"W": np.zeros((2, 1))}
+
+    def loss_and_grads(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        e = X @ p["W"] - Y
+        return float((e * e).mean()), {"W": X.T @ (2 * e / e.size)}
+
+    loss, _, converged = numpy_training(
+        params, Optimizer("sgd", lr=lr), loss_and_grads, lambda v: v < tol, max_iterations
+    )
+    assert converged
+    got = tensor_lines(name)
+    np.testing.assert_allclose(got[0], loss, rtol=1e-6)
+    np.testing.assert_allclose(got[1], params["W"], rtol=1e-9)
+    np.testing.assert_allclose(got[1], [[1.5], [2.0]], atol=1e-4)
+
+
+def _literals(source: str) -> list[str]:
+    """The bracketed literals bound by `let` in a NOMA source, in order."""
+    import re
+
+    found = []
+    for match in re.finditer(r"let \w+ = (?:tensor )?(\[.*?\]);", source, re.S):
+        found.append(re.sub(r"//[^\n]*", "", match.group(1)))
+    return found
+
+
+def test_bias_broadcast() -> None:
+    data = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    target = np.array([[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]])
+    params = {"b": np.zeros(3)}
+
+    def loss_and_grads(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        diff = data + p["b"] - target
+        return float((diff * diff).mean()), {"b": (2 * diff / diff.size).sum(axis=0)}
+
+    loss, _, converged = numpy_training(
+        params, Optimizer("sgd", lr=0.25), loss_and_grads, lambda v: v < 1e-20
+    )
+    assert converged
+    got = tensor_lines("bias_broadcast")
+    np.testing.assert_allclose(got[0], data + np.array([10.0, 20.0, 30.0]))
+    np.testing.assert_allclose(got[1], loss, rtol=1e-6)
+    np.testing.assert_allclose(got[2], params["b"], rtol=1e-12)

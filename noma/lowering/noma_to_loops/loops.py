@@ -32,7 +32,7 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.dialects.noma.shapes import num_elements, row_major_strides, shape_of
+from noma.dialects.noma.shapes import is_static, num_elements, row_major_strides, shape_of
 from noma.lowering.noma_to_loops.runtime import Runtime
 
 if TYPE_CHECKING:
@@ -74,6 +74,11 @@ def fusible_producer(value: SSAValue) -> Operation | None:
     )
     if not inlining_users:
         return None
+    if any(
+        is_tensor(o) and o.type != value.type and not is_static(shape_of(o.type))
+        for o in op.operands
+    ):
+        return None  # broadcasting a dynamic shape: materialised, with its checks
     if isinstance(op, tops.BroadcastToOp) and not is_tensor(op.value):
         return op
     return op if len(users) == 1 else None
@@ -292,30 +297,36 @@ class LoopLowering:
     # -- op lowerings ------------------------------------------------------------
 
     def result_dims(self, result: SSAValue, operands: Sequence[SSAValue]) -> list[SSAValue]:
-        """Dimensions of a broadcast result, checking dynamic operands."""
+        """Dimensions of a broadcast result. Where an operand's dimension is
+        dynamic, check at run time that it is 1 or the result's."""
         shape = shape_of(result.type)
         dims: list[SSAValue] = []
         for axis, extent in enumerate(shape):
-            if extent is not None:
-                dims.append(self.index_constant(extent))
-                continue
-            dim: SSAValue | None = None
+            dim = self.index_constant(extent) if extent is not None else None
             for operand in operands:
                 o_shape = shape_of(operand.type)
                 o_axis = axis - (len(shape) - len(o_shape))
                 if o_axis < 0 or o_shape[o_axis] == 1:
                     continue
+                if o_shape[o_axis] is not None and dim is not None:
+                    continue  # both static: the frontend checked them
                 this = self.dims(operand)[o_axis]
                 if dim is None:
                     dim = this
                     continue
                 one = self.index_constant(1)
                 same = self.b.insert(arith.CmpiOp(dim, this, "eq")).result
-                dim_one = self.b.insert(arith.CmpiOp(dim, one, "eq")).result
                 this_one = self.b.insert(arith.CmpiOp(this, one, "eq")).result
-                ok = self.b.insert(arith.OrIOp(same, self.b.insert(arith.OrIOp(dim_one, this_one)).result)).result
-                self.check(ok, "shapes do not broadcast: dimensions {0} and {1} differ and neither is 1", [dim, this])
-                dim = self.b.insert(arith.SelectOp(dim_one, this, dim)).result
+                ok = self.b.insert(arith.OrIOp(same, this_one)).result
+                if extent is None:
+                    dim_one = self.b.insert(arith.CmpiOp(dim, one, "eq")).result
+                    ok = self.b.insert(arith.OrIOp(ok, dim_one)).result
+                    dim = self.b.insert(arith.SelectOp(dim_one, this, dim)).result
+                self.check(
+                    ok,
+                    "shapes do not broadcast: dimensions {0} and {1} differ and neither is 1",
+                    [dim, this],
+                )
             dims.append(dim if dim is not None else self.index_constant(1))
         return dims
 

@@ -1,0 +1,175 @@
+"""Tensors end to end: static shape errors at compile time, run-time checks
+where shapes are dynamic, bounds-checked indexing, printing, results as
+numpy arrays, and memory that stays flat however long training runs."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import noma
+from noma.compiler import ProgramError
+from noma.frontend.diagnostics import NomaError
+
+
+def run_cli(tmp_path: Path, source: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "p.noma").write_text(source)
+    return subprocess.run(
+        ["noma", "run", "p.noma"], cwd=tmp_path, capture_output=True, text=True,
+        stdin=subprocess.DEVNULL, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("fn main() {\n  return matmul([[1, 2, 3], [4, 5, 6]], [[1, 2, 3], [4, 5, 6]]);\n}\n",
+         "p.noma:2:10: error: matmul of [2, 3] by [2, 3]: the inner dimensions 3 and 2 differ"),
+        ("fn main() {\n  let a = [[1, 2, 3], [4, 5, 6]];\n  return a + [[1, 2], [3, 4], [5, 6]];\n}\n",
+         "p.noma:3:12: error: '+' of a [2, 3] tensor and a [3, 2] tensor: they do not broadcast"),
+        ("fn main() {\n  return dot([1, 2], [1, 2, 3]);\n}\n",
+         "p.noma:2:10: error: dot of tensors of lengths 2 and 3"),
+        ("fn main() {\n  return [[1, 2], [3]];\n}\n", "p.noma:2:19: error: ragged tensor literal"),
+        ("fn main() {\n  let x = 2;\n  return x[0];\n}\n", "p.noma:3:11: error: cannot index a scalar"),
+        ("fn main() {\n  if [1, 2] { return 1; }\n  return 0;\n}\n",
+         "p.noma:2:6: error: the condition of `if` must be a scalar"),
+    ],
+)  # fmt: skip
+def test_static_shape_errors_are_compile_errors(tmp_path: Path, source: str, message: str) -> None:
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 1
+    assert message in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_out_of_bounds_index_is_a_located_runtime_error(tmp_path: Path) -> None:
+    proc = run_cli(
+        tmp_path,
+        "fn main() {\n  let a = [[1, 2], [3, 4]];\n  let i = 0;\n"
+        "  while i < 5 { print(a[i][0]); i = i + 1; }\n}\n",
+    )
+    assert proc.returncode == 1
+    assert proc.stdout == "1.0\n3.0\n"
+    assert proc.stderr == (
+        "p.noma:4:24: runtime error: index 2 is out of bounds for a dimension of size 2\n"
+    )
+
+
+def test_negative_indices_count_from_the_end(tmp_path: Path) -> None:
+    proc = run_cli(tmp_path, "fn main() {\n  let a = [10, 20, 30];\n  return a[-1] + a[-3];\n}\n")
+    assert (proc.returncode, proc.stdout) == (0, "40.0\n")
+    proc = run_cli(tmp_path, "fn main() {\n  let a = [10, 20, 30];\n  return a[-4];\n}\n")
+    assert proc.returncode == 1
+    assert "p.noma:3:11: runtime error: index -4 is out of bounds" in proc.stderr
+
+
+DYNAMIC = """
+fn main() {{
+  let x = [1.0, 2.0];
+  if {grow} {{ x = [1.0, 2.0, 3.0]; }}
+  print(x);
+  return sum(x + [10.0, 20.0]);
+}}
+"""
+
+
+def test_dynamic_shapes_are_checked_at_run_time(tmp_path: Path) -> None:
+    """`x` is a [2] or a [3] tensor depending on a run-time condition, so its
+    type is tensor<?xf64>; adding a [2] is checked when it runs."""
+    ok = run_cli(tmp_path, DYNAMIC.format(grow="0"))
+    assert (ok.returncode, ok.stdout) == (0, "[1.0, 2.0]\n33.0\n")
+    assert "tensor<?xf64>" in noma.compile(DYNAMIC.format(grow="0")).ir("noma").__str__()
+    bad = run_cli(tmp_path, DYNAMIC.format(grow="1"))
+    assert bad.returncode == 1
+    assert bad.stdout == "[1.0, 2.0, 3.0]\n"
+    assert bad.stderr == (
+        "p.noma:6:16: runtime error: shapes do not broadcast: dimensions 2 and 3 differ "
+        "and neither is 1\n"
+    )
+
+
+def test_runtime_error_in_the_python_api() -> None:
+    program = noma.compile("fn main() { let a = [1, 2]; let i = 5; return a[i]; }")
+    with pytest.raises(ProgramError):
+        program.run()
+    # The process is still alive, and the program can run again.
+    with pytest.raises(ProgramError):
+        program.run()
+
+
+def test_results_are_numpy_arrays() -> None:
+    result = noma.compile("fn main() { return [[1, 2], [3, 4]] * 0.5; }").run()
+    assert isinstance(result, np.ndarray)
+    np.testing.assert_array_equal(result, [[0.5, 1.0], [1.5, 2.0]])
+    row = noma.compile("fn main() { let m = [[1, 2], [3, 4]]; return m[1]; }").run()
+    np.testing.assert_array_equal(row, [3.0, 4.0])
+
+
+def test_function_specialised_per_shape() -> None:
+    program = noma.compile(
+        "fn double(x) { return x * 2; }\n"
+        "fn main() { return double(3) + sum(double([1, 2])) + sum(double([[1], [2]])); }"
+    )
+    assert program.run() == 6 + 6 + 6
+    symbols = [op.sym_name.data for op in program.ir("noma").ops]
+    assert symbols.count("fn.main") == 1 and len([s for s in symbols if "double" in s]) == 3
+
+
+def test_shape_errors_inside_functions_name_the_call_site_types() -> None:
+    program = noma.compile(
+        "fn f(a, b) { return matmul(a, b); }\nfn main() { return f([[1, 2]], [[1, 2]]); }"
+    )
+    with pytest.raises(NomaError) as info:
+        program.llvm_ir
+    assert info.value.loc is not None and info.value.loc.line == 1
+
+
+MEMORY = """
+fn main() {{
+    let X = [[0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0], [1.0, 0.5, 0.25, 2.0, 1.0, 0.0, 3.0, 1.0]];
+    learn W = [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8], [0.0, 0.1, 0.0, 0.1, 0.0, 0.1, 0.0, 0.1]];
+    let max_iterations = {steps};
+    let history = [0.0, 0.0, 0.0, 0.0];
+    optimize(W) with adam(0.001) until loss < 0 {{
+        let H = sigmoid(X * W + W);
+        let acc = H;
+        let i = 0;
+        while i < 2 {{ acc = acc * 0.5 + H; i = i + 1; }}
+        let loss = mean(H * H) + sum(W * W);
+        history = history * 0.5 + [loss, loss, loss, loss];
+        minimize loss;
+    }}
+    return sum(history) + sum(acc);
+}}
+"""
+
+
+def peak_rss_kib(tmp_path: Path, steps: int) -> int:
+    """The peak resident memory of `noma run` training `steps` steps."""
+    program = tmp_path / f"memory_{steps}.noma"
+    program.write_text(MEMORY.format(steps=steps))
+    script = (
+        "import resource, subprocess, sys\n"
+        "p = subprocess.run(['noma', 'run', sys.argv[1]], capture_output=True)\n"
+        "assert p.returncode == 0, p.stderr\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(program)], capture_output=True, text=True, timeout=600
+    )
+    assert proc.returncode == 0, proc.stderr
+    return int(proc.stdout.strip())
+
+
+def test_memory_is_flat_across_training_iterations(tmp_path: Path) -> None:
+    """Every temporary of an iteration (forward, gradient, optimizer step, a
+    tensor carried by a loop and one carried across iterations) is freed or
+    reused in that iteration: 200,000 steps use the memory of 2,000."""
+    short = peak_rss_kib(tmp_path, 2_000)
+    long = peak_rss_kib(tmp_path, 200_000)
+    print(f"peak RSS: 2,000 steps {short} KiB, 200,000 steps {long} KiB")
+    assert long <= short * 1.10
