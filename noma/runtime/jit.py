@@ -25,7 +25,6 @@ import ctypes
 import math
 import os
 import sys
-import tempfile
 import threading
 from collections.abc import Sequence
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import Any
 import llvmlite.binding as llvm
 import numpy as np
 
+from noma import atomic
 from noma.runtime.build import build_runtime_library
 
 __all__ = [
@@ -144,23 +144,7 @@ def emit_object_file(llvm_ir: str, path: str | os.PathLike[str], *, speed_level:
     tm = host_target_machine(jit=False, opt_level=speed_level)
     _optimize(mod, tm, speed_level)
     data = tm.emit_object(mod)
-    return _atomic_write_bytes(Path(path), data)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> Path:
-    """Write bytes via a temporary file in the same directory + os.replace."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}-", suffix=".tmp", dir=directory)
-    replaced = False
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp_name, path)
-        replaced = True
-    finally:
-        if not replaced:
-            Path(tmp_name).unlink(missing_ok=True)
-    return path
+    return atomic.write_bytes(Path(path), data)
 
 
 # --------------------------------------------------------------------------
@@ -389,4 +373,4 @@ class JitModule:
         tm = host_target_machine(jit=False, opt_level=self.speed_level)
         mod.triple = tm.triple
         mod.data_layout = str(tm.target_data)
-        return _atomic_write_bytes(Path(path), tm.emit_object(mod))
+        return atomic.write_bytes(Path(path), tm.emit_object(mod))

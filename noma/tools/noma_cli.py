@@ -7,16 +7,14 @@ noma emit --stage loops prog.noma  the IR after a stage of the pipeline
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
 
-from noma import pipeline
+from noma import atomic, pipeline
 from noma.compiler import Program, compile
 from noma.tools.errors import reported_errors
 
@@ -110,21 +108,7 @@ def emit(
     if output is None:
         sys.stdout.write(text)
     else:
-        _guarded(lambda: write_atomically(output, text))
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file next to `path`, then rename it into place:
-    an interrupted write never leaves a truncated file."""
-    directory = path.parent if str(path.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
+        _guarded(lambda: atomic.write_text(output, text))
 
 
 def main() -> None:

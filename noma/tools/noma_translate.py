@@ -13,15 +13,14 @@ status 1.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from typing import NoReturn
 
 from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
+from noma import atomic
 from noma.lowering.translate import translate_to_llvmir
 from noma.pipeline import make_context
 
@@ -54,18 +53,9 @@ def _read(path: str) -> tuple[str, str]:
 
 
 def _write_atomically(path: str, text: str) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
     try:
-        fd, tmp = tempfile.mkstemp(prefix=".noma-translate-", suffix=".tmp", dir=directory)
+        atomic.write_text(path, text)
     except OSError as e:
-        raise ToolError(f"cannot write {path}: {e.strerror or e}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except OSError as e:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
         raise ToolError(f"cannot write {path}: {e.strerror or e}") from e
 
 

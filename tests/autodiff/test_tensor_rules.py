@@ -132,6 +132,9 @@ def test_broadcasting_binary_rule(name: str) -> None:
     @settings(max_examples=12, deadline=None)
     @given(cases())
     def check(args: list) -> None:
+        if name in ("min", "max"):
+            a, b = np.broadcast_arrays(args[0], args[1])
+            assume(np.all(np.abs(a - b) > 1e-3))  # no derivative at a tie
         body = f"sum(({expression}) * p2)"
         check_gradients(body, args, skip=1)
 

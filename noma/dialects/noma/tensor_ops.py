@@ -413,14 +413,9 @@ class TransposeOp(IRDLOperation, DifferentiableOp):
         return lw.transpose(self)
 
 
-@irdl_op_definition
-class BroadcastToOp(IRDLOperation, DifferentiableOp):
-    """`value` broadcast to the shape of `like` (whose values are not used).
-
-        %b = noma.broadcast_to %x, %m : f64, tensor<3x2xf64> -> tensor<3x2xf64>
-    """
-
-    name = "noma.broadcast_to"
+class LikeShapedOp(IRDLOperation, DifferentiableOp):
+    """Base of the ops whose result has the type of their `like` operand
+    (only its shape is used)."""
 
     value = operand_def(ValueType)
     like = operand_def(ValueType)
@@ -434,6 +429,16 @@ class BroadcastToOp(IRDLOperation, DifferentiableOp):
 
     def __init__(self, value: SSAValue, like: SSAValue):
         super().__init__(operands=[value, like], result_types=[like.type])
+
+
+@irdl_op_definition
+class BroadcastToOp(LikeShapedOp):
+    """`value` broadcast to the shape of `like` (whose values are not used).
+
+        %b = noma.broadcast_to %x, %m : f64, tensor<3x2xf64> -> tensor<3x2xf64>
+    """
+
+    name = "noma.broadcast_to"
 
     def verify_(self) -> None:
         try:
@@ -455,7 +460,7 @@ class BroadcastToOp(IRDLOperation, DifferentiableOp):
 
 
 @irdl_op_definition
-class ReduceToOp(IRDLOperation, DifferentiableOp):
+class ReduceToOp(LikeShapedOp):
     """`value` summed over the axes along which `like` would be broadcast to
     it: the adjoint of a broadcast.
 
@@ -463,19 +468,6 @@ class ReduceToOp(IRDLOperation, DifferentiableOp):
     """
 
     name = "noma.reduce_to"
-
-    value = operand_def(ValueType)
-    like = operand_def(ValueType)
-    result = result_def(ValueType)
-
-    traits = traits_def(Pure())
-
-    assembly_format = (
-        "$value `,` $like attr-dict `:` type($value) `,` type($like) `->` type($result)"
-    )
-
-    def __init__(self, value: SSAValue, like: SSAValue):
-        super().__init__(operands=[value, like], result_types=[like.type])
 
     def verify_(self) -> None:
         _require(self.result.type == self.like.type, "the result has the type of `like`")

@@ -191,6 +191,19 @@ class ControlFlowMixin(ExpressionsMixin):
             assert binding is not None
             parent.rebind(name, with_value(binding, result))
 
+    def next_carried(
+        self, carried: list[str], types: list[Attribute], body: Scope, loc: SourceLoc
+    ) -> tuple[list[SSAValue], list[Attribute]]:
+        """The values a loop body leaves in its carried variables, and the
+        join of their types with the types the loop carried them with."""
+        values = []
+        for name in carried:
+            binding = body.written(name)
+            assert binding is not None
+            values.append(binding_value(binding))
+        joined = [self.joined(n, v, t, loc) for n, v, t in zip(carried, values, types)]
+        return values, joined
+
     def _while_regions(
         self,
         stmt: ast.While,
@@ -223,15 +236,7 @@ class ControlFlowMixin(ExpressionsMixin):
         body_scope = Scope(after_scope)
         with self.inside(after, body_scope):
             self.gen_nested_block(stmt.body)
-            next_values = []
-            for name in carried:
-                binding = body_scope.written(name)
-                assert binding is not None
-                next_values.append(binding_value(binding))
-            joined = [
-                self.joined(name, value, t, stmt.loc)
-                for name, value, t in zip(carried, next_values, types)
-            ]
+            next_values, joined = self.next_carried(carried, types, body_scope, stmt.loc)
             if joined != types:
                 return joined
             with self.at(stmt.loc):

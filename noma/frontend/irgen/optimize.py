@@ -127,15 +127,7 @@ class OptimizeMixin(ControlFlowMixin):
                 with self.at(stmt.until.loc):
                     condition = self.gen_expr(stmt.until)
                     self.require_scalar(condition, stmt.until.loc, "the `until` condition")
-                next_values = []
-                for name in carried:
-                    binding = body_scope.written(name)
-                    assert binding is not None
-                    next_values.append(binding_value(binding))
-                joined = [
-                    self.joined(name, value, t, stmt.loc)
-                    for name, value, t in zip(carried, next_values, types)
-                ]
+                next_values, joined = self.next_carried(carried, types, body_scope, stmt.loc)
                 if joined != types:
                     return joined
                 exports = {
