@@ -51,6 +51,10 @@ RUNTIME_CFLAGS: tuple[str, ...] = (
     "-Wextra",
 )
 _SHARED_FLAGS: tuple[str, ...] = ("-shared",)
+# Libraries, after the source file (linkers that default to --as-needed drop a
+# library named before the objects that use it): libm for the RNG's normal
+# sampler (log, cos, sqrt). Executables link the source with -lm too.
+_LINK_LIBS: tuple[str, ...] = ("-lm",)
 
 _C_DIR = Path(__file__).resolve().parent / "c"
 _LIB_STEM = "libnoma_runtime"
@@ -166,7 +170,7 @@ def build_runtime_library(*, force: bool = False) -> Path:
     """
     compiler = find_c_compiler()
     flags = RUNTIME_CFLAGS + _SHARED_FLAGS
-    key = _cache_key(compiler, flags)
+    key = _cache_key(compiler, flags + _LINK_LIBS)
     directory = cache_dir()
     target = directory / f"{_LIB_STEM}-{key}{_shared_library_suffix()}"
     if target.is_file() and not force:
@@ -193,6 +197,7 @@ def build_runtime_library(*, force: bool = False) -> Path:
         "-o",
         str(tmp),
         str(runtime_source_path()),
+        *_LINK_LIBS,
     ]
     replaced = False
     try:

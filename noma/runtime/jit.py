@@ -6,7 +6,7 @@ optimisations clang would apply; NOMA does not re-implement them), and
 compile it with MCJIT.
 
 Compiled code calls the C runtime (``noma_print_f64``, ``noma_runtime_error``,
-the tape, ...) by name. Those symbols live in the runtime shared library built
+the tape, the seeded random-number generator, ...) by name. Those symbols live in the runtime shared library built
 by :mod:`noma.runtime.build`; loading it with
 ``llvm.load_library_permanently`` puts them in the process-wide symbol table
 that MCJIT's resolver searches. We also keep a :class:`ctypes.CDLL` handle to
@@ -189,6 +189,16 @@ class NomaRuntime:
         lib.noma_print_tensor.restype = None
         lib.noma_free_buffer.argtypes = [ctypes.c_void_p]
         lib.noma_free_buffer.restype = None
+        lib.noma_rng_seed.argtypes = [ctypes.c_int64]
+        lib.noma_rng_seed.restype = None
+        lib.noma_rng_next_raw.argtypes = []
+        lib.noma_rng_next_raw.restype = ctypes.c_int64
+        lib.noma_rng_uniform.argtypes = []
+        lib.noma_rng_uniform.restype = ctypes.c_double
+        lib.noma_rng_uniform_range.argtypes = [ctypes.c_double, ctypes.c_double]
+        lib.noma_rng_uniform_range.restype = ctypes.c_double
+        lib.noma_rng_normal.argtypes = [ctypes.c_double, ctypes.c_double]
+        lib.noma_rng_normal.restype = ctypes.c_double
         self._fmt_buf = ctypes.create_string_buffer(64)
         self._fmt_lock = threading.Lock()
 
@@ -241,6 +251,32 @@ class NomaRuntime:
         """``free`` a buffer that compiled code allocated (pass the descriptor's
         *allocated* pointer, not the aligned one); 0 is ignored."""
         self.lib.noma_free_buffer(address)
+
+    # -- the seeded random-number generator (see noma_runtime.h) ------------
+    # One process-wide generator shared with compiled code: drawing here
+    # advances the stream that JIT-compiled programs draw from.
+
+    def rng_seed(self, seed: int) -> None:
+        """Reseed the generator. The seed is taken modulo 2**64 (so -1 and
+        2**64 - 1 are the same seed), as its 64-bit two's-complement bits."""
+        bits = int(seed) & 0xFFFF_FFFF_FFFF_FFFF
+        self.lib.noma_rng_seed(bits - (1 << 64) if bits >> 63 else bits)
+
+    def rng_next_raw(self) -> int:
+        """The next raw xoshiro256** output as an unsigned 64-bit int."""
+        return int(self.lib.noma_rng_next_raw()) & 0xFFFF_FFFF_FFFF_FFFF
+
+    def rng_uniform(self) -> float:
+        """Uniform in [0, 1) (one draw)."""
+        return float(self.lib.noma_rng_uniform())
+
+    def rng_uniform_range(self, lo: float, hi: float) -> float:
+        """``lo + (hi - lo) * uniform()`` (one draw)."""
+        return float(self.lib.noma_rng_uniform_range(float(lo), float(hi)))
+
+    def rng_normal(self, mean: float, std: float) -> float:
+        """``mean + std * z``, z standard normal by Box-Muller (two draws)."""
+        return float(self.lib.noma_rng_normal(float(mean), float(std)))
 
     def invoke(self, fn_address: int, args: Sequence[Any]) -> int:
         """Call a packed entry point ``void f(void **args)`` through the

@@ -299,6 +299,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
             str(exe),
             str(src),
             str(runtime_source_path()),
+            "-lm",
         ],
         capture_output=True,
         text=True,

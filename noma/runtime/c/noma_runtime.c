@@ -5,7 +5,8 @@
  * standalone executables (linked in), so that both modes behave identically.
  * See noma_runtime.h for the contract of each function.
  *
- * Portable C11; needs only the standard library (no libm, no POSIX).
+ * Portable C11; needs only the standard library, including libm for the
+ * random normal sampler (log, cos, sqrt: link with -lm), and no POSIX.
  */
 #include "noma_runtime.h"
 
@@ -544,6 +545,110 @@ int noma_rt_invoke(void (*packed)(void **), void **args)
     fflush(stdout);
     return status;
 }
+
+/* ======================================================================== */
+/* Random numbers: xoshiro256** seeded by splitmix64                        */
+/* ======================================================================== */
+
+/*
+ * The algorithm is specified in noma_runtime.h (steps 1-5); this is a
+ * transcription of the reference C code of xoshiro256** and splitmix64.
+ *
+ * Reproducibility: the doubles must be rounded exactly as the formulas are
+ * written, so fused multiply-add contraction (which GCC does by default in
+ * GNU modes on targets with FMA, and clang within expressions) is turned
+ * off for this section, whatever flags an executable is built with.
+ */
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC push_options
+#pragma GCC optimize("fp-contract=off")
+#endif
+
+/* The double nearest 2*pi (M_PI is POSIX, not C11). */
+#define NOMA_TWO_PI 6.283185307179586
+
+/* The whole generator state, in one place. */
+static struct {
+    uint64_t s[4];
+    int seeded; /* 0 until the first noma_rng_seed or draw */
+} noma_rng = {{0, 0, 0, 0}, 0};
+
+static uint64_t rotl64(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* One splitmix64 step on *x: advance the state, return the mixed output. */
+static uint64_t splitmix64_next(uint64_t *x)
+{
+    uint64_t z = (*x += UINT64_C(0x9E3779B97F4A7C15));
+    z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
+    z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
+    return z ^ (z >> 31);
+}
+
+void noma_rng_seed(int64_t seed)
+{
+    /* int64 -> uint64 is defined (modulo 2^64): the two's-complement bits. */
+    uint64_t x = (uint64_t)seed;
+    for (int i = 0; i < 4; ++i)
+        noma_rng.s[i] = splitmix64_next(&x);
+    noma_rng.seeded = 1;
+}
+
+/* One xoshiro256** step, seeding with NOMA_DEFAULT_SEED on first use. */
+static uint64_t rng_next(void)
+{
+    if (!noma_rng.seeded)
+        noma_rng_seed(NOMA_DEFAULT_SEED);
+    uint64_t *s = noma_rng.s;
+    const uint64_t result = rotl64(s[1] * 5u, 7) * 9u;
+    const uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl64(s[3], 45);
+    return result;
+}
+
+int64_t noma_rng_next_raw(void)
+{
+    uint64_t bits = rng_next();
+    int64_t out;
+    /* Reinterpret the bits (a cast to int64 would be implementation-defined
+     * above INT64_MAX). */
+    memcpy(&out, &bits, sizeof out);
+    return out;
+}
+
+double noma_rng_uniform(void)
+{
+    /* 53 random bits times 2^-53: exact, in [0, 1). */
+    return (double)(rng_next() >> 11) * 0x1.0p-53;
+}
+
+double noma_rng_uniform_range(double lo, double hi)
+{
+    double u = noma_rng_uniform();
+    return lo + (hi - lo) * u;
+}
+
+double noma_rng_normal(double mean, double std)
+{
+    /* Two draws, in this order, on separate statements. */
+    double u1 = noma_rng_uniform();
+    double u2 = noma_rng_uniform();
+    double z = sqrt(-2.0 * log(1.0 - u1)) * cos(NOMA_TWO_PI * u2);
+    return mean + std * z;
+}
+
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC pop_options
+#endif
 
 /* ======================================================================== */
 /* Tape                                                                     */

@@ -1,10 +1,11 @@
 /*
  * noma_runtime.h - the C run-time support of compiled NOMA programs.
  *
- * This is the ONE implementation of printing, diagnostics and the gradient
- * tape.  The in-process JIT loads it as a shared library (so MCJIT resolves
- * the `noma_*` symbols by name) and standalone executables link the same
- * source file, so both modes print byte-for-byte identical output.
+ * This is the ONE implementation of printing, diagnostics, the gradient
+ * tape and the random-number generator.  The in-process JIT loads it as a
+ * shared library (so MCJIT resolves the `noma_*` symbols by name) and
+ * standalone executables link the same source file, so both modes print
+ * byte-for-byte identical output and draw identical random numbers.
  *
  * Strings arrive from compiled code as an expanded MLIR `memref<?xi8>`
  * descriptor: (allocated ptr, aligned ptr, offset, size, stride).  The text is
@@ -91,6 +92,91 @@ void noma_free_buffer(void *p);
  * 1 after a runtime error.  Flushes stdout before returning.  Nests: an
  * error returns to the innermost active call (per thread). */
 int noma_rt_invoke(void (*packed)(void **), void **args);
+
+/* ---- random numbers ---------------------------------------------------- */
+
+/*
+ * One process-wide, seeded pseudo-random generator.  JIT-compiled code and
+ * standalone executables call these same functions, so a given seed yields
+ * the same numbers in both modes (and from the Python side through ctypes).
+ * Not thread-safe: one NOMA program runs at a time.
+ *
+ * The algorithm, precisely enough to reimplement it (all integer arithmetic
+ * is on unsigned 64-bit words, i.e. modulo 2^64; rotl(x, k) is the left
+ * rotation (x << k) | (x >> (64 - k)); ">>" is a logical shift):
+ *
+ * 1. Generator: xoshiro256** 1.0 (D. Blackman and S. Vigna, "Scrambled
+ *    linear pseudorandom number generators", ACM TOMS 2021; reference code
+ *    https://prng.di.unimi.it/xoshiro256starstar.c).  The state is four
+ *    words s[0..3]; one step returns a 64-bit output and advances it:
+ *
+ *        result = rotl(s[1] * 5, 7) * 9
+ *        t      = s[1] << 17
+ *        s[2] ^= s[0];  s[3] ^= s[1];  s[1] ^= s[2];  s[0] ^= s[3]
+ *        s[2] ^= t;     s[3] = rotl(s[3], 45)
+ *        return result
+ *
+ *    (From s = {1, 2, 3, 4} the first outputs are 11520, 0, 1509978240,
+ *    1215971899390074240, ...)
+ *
+ * 2. Seeding (the reference seeding the xoshiro authors recommend): the
+ *    64-bit seed (an int64, taken as its two's-complement bit pattern) is
+ *    the state x of splitmix64 (https://prng.di.unimi.it/splitmix64.c), and
+ *    s[0], s[1], s[2], s[3] are its first four outputs, in that order:
+ *
+ *        x += 0x9E3779B97F4A7C15
+ *        z  = x
+ *        z  = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9
+ *        z  = (z ^ (z >> 27)) * 0x94D049BB133111EB
+ *        output z ^ (z >> 31)
+ *
+ *    (Seed 0 gives s = {0xE220A8397B1DCDAF, 0x6E789E6AA1B965F4,
+ *    0x06C45D188009454F, 0xF88BB8A8724C81EC}.)  The output function is a
+ *    bijection, so four consecutive outputs are never all zero and every
+ *    seed gives a valid state.  A program that never seeds gets
+ *    NOMA_DEFAULT_SEED, applied lazily at the first draw.
+ *
+ * 3. Uniform double in [0, 1): the top 53 bits of one output, scaled:
+ *    u = (double)(next() >> 11) * 2^-53 (exact; a multiple of 2^-53).
+ *
+ * 4. uniform_range(lo, hi) = lo + (hi - lo) * u, one draw, evaluated as
+ *    written in double precision (a subtraction, a multiplication and an
+ *    addition, each rounded; no fused multiply-add).  With lo < hi the
+ *    result lies in [lo, hi] (hi itself only through rounding).
+ *
+ * 5. normal(mean, std) = mean + std * z (rounded as written, no FMA), where
+ *    z is a standard normal from the Box-Muller transform on exactly TWO
+ *    fresh uniforms per call (the second Box-Muller value is discarded, never
+ *    cached, so the stream position is 2 draws per normal):
+ *
+ *        u1 = uniform();  u2 = uniform();          (in that order)
+ *        z  = sqrt(-2.0 * log(1.0 - u1)) * cos(TWO_PI * u2)
+ *
+ *    with TWO_PI the double nearest 2*pi (6.283185307179586, Python's
+ *    math.tau) and log, cos, sqrt the C library's (sqrt is correctly
+ *    rounded; log and cos are the platform libm's, which Python's math.log
+ *    and math.cos also call).  1.0 - u1 is exact and in (0, 1], so log
+ *    never sees 0.  std is used as given (no check of its sign).
+ */
+
+/* The seed used when the program never calls noma_rng_seed ("NOMA"). */
+#define NOMA_DEFAULT_SEED 0x4E4F4D41
+
+/* Reseeds the process-wide generator (step 2 above). */
+void noma_rng_seed(int64_t seed);
+
+/* The next raw 64-bit xoshiro256** output, as its two's-complement int64
+ * bit pattern (advances the generator by one step).  For tests. */
+int64_t noma_rng_next_raw(void);
+
+/* Uniform in [0, 1), one draw (step 3). */
+double noma_rng_uniform(void);
+
+/* lo + (hi - lo) * uniform(), one draw (step 4). */
+double noma_rng_uniform_range(double lo, double hi);
+
+/* mean + std * z, z standard normal by Box-Muller, two draws (step 5). */
+double noma_rng_normal(double mean, double std);
 
 /* ---- tape: a growable LIFO stack of doubles ---------------------------- */
 
