@@ -455,3 +455,309 @@ func.func @f(%m: memref<?x?xf64>, %i: index) -> index attributes {noma.entry} {
     )
     names = set(_all_ops(module))
     assert all(n.startswith("llvm.") or n == "builtin.module" for n in names), names
+
+
+# --- cells: memrefs whose element is a memref ----------------------------------------
+
+RESIZE = """
+func.func @fill(%m: memref<?x?xf64>, %base: f64) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %ten = arith.constant 10.0 : f64
+  %rows = memref.dim %m, %c0 : memref<?x?xf64>
+  %cols = memref.dim %m, %c1 : memref<?x?xf64>
+  scf.for %i = %c0 to %rows step %c1 {
+    scf.for %j = %c0 to %cols step %c1 {
+      %ii = arith.index_cast %i : index to i64
+      %jj = arith.index_cast %j : index to i64
+      %fi = arith.sitofp %ii : i64 to f64
+      %fj = arith.sitofp %jj : i64 to f64
+      %hi = arith.mulf %fi, %ten : f64
+      %v0 = arith.addf %hi, %fj : f64
+      %v = arith.addf %v0, %base : f64
+      memref.store %v, %m[%i, %j] : memref<?x?xf64>
+    }
+  }
+  func.return
+}
+func.func @sum(%m: memref<?x?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %rows = memref.dim %m, %c0 : memref<?x?xf64>
+  %cols = memref.dim %m, %c1 : memref<?x?xf64>
+  %z = arith.constant 0.0 : f64
+  %s = scf.for %i = %c0 to %rows step %c1 iter_args(%acc = %z) -> (f64) {
+    %row = scf.for %j = %c0 to %cols step %c1 iter_args(%r = %acc) -> (f64) {
+      %v = memref.load %m[%i, %j] : memref<?x?xf64>
+      %a = arith.addf %r, %v : f64
+      scf.yield %a : f64
+    }
+    scf.yield %row : f64
+  }
+  func.return %s : f64
+}
+// realloc: a fresh %rows x %cols buffer, filled with 1000 + 10 i + j, gets the
+// overlapping block of the old one element by element; the old one is freed.
+func.func @resize(%cell: memref<memref<?x?xf64>>, %rows: index, %cols: index) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %old = memref.load %cell[] : memref<memref<?x?xf64>>
+  %r0 = memref.dim %old, %c0 : memref<?x?xf64>
+  %k0 = memref.dim %old, %c1 : memref<?x?xf64>
+  %new = memref.alloc(%rows, %cols) : memref<?x?xf64>
+  %thousand = arith.constant 1000.0 : f64
+  func.call @fill(%new, %thousand) : (memref<?x?xf64>, f64) -> ()
+  %r = arith.minui %r0, %rows : index
+  %k = arith.minui %k0, %cols : index
+  scf.for %i = %c0 to %r step %c1 {
+    scf.for %j = %c0 to %k step %c1 {
+      %v = memref.load %old[%i, %j] : memref<?x?xf64>
+      memref.store %v, %new[%i, %j] : memref<?x?xf64>
+    }
+  }
+  memref.dealloc %old : memref<?x?xf64>
+  memref.store %new, %cell[] : memref<memref<?x?xf64>>
+  func.return
+}
+// out = [sum of the 2x3 buffer read back through the cell, element (1, 2),
+//        sum after the resize, element (i, j) after it, rows, cols]
+func.func @cell_resize(%rows: index, %cols: index, %i: index, %j: index, %out: memref<6xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %c4 = arith.constant 4 : index
+  %c5 = arith.constant 5 : index
+  %zero = arith.constant 0.0 : f64
+  %cell = CELL_ALLOC : memref<memref<?x?xf64>>
+  %first = memref.alloc(%c2, %c3) : memref<?x?xf64>
+  func.call @fill(%first, %zero) : (memref<?x?xf64>, f64) -> ()
+  memref.store %first, %cell[] : memref<memref<?x?xf64>>
+  %a = memref.load %cell[] : memref<memref<?x?xf64>>
+  %s1 = func.call @sum(%a) : (memref<?x?xf64>) -> f64
+  %e1 = memref.load %a[%c1, %c2] : memref<?x?xf64>
+  func.call @resize(%cell, %rows, %cols) : (memref<memref<?x?xf64>>, index, index) -> ()
+  %b = memref.load %cell[] : memref<memref<?x?xf64>>
+  %s2 = func.call @sum(%b) : (memref<?x?xf64>) -> f64
+  %e2 = memref.load %b[%i, %j] : memref<?x?xf64>
+  %n0 = memref.dim %b, %c0 : memref<?x?xf64>
+  %n1 = memref.dim %b, %c1 : memref<?x?xf64>
+  %n0i = arith.index_cast %n0 : index to i64
+  %n1i = arith.index_cast %n1 : index to i64
+  %n0f = arith.sitofp %n0i : i64 to f64
+  %n1f = arith.sitofp %n1i : i64 to f64
+  memref.store %s1, %out[%c0] : memref<6xf64>
+  memref.store %e1, %out[%c1] : memref<6xf64>
+  memref.store %s2, %out[%c2] : memref<6xf64>
+  memref.store %e2, %out[%c3] : memref<6xf64>
+  memref.store %n0f, %out[%c4] : memref<6xf64>
+  memref.store %n1f, %out[%c5] : memref<6xf64>
+  memref.dealloc %b : memref<?x?xf64>
+  CELL_FREE
+  func.return
+}
+"""
+
+
+def _resized(rows: int, cols: int) -> np.ndarray:
+    """What `@resize` leaves from the 2x3 buffer 10 i + j: the overlap kept, the
+    rest 1000 + 10 i + j."""
+    i, j = np.indices((rows, cols))
+    new = 1000.0 + 10.0 * i + j
+    r, k = min(rows, 2), min(cols, 3)
+    new[:r, :k] -= 1000.0
+    return new
+
+
+@pytest.mark.parametrize(
+    ("alloc", "free"),
+    [
+        ("memref.alloca()", ""),
+        ("memref.alloc()", "memref.dealloc %cell : memref<memref<?x?xf64>>"),
+    ],
+    ids=["stack-cell", "heap-cell"],
+)
+def test_cell_holds_a_buffer_that_is_replaced_by_a_bigger_one(alloc: str, free: str) -> None:
+    """A rank-0 `memref<memref<?x?xf64>>` (on the stack or the heap) holds a 2x3
+    buffer, read back through the cell; a called function replaces it with a
+    4x5 (or smaller) one keeping the overlapping block; reading the cell again
+    sees the new buffer, its shape and its elements."""
+    compiled = jit(RESIZE.replace("CELL_ALLOC", alloc).replace("CELL_FREE", free))
+    cell_resize = compiled.fn("cell_resize", None, I64, I64, I64, I64, *expanded_types(1))
+    first = 10.0 * np.indices((2, 3))[0] + np.indices((2, 3))[1]
+    for rows, cols, i, j in [(4, 5, 3, 4), (4, 5, 1, 2), (1, 2, 0, 1), (2, 3, 1, 1)]:
+        out = np.zeros(6)
+        cell_resize(rows, cols, i, j, *expanded(out))
+        new = _resized(rows, cols)
+        assert out.tolist() == [
+            first.sum(),
+            first[1, 2],
+            new.sum(),
+            new[i, j],
+            float(rows),
+            float(cols),
+        ]
+    # the reference itself: 4x5 values 10 i + j (sum 340), 1000 more outside the 2x3 block
+    assert _resized(4, 5).sum() == 340.0 + (20 - 6) * 1000.0
+
+
+GROW_IN_LOOP = """
+// Appends (k + 1)^2 to the buffer in the cell, n times: each step loads the
+// buffer, allocates one more element, copies, frees the old one and stores the
+// new one. The cell itself is carried by the scf.while, and so is the buffer
+// read in the `before` region, which leaves the loop as a result.
+func.func @grow(%n: index, %out: memref<4xf64>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c3 = arith.constant 3 : index
+  %cell0 = memref.alloca() : memref<memref<?xf64>>
+  %empty = memref.alloc(%c0) : memref<?xf64>
+  memref.store %empty, %cell0[] : memref<memref<?xf64>>
+  %cell, %k_end, %seen = scf.while (%c = %cell0, %k = %c0) : (memref<memref<?xf64>>, index) -> (memref<memref<?xf64>>, index, memref<?xf64>) {
+    %go = arith.cmpi ult, %k, %n : index
+    %now = memref.load %c[] : memref<memref<?xf64>>
+    scf.condition(%go) %c, %k, %now : memref<memref<?xf64>>, index, memref<?xf64>
+  } do {
+  ^bb0(%c: memref<memref<?xf64>>, %k: index, %now: memref<?xf64>):
+    %len = memref.dim %now, %c0 : memref<?xf64>
+    %len1 = arith.addi %len, %c1 : index
+    %new = memref.alloc(%len1) : memref<?xf64>
+    scf.for %i = %c0 to %len step %c1 {
+      %v = memref.load %now[%i] : memref<?xf64>
+      memref.store %v, %new[%i] : memref<?xf64>
+    }
+    %k1 = arith.addi %k, %c1 : index
+    %ki = arith.index_cast %k1 : index to i64
+    %kf = arith.sitofp %ki : i64 to f64
+    %sq = arith.mulf %kf, %kf : f64
+    memref.store %sq, %new[%len] : memref<?xf64>
+    memref.dealloc %now : memref<?xf64>
+    memref.store %new, %c[] : memref<memref<?xf64>>
+    scf.yield %c, %k1 : memref<memref<?xf64>>, index
+  }
+  %final = memref.load %cell[] : memref<memref<?xf64>>
+  %len = memref.dim %final, %c0 : memref<?xf64>
+  %z = arith.constant 0.0 : f64
+  %s = scf.for %i = %c0 to %len step %c1 iter_args(%acc = %z) -> (f64) {
+    %v = memref.load %final[%i] : memref<?xf64>
+    %a = arith.addf %acc, %v : f64
+    scf.yield %a : f64
+  }
+  // The buffer the last `before` region read is the one in the cell.
+  %seen_len = memref.dim %seen, %c0 : memref<?xf64>
+  %seen_sum = scf.for %i = %c0 to %seen_len step %c1 iter_args(%acc = %z) -> (f64) {
+    %v = memref.load %seen[%i] : memref<?xf64>
+    %a = arith.addf %acc, %v : f64
+    scf.yield %a : f64
+  }
+  %leni = arith.index_cast %len : index to i64
+  %lenf = arith.sitofp %leni : i64 to f64
+  %seen_leni = arith.index_cast %seen_len : index to i64
+  %seen_lenf = arith.sitofp %seen_leni : i64 to f64
+  memref.store %s, %out[%c0] : memref<4xf64>
+  memref.store %lenf, %out[%c1] : memref<4xf64>
+  memref.store %seen_sum, %out[%c2] : memref<4xf64>
+  memref.store %seen_lenf, %out[%c3] : memref<4xf64>
+  memref.dealloc %final : memref<?xf64>
+  func.return
+}
+"""
+
+
+def test_cell_carried_by_scf_while_grows_its_buffer() -> None:
+    """The cell crosses the loop as a block argument (a rank-0 descriptor) and
+    the buffer loaded from it as a loop result; after n appends it holds
+    1, 4, ..., n^2."""
+    compiled = jit(GROW_IN_LOOP)
+    grow = compiled.fn("grow", None, I64, *expanded_types(1))
+    for n in (0, 1, 5, 40):
+        out = np.zeros(4)
+        grow(n, *expanded(out))
+        total = float(sum(k * k for k in range(1, n + 1)))
+        assert out.tolist() == [total, float(n), total, float(n)]
+
+
+def test_table_of_buffers_is_indexed_by_descriptor_size() -> None:
+    """A rank-1 `memref<?xmemref<?xf64>>`: element r is r descriptors (40 bytes
+    each) past the base; row r holds r + 1 values r + 0.5 * c."""
+    compiled = jit(
+        """
+func.func @jagged(%n: index) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %half = arith.constant 0.5 : f64
+  %table = memref.alloc(%n) : memref<?xmemref<?xf64>>
+  scf.for %r = %c0 to %n step %c1 {
+    %len = arith.addi %r, %c1 : index
+    %row = memref.alloc(%len) : memref<?xf64>
+    %ri = arith.index_cast %r : index to i64
+    %rf = arith.sitofp %ri : i64 to f64
+    scf.for %c = %c0 to %len step %c1 {
+      %ci = arith.index_cast %c : index to i64
+      %cf = arith.sitofp %ci : i64 to f64
+      %h = arith.mulf %cf, %half : f64
+      %v = arith.addf %rf, %h : f64
+      memref.store %v, %row[%c] : memref<?xf64>
+    }
+    memref.store %row, %table[%r] : memref<?xmemref<?xf64>>
+  }
+  %z = arith.constant 0.0 : f64
+  %s = scf.for %r = %c0 to %n step %c1 iter_args(%acc = %z) -> (f64) {
+    %row = memref.load %table[%r] : memref<?xmemref<?xf64>>
+    %len = memref.dim %row, %c0 : memref<?xf64>
+    %rs = scf.for %c = %c0 to %len step %c1 iter_args(%a = %acc) -> (f64) {
+      %v = memref.load %row[%c] : memref<?xf64>
+      %b = arith.addf %a, %v : f64
+      scf.yield %b : f64
+    }
+    memref.dealloc %row : memref<?xf64>
+    scf.yield %rs : f64
+  }
+  memref.dealloc %table : memref<?xmemref<?xf64>>
+  func.return %s : f64
+}
+"""
+    )
+    jagged = compiled.fn("jagged", F64, I64)
+    for n in (0, 1, 4, 30):
+        assert jagged(n) == sum(r + 0.5 * c for r in range(n) for c in range(r + 1))
+
+
+def test_dynamic_rank2_alloc_dim_and_copy() -> None:
+    """`memref.alloc(%d0, %d1)` with the sizes of a `memref<?x?xf64>` argument
+    (read with `memref.dim`), and `memref.copy` between the two (d0 * d1 * 8
+    bytes); the copy is independent of the source."""
+    compiled = jit(
+        """
+func.func @copy_then_clear(%src: memref<?x?xf64>, %dst: memref<?x?xf64>) -> f64 {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %d0 = memref.dim %src, %c0 : memref<?x?xf64>
+  %d1 = memref.dim %src, %c1 : memref<?x?xf64>
+  %tmp = memref.alloc(%d0, %d1) : memref<?x?xf64>
+  "memref.copy"(%src, %tmp) : (memref<?x?xf64>, memref<?x?xf64>) -> ()
+  %z = arith.constant 0.0 : f64
+  scf.for %i = %c0 to %d0 step %c1 {
+    scf.for %j = %c0 to %d1 step %c1 {
+      memref.store %z, %src[%i, %j] : memref<?x?xf64>
+    }
+  }
+  "memref.copy"(%tmp, %dst) : (memref<?x?xf64>, memref<?x?xf64>) -> ()
+  %t0 = memref.dim %tmp, %c0 : memref<?x?xf64>
+  %t1 = memref.dim %tmp, %c1 : memref<?x?xf64>
+  %last0 = arith.subi %t0, %c1 : index
+  %last1 = arith.subi %t1, %c1 : index
+  %v = memref.load %tmp[%last0, %last1] : memref<?x?xf64>
+  memref.dealloc %tmp : memref<?x?xf64>
+  func.return %v : f64
+}
+"""
+    )
+    copy_then_clear = compiled.fn("copy_then_clear", F64, *expanded_types(2), *expanded_types(2))
+    for shape in [(3, 4), (1, 7), (5, 1)]:
+        data = np.arange(1.0, 1.0 + shape[0] * shape[1]).reshape(shape)
+        src, dst = data.copy(), np.full(shape, -1.0)
+        assert copy_then_clear(*expanded(src), *expanded(dst)) == data[-1, -1]
+        assert dst.tolist() == data.tolist()
+        assert not src.any()

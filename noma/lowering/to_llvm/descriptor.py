@@ -6,8 +6,8 @@ by `mlir-opt --convert-to-llvm` (and the C runtime) agree on it. Rank 0 has no
 size or stride arrays.
 
 Sizes, strides and offsets that the memref type fixes are used as constants;
-`Index` arithmetic folds them in Python so the emitted IR has no `x * 1` or
-`x + 0`.
+`Index` arithmetic folds them in Python so the emitted IR has no `x * 1`,
+`x * 0` or `x + 0`.
 """
 
 from __future__ import annotations
@@ -42,6 +42,8 @@ def materialize(b: Builder, x: Index) -> SSAValue:
 def mul(b: Builder, x: Index, y: Index) -> Index:
     if isinstance(x, int) and isinstance(y, int):
         return x * y
+    if x == 0 or y == 0:
+        return 0
     if x == 1:
         return y
     if y == 1:

@@ -7,6 +7,21 @@ from the descriptor otherwise. Allocation, copy and globals need the identity
 (row-major) layout. `reinterpret_cast` builds a new descriptor over the same
 pointers, so views (such as an N-d buffer seen as a flat `memref<?xf64>`) cost
 no copy.
+
+An element may itself be a memref (as upstream allows): the element is its
+descriptor struct, stored in memory and loaded or stored as a whole, and the
+element size is the struct's. This is how a buffer whose shape changes at run
+time lives in a mutable cell, a rank-0 `memref<memref<?x?xf64>>`:
+
+    %cell = memref.alloca() : memref<memref<?x?xf64>>
+    memref.store %buf, %cell[] : memref<memref<?x?xf64>>
+    %b = memref.load %cell[] : memref<memref<?x?xf64>>
+
+becomes, with D = !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>,
+
+    %slot = llvm.alloca %one x D {alignment = 8 : i64} : (i64) -> !llvm.ptr
+    llvm.store %buf_desc, %slot : D, !llvm.ptr
+    %b_desc = llvm.load %slot : !llvm.ptr -> D
 """
 
 from __future__ import annotations
@@ -14,6 +29,7 @@ from __future__ import annotations
 from xdsl.dialects import arith, llvm, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
+    AnyFloat,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     IntegerAttr,
@@ -47,6 +63,7 @@ from noma.lowering.to_llvm.types import (
     PTR,
     constant,
     declare_function,
+    element_alignment,
     element_size,
     element_type,
     emit,
@@ -101,7 +118,10 @@ def _aligned(raw: SSAValue, alignment: int, rewriter: PatternRewriter) -> SSAVal
 class AllocLowering(RewritePattern):
     """`memref.alloc(%n) : memref<?x3xf64>` -> `llvm.call @malloc(%n * 3 * 8)` and a
     descriptor with sizes [%n, 3], strides [3, 1], offset 0; with `alignment = A`
-    it allocates A more bytes and aligns the aligned pointer."""
+    it allocates A more bytes and aligns the aligned pointer.
+
+    `memref.alloc() : memref<memref<?x?xf64>>` (a cell on the heap) mallocs one
+    56-byte descriptor; malloc's 16-byte alignment covers its 8."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: memref.AllocOp, rewriter: PatternRewriter) -> None:
@@ -125,7 +145,10 @@ class AllocLowering(RewritePattern):
 
 class AllocaLowering(RewritePattern):
     """`memref.alloca() : memref<f64>` -> `llvm.alloca %one x f64` and a descriptor
-    whose allocated and aligned pointers are both the stack slot."""
+    whose allocated and aligned pointers are both the stack slot; the slot is
+    aligned to the element (8 for f64 and for a descriptor element: `memref.alloca()
+    : memref<memref<?xf64>>` -> `llvm.alloca %one x !llvm.struct<(ptr, ptr, i64,
+    array<1 x i64>, array<1 x i64>)> {alignment = 8}`)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: memref.AllocaOp, rewriter: PatternRewriter) -> None:
@@ -134,7 +157,7 @@ class AllocaLowering(RewritePattern):
         sizes = _sizes(t, tuple(op.dynamic_sizes), op, rewriter)
         strides, count = row_major(rewriter, sizes)
         alignment = op.alignment.value.data if op.alignment is not None else 0
-        alignment = max(alignment, element_size(elem, op))
+        alignment = max(alignment, element_alignment(elem, op))
         slot = emit(rewriter, llvm.AllocaOp(materialize(rewriter, count), elem, alignment))
         desc = pack(rewriter, len(sizes), [slot, slot, 0, *sizes, *strides])
         replace_with_llvm(op, rewriter, [desc])
@@ -152,7 +175,10 @@ class DeallocLowering(RewritePattern):
 
 class LoadLowering(RewritePattern):
     """`memref.load %m[%i, %j] : memref<?x?xf64>` -> `llvm.load (llvm.getelementptr
-    %aligned[%offset + %i * %s0 + %j * %s1]) : f64`."""
+    %aligned[%offset + %i * %s0 + %j * %s1]) : f64`; a memref element is loaded as
+    its whole descriptor struct (`memref.load %cell[] : memref<memref<?xf64>>` ->
+    `llvm.load %aligned : !llvm.ptr -> !llvm.struct<(ptr, ptr, i64, array<1 x i64>,
+    array<1 x i64>)>`)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: memref.LoadOp, rewriter: PatternRewriter) -> None:
@@ -165,7 +191,10 @@ class LoadLowering(RewritePattern):
 
 class StoreLowering(RewritePattern):
     """`memref.store %v, %m[%i] : memref<?xf64>` -> `llvm.store %v, (llvm.getelementptr
-    %aligned[%offset + %i * %s0])`."""
+    %aligned[%offset + %i * %s0])`; a memref value is stored as its descriptor
+    struct (`memref.store %b, %cell[] : memref<memref<?xf64>>` -> `llvm.store %b_desc,
+    %aligned : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>,
+    !llvm.ptr`)."""
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: memref.StoreOp, rewriter: PatternRewriter) -> None:
@@ -310,6 +339,8 @@ class GlobalLowering(RewritePattern):
         if any(d == DYNAMIC_INDEX for d in t.get_shape()):
             raise lowering_error(op, "a global needs a static shape")
         elem = element_type(t, op)
+        if not isinstance(elem, IntegerType | AnyFloat):
+            raise lowering_error(op, f"a global needs integer or float elements, got {t}")
         count = 1
         for d in t.get_shape():
             count *= d

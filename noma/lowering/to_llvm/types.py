@@ -5,6 +5,13 @@
     memref<T> (rank 0)    -> !llvm.struct<(ptr, ptr, i64)>
     iN, fN, llvm types    -> unchanged
 
+The descriptor does not depend on the element type, which matters only to the
+ops that address elements: a memref element is stored as its own converted type
+(`index` as i64, and a memref as its descriptor struct, as upstream does for
+`memref<memref<?x?xf64>>`, the "cell" holding a buffer whose shape changes),
+laid out as LLVM lays out that type with 64-bit pointers (`element_size`,
+`element_alignment`).
+
 The patterns are not a dialect-conversion driver: each one rewrites one op and
 bridges the values it reads and defines with `builtin.unrealized_conversion_cast`
 (original type <-> converted type). When every op is lowered the casts come in
@@ -117,23 +124,61 @@ def needs_cast(t: Attribute) -> bool:
 
 
 def element_type(t: MemRefType[Attribute], op: Operation) -> Attribute:
-    """The LLVM type of one memref element (index elements are stored as i64)."""
+    """The LLVM type of one memref element: index elements are stored as i64, and
+    memref elements as their descriptor struct.
+
+        memref<?xindex>              -> i64
+        memref<memref<?x?xf64>>      -> !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
+    """
     return convert_type(t.get_element_type(), op)
 
 
-def element_size(t: Attribute, op: Operation) -> int:
-    """Size in bytes of one element of LLVM type `t` as laid out in memory."""
+POINTER_SIZE = 8
+"""Bytes of an `!llvm.ptr` (NOMA targets 64-bit hosts, as the i64 descriptor does)."""
+
+
+def _layout(t: Attribute, op: Operation) -> tuple[int, int]:
+    """(allocation size, ABI alignment) in bytes of LLVM type `t`, as LLVM's
+    default data layout on a 64-bit host gives them: integers take the next
+    power-of-two bytes, structs pad each field to its alignment and the whole
+    to the largest one (a descriptor, made of pointers and i64, has no padding:
+    8 * (3 + 2 * rank) bytes, 8-aligned)."""
     if isinstance(t, IndexType):
-        return 8
+        return 8, 8
     if isinstance(t, IntegerType):
-        return max(1, (t.width.data + 7) // 8)
+        size = 1 << max(0, (t.width.data - 1).bit_length() - 3)
+        return size, size
     if isinstance(t, Float64Type):
-        return 8
+        return 8, 8
     if isinstance(t, Float32Type):
-        return 4
+        return 4, 4
     if isinstance(t, Float16Type):
-        return 2
+        return 2, 2
+    if isinstance(t, llvm.LLVMPointerType):
+        return POINTER_SIZE, POINTER_SIZE
+    if isinstance(t, llvm.LLVMArrayType):
+        size, align = _layout(t.type, op)
+        return t.size.data * size, align
+    if isinstance(t, llvm.LLVMStructType):
+        offset, align = 0, 1
+        for field in t.types.data:
+            field_size, field_align = _layout(field, op)
+            offset = -(-offset // field_align) * field_align + field_size
+            align = max(align, field_align)
+        return -(-offset // align) * align, align
     raise lowering_error(op, f"unsupported memref element type {t}")
+
+
+def element_size(t: Attribute, op: Operation) -> int:
+    """Size in bytes of one element of LLVM type `t` as laid out in memory (the
+    stride of a `getelementptr` over `t`): 8 for f64, 40 for a rank-1 descriptor."""
+    return _layout(t, op)[0]
+
+
+def element_alignment(t: Attribute, op: Operation) -> int:
+    """ABI alignment in bytes of LLVM type `t` (a power of two): 8 for f64 and for
+    any descriptor."""
+    return _layout(t, op)[1]
 
 
 def has_identity_layout(t: MemRefType[Attribute]) -> bool:
