@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -41,12 +42,13 @@ def number(x: float) -> str:
     return text
 
 
-def matrix(rows: list[list[float]], indent: str) -> str:
-    """A 2-D tensor literal, PER_LINE numbers a line, one row after another."""
+def matrix(rows: list[list[float]], indent: str, fmt: Callable[[float], str] = number) -> str:
+    """A 2-D tensor literal, PER_LINE numbers a line, one row after another;
+    each number written by `fmt`."""
     out = ["tensor ["]
     for row in rows:
         chunks = [row[i : i + PER_LINE] for i in range(0, len(row), PER_LINE)]
-        lines = [", ".join(number(x) for x in chunk) for chunk in chunks]
+        lines = [", ".join(fmt(x) for x in chunk) for chunk in chunks]
         if len(lines) == 1:
             out.append(f"{indent}    [{lines[0]}],")
         else:
@@ -96,20 +98,23 @@ def expected_output(init_path: Path = INIT_PATH) -> str:
     return f"{loss!r}\n"
 
 
-def _up_to_date(path: Path, text: str) -> bool:
-    """The example's text must match exactly; the expected loss to 1e-12
-    relative, since NumPy's last bit depends on the machine (its SIMD `exp`
-    and BLAS)."""
+def up_to_date(path: Path, text: str) -> bool:
+    """The example's text must match exactly; the numbers of an expected
+    output (`.out`, one a line) to 1e-12 relative, line by line, since
+    NumPy's last bit depends on the machine (its SIMD `exp` and BLAS)."""
     if not path.exists():
         return False
     current = path.read_text(encoding="utf-8")
     if path.suffix != ".out" or current == text:
         return current == text
+    old_lines, new_lines = current.splitlines(), text.splitlines()
+    if len(old_lines) != len(new_lines):
+        return False
     try:
-        old, new = float(current), float(text)
+        pairs = [(float(old), float(new)) for old, new in zip(old_lines, new_lines)]
     except ValueError:
         return False
-    return abs(old - new) <= 1e-12 * abs(new)
+    return all(abs(old - new) <= 1e-12 * abs(new) for old, new in pairs)
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -126,7 +131,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     files = {EXAMPLE: render(), EXPECTED: expected_output()}
-    stale = [p for p, text in files.items() if not _up_to_date(p, text)]
+    stale = [p for p, text in files.items() if not up_to_date(p, text)]
     if args.check:
         for p in stale:
             print(

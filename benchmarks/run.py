@@ -4,6 +4,7 @@
     python benchmarks/run.py xor            # 9 timed runs of each, results saved
     python benchmarks/run.py xor --quick    # a smoke test: few runs, nothing saved
     python benchmarks/run.py xor --runs 15 --output /tmp/xor.json
+    python benchmarks/run.py xor-growth     # the self-growing XOR demo, the same way
 
 `xor` trains a 2-16-1 sigmoid network on XOR with Adam (320 steps, f64, the
 initial weights of data/xor_init.json) as (a) examples/xor_2_16_1.noma,
@@ -16,8 +17,32 @@ process, source to machine code), and prints one JSON object as the last line
 of stdout. A full run (not `--quick`) also writes it to
 benchmarks/results/<benchmark>.json.
 
+`xor-growth` is the self-growing XOR demo: a 2-2-1 sigmoid network trains
+with Adam(0.05) for 200 steps, grows (index preserving, with its Adam state)
+into a 2-16-1 network, and trains with Adam(0.12) until the loss is below
+0.002, as (a) examples/self_growing_xor.noma, (b)
+benchmarks/peers/xor_growth.c, (c) benchmarks/peers/xor_growth_numpy.py. Each
+side prints every loss, as the NOMA program does (to /dev/null while timed):
+NOMA in the shortest form that reads back exactly (as Python's repr), which
+its runtime finds by trying precisions with snprintf and strtod, a few
+microseconds a number; C with one "%.17g"; NumPy with print().
+Besides the final losses it checks that the three take the same number of
+phase-2 steps (NOMA's counted from the losses it printed in the warm-up
+run). It also reports `growth_us`, the time of one growth event in NOMA: a
+separate program (written to the build directory) gives W1 and W2 Adam state
+with one step, then runs GROWTH_PAIRS times, in a `while` loop, the demo's
+growth event (`realloc W1 = [2, 16] init tensor [...]; realloc W2 = [16, 1]
+init tensor [...];`) and the shrink back (`realloc W1 = [2, 2]; realloc W2 =
+[2, 1];`), and returns sum(W1) + sum(W2), checked against the weights after
+that one step. growth_us is the median time of that program divided by
+2 * GROWTH_PAIRS: the mean of a growth and a shrink (each of both
+parameters, with their Adam moments), including the loop's own overhead and
+a 1/(2 * GROWTH_PAIRS) share of the program's fixed cost (the call, the set
+up and the one Adam step); `growth_note` in the report says so.
+
 Exit status: 0 on success, 1 when a side cannot run (NOMA cannot compile the
-program, no C compiler, ...) or the final losses disagree, 2 for bad usage.
+program, no C compiler, ...) or the sides disagree (final losses, or phase-2
+steps for xor-growth), 2 for bad usage.
 
 A benchmark is an entry of BENCHMARKS: a NOMA program and the peers that
 compute the same thing; a new one (such as `xor-growth`, the self-growing
@@ -58,6 +83,8 @@ QUICK_RUNS = 3
 DEFAULT_COMPILE_RUNS = 3
 QUICK_COMPILE_RUNS = 1
 REL_TOL = 1e-9
+GROWTH_PAIRS = 1000
+"""Grow-and-shrink pairs in the program that times xor-growth's growth_us."""
 
 CC_FLAGS = ["-O2", "-std=c11", "-ffp-contract=off"]
 """`-ffp-contract=off`: no fused multiply-adds, so the C peer rounds every
@@ -136,6 +163,8 @@ class CPeer:
     entry: str = "xor_train_timed"
     """`double entry(double *seconds)`: one timed training, its final loss."""
 
+    _libraries: dict[Path, ctypes.CDLL] = field(default_factory=dict, init=False, repr=False)
+
     def build(self, build_dir: Path, shared: bool = False) -> Path:
         """The peer as an executable, or as a shared library for `trainer`."""
         cc = shutil.which("cc")
@@ -161,11 +190,18 @@ class CPeer:
             temp.unlink(missing_ok=True)
         return exe
 
+    def library(self, options: Options) -> ctypes.CDLL:
+        """The peer as a shared library loaded in this process, built once
+        per build directory."""
+        if options.build_dir not in self._libraries:
+            path = self.build(options.build_dir, shared=True)
+            self._libraries[options.build_dir] = ctypes.CDLL(str(path))
+        return self._libraries[options.build_dir]
+
     def trainer(self, options: Options) -> Callable[[], tuple[float, float]]:
         """One timed training per call, in this process: the library's own
         clock times it, so the ctypes call is not counted."""
-        library = ctypes.CDLL(str(self.build(options.build_dir, shared=True)))
-        train = getattr(library, self.entry)
+        train = getattr(self.library(options), self.entry)
         train.restype = ctypes.c_double
         train.argtypes = [ctypes.POINTER(ctypes.c_double)]
 
@@ -237,6 +273,8 @@ def redirected_output(stdout: int, stderr: int) -> Iterator[None]:
         yield
     finally:
         libc.fflush(None)
+        sys.stdout.flush()  # what Python code printed meanwhile (the NumPy peers)
+        sys.stderr.flush()
         os.dup2(saved[0], 1)
         os.dup2(saved[1], 2)
         os.close(saved[0])
@@ -244,12 +282,14 @@ def redirected_output(stdout: int, stderr: int) -> Iterator[None]:
 
 
 def noma_trainer(
-    example: Path, expected_stderr: Callable[[str], bool]
+    example: Path,
+    expected_stderr: Callable[[str], bool],
+    printed: Callable[[str], None] | None = None,
 ) -> Callable[[], tuple[float, float]]:
     """Compile once in this process (`p.jit`) and run once to warm up, its
-    stderr checked with `expected_stderr`; then each call of the trainer
-    times one `p.run()` (with the program's output sent wherever the caller
-    redirected fd 1 and 2)."""
+    stderr checked with `expected_stderr` and its stdout given to `printed`;
+    then each call of the trainer times one `p.run()` (with the program's
+    output sent wherever the caller redirected fd 1 and 2)."""
     shown = display_path(example)
     try:
         import noma
@@ -273,15 +313,17 @@ def noma_trainer(
             raise NomaUnavailable(f"{shown} must return the final loss, a scalar")
         return result
 
-    with tempfile.TemporaryFile("w+") as err, open(os.devnull, "w") as null:
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         failure = None
-        with redirected_output(null.fileno(), err.fileno()):
+        with redirected_output(out.fileno(), err.fileno()):
             try:
                 run_once()
             except NomaUnavailable as e:
                 failure = e
         err.seek(0)
         captured = err.read()
+        out.seek(0)
+        stdout = out.read()
     if failure is not None:
         raise NomaUnavailable(f"{failure}\n{captured.rstrip()}".rstrip()) from None
     if not expected_stderr(captured):
@@ -289,6 +331,8 @@ def noma_trainer(
             f"{TOOL}: note: {shown} did not print what was expected on stderr; it printed:\n"
             + (captured or "(nothing)\n")
         )
+    if printed is not None:
+        printed(stdout)
 
     def once() -> tuple[float, float]:
         start = time.perf_counter()
@@ -366,6 +410,17 @@ def measure_compile(example: Path, runs: int) -> list[float]:
 
 
 @dataclass
+class Measured:
+    """What a benchmark's `extras` get once every side has been timed."""
+
+    bench: Benchmark
+    options: Options
+    example: Path
+    noma_stdout: str
+    """What the NOMA program printed on stdout in its warm-up run."""
+
+
+@dataclass
 class Benchmark:
     name: str
     help: str
@@ -373,6 +428,9 @@ class Benchmark:
     peers: dict[str, CPeer | PythonPeer]
     expected_stderr: Callable[[str], bool] = field(default=lambda text: text == "")
     details: dict[str, object] = field(default_factory=dict)
+    extras: Callable[[Measured], dict[str, object]] | None = None
+    """More checks and measurements, as fields of the report; an agreement
+    flag of AGREEMENTS among them that is false makes the run fail."""
 
 
 def xor_weights(
@@ -400,10 +458,168 @@ def xor_headers() -> dict[str, str]:
     }
 
 
-def xor_warning(text: str) -> bool:
-    """The program stops at max_iterations = 320 with exactly that warning."""
-    lines = text.splitlines()
-    return len(lines) == 1 and "warning" in lines[0] and "max_iterations = 320" in lines[0]
+def max_iterations_warning(count: int) -> Callable[[str], bool]:
+    """Exactly one line on stderr: the warning of a loop stopped at
+    max_iterations = `count`."""
+
+    def check(text: str) -> bool:
+        lines = text.splitlines()
+        return (
+            len(lines) == 1 and "warning" in lines[0] and f"max_iterations = {count} " in lines[0]
+        )
+
+    return check
+
+
+# --------------------------------------------------------------------------
+# xor-growth
+# --------------------------------------------------------------------------
+
+
+def growth_module(name: str) -> ModuleType:
+    """benchmarks/gen_growth_example.py (`gen`) or the NumPy peer (`numpy`)."""
+    paths = {"gen": HERE / "gen_growth_example.py", "numpy": PEERS_DIR / "xor_growth_numpy.py"}
+    return load_module(paths[name])
+
+
+def xor_growth_headers() -> dict[str, str]:
+    """The four arrays of data/xor_init.json as C arrays (XG_W1 2x2, XG_W2
+    2x1, XG_W1_EXTRA 2x14, XG_W2_EXTRA 14x1), each checked for its shape."""
+    weights = growth_module("numpy").initial_weights()
+    arrays = {
+        "XG_W1": weights.w1,
+        "XG_W2": weights.w2,
+        "XG_W1_EXTRA": weights.w1_extra,
+        "XG_W2_EXTRA": weights.w2_extra,
+    }
+    text = "/* Generated by benchmarks/run.py from data/xor_init.json. */\n"
+    for name, array in arrays.items():
+        rows = ",\n    ".join("{" + ", ".join(repr(x) for x in row) + "}" for row in array.tolist())
+        text += (
+            f"static const double {name}[{array.shape[0]}][{array.shape[1]}] = {{\n    {rows}}};\n"
+        )
+    return {"xor_growth_init.h": text}
+
+
+def noma_phase2_steps(stdout: str, shown: str) -> int:
+    """The steps of phase 2, from what the NOMA program printed: one loss per
+    iteration (phase 1 prints max_iterations + 1 of them, phase 2 its steps
+    + 1); `p.run()` does not print main's result."""
+    phase1 = growth_module("numpy").PHASE1.max_iterations + 1
+    lines = stdout.split()
+    try:
+        [float(line) for line in lines]
+    except ValueError:
+        raise BenchmarkError(f"{shown} printed something else than losses:\n{stdout}") from None
+    if len(lines) <= phase1:
+        raise BenchmarkError(
+            f"{shown} printed {len(lines)} losses, expected the {phase1} of phase 1 and at "
+            "least one of phase 2"
+        )
+    return len(lines) - phase1 - 1
+
+
+def c_phase2_steps(peer: CPeer, options: Options) -> int:
+    """The steps of phase 2 the C peer takes (state kept, nothing printed)."""
+    train = peer.library(options).xor_growth_train
+    train.restype = ctypes.c_double
+    train.argtypes = [
+        ctypes.c_int, ctypes.c_int, ctypes.POINTER(ctypes.c_int), ctypes.POINTER(ctypes.c_double)
+    ]  # fmt: skip
+    steps, elapsed = (ctypes.c_int * 2)(), ctypes.c_double()
+    train(0, 0, steps, ctypes.byref(elapsed))
+    return steps[1]
+
+
+GROWTH_NOTE = (
+    "growth_us: the median time of a NOMA program that, after one Adam step on W1 (2x2) and "
+    "W2 (2x1), runs {pairs} times in a while loop the growth event of "
+    "examples/self_growing_xor.noma (realloc W1 = [2, 16] and W2 = [16, 1], each with its "
+    "init tensor) and the shrink back (realloc W1 = [2, 2]; realloc W2 = [2, 1]), divided by "
+    "2 * {pairs}: the mean time of one grow or shrink of both parameters with their Adam "
+    "moments, including the loop's overhead and 1/{events} of the program's fixed cost (call, "
+    "set-up, one Adam step); no baseline is subtracted"
+)
+
+
+def growth_event_program(pairs: int) -> str:
+    """The program that times growth_us (see GROWTH_NOTE)."""
+    gen = growth_module("gen")
+    weights = growth_module("numpy").initial_weights()
+    indent = "    "
+    return f"""\
+// Written by benchmarks/run.py xor-growth to time one growth event: see
+// GROWTH_NOTE there. Returns sum(W1) + sum(W2), which the growth and shrink
+// pairs must leave as the Adam step made them.
+fn main() {{
+    let X = tensor [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]];
+    let Y = tensor [[0.0], [1.0], [1.0], [0.0]];
+    learn W1 = {gen.literal(weights.w1)};
+    learn W2 = {gen.literal(weights.w2)};
+    let max_iterations = 1;
+    optimize(W1, W2) with adam(0.05) until loss < 0 {{
+        let pred = sigmoid(matmul(sigmoid(matmul(X, W1)), W2));
+        let loss = mean((pred - Y) * (pred - Y));
+        minimize loss;
+    }}
+    let i = 0;
+    while i < {pairs} {{
+        {gen.realloc_statements(indent=indent * 2)}
+        realloc W1 = [2, 2];
+        realloc W2 = [2, 1];
+        i = i + 1;
+    }}
+    return sum(W1) + sum(W2);
+}}
+"""
+
+
+def growth_event_expected() -> float:
+    """sum(W1) + sum(W2) after the growth-event program's one Adam step."""
+    peer = growth_module("numpy")
+    weights = peer.initial_weights()
+    model = peer.Model(weights.w1, weights.w2)
+    _, dw1, dw2 = peer.loss_and_grads(model.w1, model.w2)
+    w1 = model.adam1.step(model.w1, dw1, peer.PHASE1.lr)
+    w2 = model.adam2.step(model.w2, dw2, peer.PHASE1.lr)
+    return float(w1.sum() + w2.sum())
+
+
+def measure_growth_event(options: Options) -> dict[str, object]:
+    """growth_us and what it is (see GROWTH_NOTE)."""
+    program = options.build_dir / "growth_event.noma"
+    write_atomically(program, growth_event_program(GROWTH_PAIRS))
+    trainer = noma_trainer(program, max_iterations_warning(1))
+    timing = measure_interleaved({"growth": trainer}, options.runs)["growth"]
+    expected = growth_event_expected()
+    if not math.isclose(timing.final_loss, expected, rel_tol=REL_TOL, abs_tol=0.0):
+        raise BenchmarkError(
+            f"{display_path(program)} returned sum(W1) + sum(W2) = {timing.final_loss!r}, "
+            f"expected {expected!r}: growing and shrinking back changed the weights"
+        )
+    return {
+        "growth_us": timing.median_ms * 1e3 / (2 * GROWTH_PAIRS),
+        "growth_note": GROWTH_NOTE.format(pairs=GROWTH_PAIRS, events=2 * GROWTH_PAIRS),
+        "growth_pairs": GROWTH_PAIRS,
+        "growth_program_ms": timing.median_ms,
+        "growth_program_times_ms": [s * 1e3 for s in timing.times_s],
+    }
+
+
+def xor_growth_extras(measured: Measured) -> dict[str, object]:
+    """The phase-2 steps of every side, whether they agree, and growth_us."""
+    c_peer = measured.bench.peers["c"]
+    assert isinstance(c_peer, CPeer)
+    steps = {
+        "noma": noma_phase2_steps(measured.noma_stdout, display_path(measured.example)),
+        "c": c_phase2_steps(c_peer, measured.options),
+        "numpy": growth_module("numpy").run().phase2_steps,
+    }
+    return {
+        "phase2_steps": steps,
+        "phase2_steps_agree": len(set(steps.values())) == 1,
+        **measure_growth_event(measured.options),
+    }
 
 
 BENCHMARKS: dict[str, Benchmark] = {
@@ -415,8 +631,29 @@ BENCHMARKS: dict[str, Benchmark] = {
             "c": CPeer(PEERS_DIR / "xor.c", xor_headers),
             "numpy": PythonPeer(PEERS_DIR / "xor_numpy.py"),
         },
-        expected_stderr=xor_warning,
+        expected_stderr=max_iterations_warning(320),
         details={"network": "2-16-1", "optimizer": "adam(0.05)", "steps": 320, "dtype": "f64"},
+    ),
+    "xor-growth": Benchmark(
+        name="xor-growth",
+        help="self-growing XOR: a 2-2-1 sigmoid network, 200 Adam steps, grown into 2-16-1, "
+        "Adam until loss < 0.002, f64",
+        example=ROOT / "examples" / "self_growing_xor.noma",
+        peers={
+            "c": CPeer(PEERS_DIR / "xor_growth.c", xor_growth_headers, "xor_growth_train_timed"),
+            "numpy": PythonPeer(PEERS_DIR / "xor_growth_numpy.py"),
+        },
+        expected_stderr=max_iterations_warning(200),
+        details={
+            "network": "2-2-1, grown into 2-16-1",
+            "optimizer": "adam(0.05), then adam(0.12)",
+            "phase1_steps": 200,
+            "phase2_max_iterations": 120,
+            "until": "loss < 0.002",
+            "optimizer_state": "kept across the growth",
+            "dtype": "f64",
+        },
+        extras=xor_growth_extras,
     ),
 }
 
@@ -504,8 +741,10 @@ def _peer_summary(timings: dict[str, Timing]) -> str:
 def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str, object]:
     """Measure every side; the report, or BenchmarkError."""
     trainers = {name: peer.trainer(options) for name, peer in bench.peers.items()}
+    noma_stdout: list[str] = []
     try:
-        trainers = {"noma": noma_trainer(example, bench.expected_stderr), **trainers}
+        noma = noma_trainer(example, bench.expected_stderr, noma_stdout.append)
+        trainers = {"noma": noma, **trainers}
     except NomaUnavailable as e:
         peers = measure_interleaved(trainers, 1)
         raise NomaUnavailable(f"{e}\n(the peers ran: {_peer_summary(peers)})") from None
@@ -516,6 +755,7 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
     losses = {name: t.final_loss for name, t in timings.items()}
     ok, worst = _losses_agree(losses)
     overhead_ms = measure_call_overhead(options.runs)
+    extras = bench.extras(Measured(bench, options, example, noma_stdout[0])) if bench.extras else {}
     report: dict[str, object] = {
         "benchmark": bench.name,
         "description": bench.help,
@@ -529,6 +769,7 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
         "losses_agree": ok,
         "max_rel_loss_diff": worst,
         "rel_tol": REL_TOL,
+        **extras,
         "runs": {**{name: t.runs for name, t in timings.items()}, "compile": len(compile_times)},
         "min_ms": {name: min(t.times_s) * 1e3 for name, t in timings.items()},
         "times_ms": {name: [s * 1e3 for s in t.times_s] for name, t in timings.items()},
@@ -540,6 +781,14 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
         "machine": machine_info(),
     }
     return report
+
+
+AGREEMENTS = [
+    ("losses_agree", "final_loss", f"the final losses disagree beyond {REL_TOL:g} relative"),
+    ("phase2_steps_agree", "phase2_steps", "the sides take different numbers of phase-2 steps"),
+]
+"""(flag, values, message): a report whose `flag` is false fails the run,
+its `values` (side -> value) are listed after the message."""
 
 
 # --------------------------------------------------------------------------
@@ -631,12 +880,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{TOOL}: interrupted", file=sys.stderr)
         return 1
     text = json.dumps(report)
-    if not report["losses_agree"]:
-        print(
-            f"{TOOL} {bench.name}: error: the final losses disagree beyond {REL_TOL:g} relative: "
-            + ", ".join(f"{k} {v!r}" for k, v in report["final_loss"].items()),  # type: ignore[union-attr]
-            file=sys.stderr,
-        )
+    disagreements = [
+        f"{TOOL} {bench.name}: error: {what}: "
+        + ", ".join(f"{k} {v!r}" for k, v in report[values].items())  # type: ignore[attr-defined]
+        for flag, values, what in AGREEMENTS
+        if report.get(flag, True) is False
+    ]
+    if disagreements:
+        print("\n".join(disagreements), file=sys.stderr)
         print(text)
         return 1
     output = args.output or (None if args.quick else RESULTS_DIR / f"{bench.name}.json")

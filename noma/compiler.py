@@ -30,6 +30,11 @@ PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
 
 
+DEFAULT_SEED = 0x4E4F4D41
+"""The seed of the random generator when none is given ("NOMA"; the C
+runtime's NOMA_DEFAULT_SEED)."""
+
+
 class ProgramError(Exception):
     """The compiled program stopped with a run-time error; its message was
     already printed on stderr by the runtime."""
@@ -84,12 +89,14 @@ class Program:
         return address, list(self.entry.function_type.outputs.data)
 
 
-    def run(self) -> float | np.ndarray | None:
+    def run(self, seed: int = DEFAULT_SEED) -> float | np.ndarray | None:
         """Run `main` and give its result: a float, a numpy array, or None
         if it returns nothing. What the program prints goes to the
-        process's stdout."""
+        process's stdout. The random generator starts from `seed` (a fixed
+        default), so a run is reproducible."""
         address, outputs = self._packed_entry
         jit = self.jit
+        jit.runtime.rng_seed(seed)
         slot = result_slot(outputs[0]) if outputs else ctypes.c_double(0.0)
         status = jit.runtime.invoke(address, [ctypes.pointer(slot)])
         if status != 0:

@@ -7,6 +7,7 @@ with `noma emit --stage <name>`:
     noma        the frontend's output: `noma` dialect inside `func.func`
     autodiff    gradients of every `noma.minimize` as ordinary IR
     optimizers  `noma.optimize` expanded into loops with optimizer updates
+    growth      `noma.realloc` expanded into tensor work on the storage
     loops       only upstream dialects: func, arith, math, scf, cf, memref
     llvm        only `llvm` and `builtin`
 
@@ -73,6 +74,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ExpandOptimizersPass
 
+    def legalize_growth() -> type[ModulePass]:
+        from noma.passes.legalize_growth import LegalizeGrowthPass
+
+        return LegalizeGrowthPass
+
     def lower_noma() -> type[ModulePass]:
         from noma.lowering.noma_to_loops import ConvertNomaToLoopsPass
 
@@ -94,6 +100,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     return {
         "autodiff": autodiff,
         "expand-optimizers": expand_optimizers,
+        "legalize-growth": legalize_growth,
         "convert-noma-to-loops": lower_noma,
         "convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
@@ -116,6 +123,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("noma", ""),
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "expand-optimizers,canonicalize"),
+    Stage("growth", "legalize-growth"),
     Stage("loops", "convert-noma-to-loops,canonicalize"),
     Stage("llvm", "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )

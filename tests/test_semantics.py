@@ -262,7 +262,6 @@ fn main() {
             "fn main() { learn w = 1; optimize(w) with adam(beta=0.5) until 0 { minimize w; } }",
             "adam has no argument 'beta'",
         ),
-        ("fn main() { alloc b = [2, 2]; }", "`alloc` is not supported yet"),
         (
             "fn main() { let optimizer = 4; learn w = 1; optimize(w) until 0 { minimize w; } }",
             "`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got 4",

@@ -73,12 +73,32 @@ func.func @io_tape_buffers(%x: f64) {
   noma.tape_free %t
   // CHECK: %[[B:.*]] = noma.alloc[%{{.*}}, %{{.*}}] : !noma.buffer<tensor<?x?xf64>>
   %B = noma.alloc [%x, %x] : !noma.buffer<tensor<?x?xf64>>
-  // CHECK: %[[B2:.*]] = noma.realloc %[[B]][%{{.*}}, %{{.*}}] init "default" : !noma.buffer<tensor<?x?xf64>> -> !noma.buffer<tensor<?x?xf64>>
-  %B2 = noma.realloc %B [%x, %x] init "default" : !noma.buffer<tensor<?x?xf64>> -> !noma.buffer<tensor<?x?xf64>>
-  // CHECK: noma.free %[[B2]] : !noma.buffer<tensor<?x?xf64>>
-  noma.free %B2 : !noma.buffer<tensor<?x?xf64>>
-  %P = noma.learn "P" %x : f64 -> !noma.param<f64>
-  // CHECK: noma.realloc %{{.*}}[] init "normal"(%{{.*}}, %{{.*}} : f64, f64) : !noma.param<f64> -> !noma.param<f64>
-  %P2 = noma.realloc %P [] init "normal" (%x, %x : f64, f64) : !noma.param<f64> -> !noma.param<f64>
+  // CHECK: noma.realloc %[[B]][%{{.*}}, %{{.*}}] init "default" : !noma.buffer<tensor<?x?xf64>>
+  noma.realloc %B [%x, %x] init "default" : !noma.buffer<tensor<?x?xf64>>
+  // CHECK: noma.check_alive %[[B]] "B" : !noma.buffer<tensor<?x?xf64>>
+  noma.check_alive %B "B" : !noma.buffer<tensor<?x?xf64>>
+  // CHECK: noma.free %[[B]] : !noma.buffer<tensor<?x?xf64>>
+  noma.free %B : !noma.buffer<tensor<?x?xf64>>
+  // CHECK: %[[F:.*]] = noma.fill[%{{.*}}] %{{.*}} : tensor<?xf64>
+  %c = noma.fill [%x] %x : tensor<?xf64>
+  // CHECK: %[[P:.*]] = noma.learn "P" %{{.*}} : tensor<?xf64> -> !noma.param<tensor<?xf64>>
+  %P = noma.learn "P" %c : tensor<?xf64> -> !noma.param<tensor<?xf64>>
+  // CHECK: noma.realloc %[[P]][%{{.*}}] init "normal"(%{{.*}}, %{{.*}} : f64, f64) : !noma.param<tensor<?xf64>>
+  noma.realloc %P [%x] init "normal" (%x, %x : f64, f64) : !noma.param<tensor<?xf64>>
+  // CHECK: noma.realloc %[[P]][%{{.*}}] init "tensor"(%{{.*}} : tensor<?xf64>) : !noma.param<tensor<?xf64>>
+  noma.realloc %P [%x] init "tensor" (%c : tensor<?xf64>) : !noma.param<tensor<?xf64>>
+  // CHECK: noma.write %{{.*}}, %[[P]] resize : tensor<?xf64>, !noma.param<tensor<?xf64>>
+  noma.write %c, %P resize : tensor<?xf64>, !noma.param<tensor<?xf64>>
+  // CHECK: noma.state_write %{{.*}}, %[[P]] "m" resize : tensor<?xf64>, !noma.param<tensor<?xf64>>
+  noma.state_write %c, %P "m" resize : tensor<?xf64>, !noma.param<tensor<?xf64>>
+  // CHECK: noma.assert %{{.*}}, "got {0}"(%{{.*}} : f64)
+  %ok = arith.cmpf oeq, %x, %x : f64
+  noma.assert %ok, "got {0}" (%x : f64)
+  // CHECK: noma.dim %[[F]] 0 : tensor<?xf64>
+  %d = noma.dim %c 0 : tensor<?xf64>
+  // CHECK: %[[R:.*]] = noma.random "uniform"[%{{.*}}] (%{{.*}}, %{{.*}}) : tensor<?xf64>
+  %r = noma.random "uniform" [%d] (%x, %x) : tensor<?xf64>
+  // CHECK: noma.insert_overlap %[[F]] into %[[R]] : tensor<?xf64> into tensor<?xf64>
+  %g = noma.insert_overlap %c into %r : tensor<?xf64> into tensor<?xf64>
   func.return
 }

@@ -68,10 +68,53 @@ func.func @minimize_outside(%x: f64) {
 
 func.func @realloc_rank(%x: f64) {
   %B = noma.alloc [%x, %x] : !noma.buffer<tensor<?x?xf64>>
-  %B2 = noma.realloc %B [%x] init "default" : !noma.buffer<tensor<?x?xf64>> -> !noma.buffer<tensor<?xf64>>
+  noma.realloc %B [%x] init "default" : !noma.buffer<tensor<?x?xf64>>
   func.return
 }
-// CHECK: 'noma.realloc' keeps the rank
+// CHECK: 'noma.realloc' keeps the rank: a tensor<?x?xf64> needs 2 dimensions, got 1
+
+// -----
+
+func.func @realloc_static(%x: f64, %t: tensor<2xf64>) {
+  %W = noma.learn "W" %t : tensor<2xf64> -> !noma.param<tensor<2xf64>>
+  noma.realloc %W [%x] init "zeros" : !noma.param<tensor<2xf64>>
+  func.return
+}
+// CHECK: 'noma.realloc' needs storage of dynamic shape, not !noma.param<tensor<2xf64>>
+
+// -----
+
+func.func @realloc_buffer_policy(%x: f64) {
+  %B = noma.alloc [%x] : !noma.buffer<tensor<?xf64>>
+  noma.realloc %B [%x] init "zeros" : !noma.buffer<tensor<?xf64>>
+  func.return
+}
+// CHECK: a buffer's new elements are zero; it takes no init policy
+
+// -----
+
+func.func @resize_static(%t: tensor<2xf64>) {
+  %W = noma.learn "W" %t : tensor<2xf64> -> !noma.param<tensor<2xf64>>
+  noma.write %t, %W resize : tensor<2xf64>, !noma.param<tensor<2xf64>>
+  func.return
+}
+// CHECK: 'noma.write' with `resize` needs storage of dynamic shape
+
+// -----
+
+func.func @random_distribution(%x: f64) {
+  %r = noma.random "cauchy" [%x] (%x, %x) : tensor<?xf64>
+  func.return
+}
+// CHECK: unknown distribution 'cauchy', expected one of uniform, normal
+
+// -----
+
+func.func @fill_rank(%x: f64) {
+  %r = noma.fill [%x] %x : tensor<?x?xf64>
+  func.return
+}
+// CHECK: 'noma.fill' of a rank-2 tensor needs 2 dimensions, got 1
 
 // -----
 

@@ -127,3 +127,34 @@ func.func @reset(%x: f64) {
 // CHECK-NEXT: noma.state_write %[[Z]], %[[W:.*]] "m"
 // CHECK-NEXT: noma.state_write %[[Z]], %[[W]] "v"
 // CHECK:      noma.state_write %{{.*}}, %[[W]] "t"
+
+// -----
+
+// Growth the body requested (marked noma.after_step) moves into the step,
+// after the parameter updates: it takes effect between two steps, and not
+// at all when the loop stops.
+func.func @grow_after_step(%lr: f64, %max: f64, %t: tensor<2xf64>, %n: f64, %flag: i1) {
+  %W = noma.learn "W" %t : tensor<2xf64> -> !noma.param<tensor<?xf64>>
+  noma.optimize "sgd" (%W : !noma.param<tensor<?xf64>>) lr(%lr) beta1(%lr) beta2(%lr) eps(%lr) max_iterations(%max) {
+    %w = noma.read %W : !noma.param<tensor<?xf64>> -> tensor<?xf64>
+    %l = noma.sum %w : tensor<?xf64> -> f64
+    %g = noma.fill [%n] %lr : tensor<?xf64>
+    noma.minimize %l wrt(%W : !noma.param<tensor<?xf64>>) grads(%g : tensor<?xf64>) : f64
+    scf.if %flag {
+      noma.realloc %W [%n] init "zeros" : !noma.param<tensor<?xf64>>
+    } {noma.after_step}
+    noma.until %lr
+  }
+  func.return
+}
+// CHECK-LABEL: func.func @grow_after_step
+// CHECK:         scf.while
+// CHECK:           %[[GO:.*]] = arith.andi
+// CHECK-NEXT:      scf.if %[[GO]] {
+// CHECK:             noma.write %{{.*}}, %{{.*}} : tensor<?xf64>, !noma.param<tensor<?xf64>>
+// CHECK-NEXT:        scf.if %{{.*}} {
+// CHECK-NEXT:          noma.realloc %{{.*}}[%{{.*}}] init "zeros"
+// CHECK-NEXT:        }
+// CHECK-NOT:         noma.after_step
+// CHECK-NEXT:      }
+// CHECK-NEXT:      scf.condition(%[[GO]])

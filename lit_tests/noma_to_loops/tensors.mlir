@@ -64,9 +64,12 @@ func.func @dynamic(%x: tensor<?xf64>, %y: tensor<2xf64>) -> tensor<2xf64> {
   %s = noma.add %x, %y : tensor<?xf64>, tensor<2xf64> -> tensor<2xf64> loc("p.noma":3:9)
   func.return %s : tensor<2xf64>
 }
+// The message gets both shapes, built on the failing path only.
 // CHECK-LABEL: func.func @dynamic(
 // CHECK:         %[[N:.*]] = memref.dim
 // CHECK:         scf.if
-// CHECK:           func.call @noma_runtime_error
+// CHECK:           memref.alloca() : memref<1xi64>
+// CHECK:           memref.alloca() : memref<1xi64>
+// CHECK:           func.call @noma_shape_error
 // CHECK:         scf.for
 // CHECK:       "memref.global"() <{sym_name = "__noma_str0", type = memref<{{[0-9]+}}xi8>

@@ -16,7 +16,9 @@
 
 Check-then-step (LANGUAGE.md section 5): each iteration runs the body and
 tests the condition; only if it does not hold is a step applied, so the
-parameters after the loop are those the condition held for. The step stays in
+parameters after the loop are those the condition held for. Ops of the body
+marked `noma.after_step` (requested growth) move into the step, after the
+updates: growth takes effect between two steps. The step stays in
 the same region as the body, so gradients never leave an iteration; only the
 exported values used after the loop are forwarded. After
 `max_iterations` steps the loop ends with a warning; the exported values are
@@ -48,7 +50,7 @@ from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.io import WarningOp
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
-from noma.dialects.noma.training import MinimizeOp, OptimizeOp
+from noma.dialects.noma.training import AFTER_STEP_ATTR, MinimizeOp, OptimizeOp
 from noma.frontend.diagnostics import NomaError
 
 MAX_ITERATIONS_WARNING = (
@@ -135,6 +137,11 @@ class ExpandOptimize(RewritePattern):
         sb = NomaBuilder(InsertPoint.at_end(step), op.location)
         for param, grad in zip(params, grads):
             emit_step(sb, op.optimizer.data, param, grad, hyper)
+        # Growth the body requested happens after the step (and only with one).
+        for after in [o for o in before.ops if AFTER_STEP_ATTR in o.attributes]:
+            after.detach()
+            del after.attributes[AFTER_STEP_ATTR]
+            step.add_op(after)
         sb.insert(scf.YieldOp())
         b.insert(scf.IfOp(keep_going.result, [], Region(step)))
         forwarded = [iteration, *until.next, *(value for value, _ in exported), stop]

@@ -15,7 +15,7 @@ from typing import Annotated, TypeVar
 import typer
 
 from noma import atomic, pipeline
-from noma.compiler import Program, compile
+from noma.compiler import DEFAULT_SEED, Program, compile
 from noma.tools.errors import reported_errors
 
 app = typer.Typer(
@@ -47,13 +47,21 @@ def _load(path: Path) -> Program:
 
 
 @app.command()
-def run(source: SourceArg) -> None:
+def run(
+    source: SourceArg,
+    seed: Annotated[
+        int,
+        typer.Option(
+            "--seed", help="Seed of the random generator (random built-ins, `realloc` init)."
+        ),
+    ] = DEFAULT_SEED,
+) -> None:
     """Compile a program to machine code and run it: prints what the program
     prints, then main's result on the last line."""
 
     def action() -> None:
         program = _load(source)
-        result = program.run()
+        result = program.run(seed=seed)
         if isinstance(result, float):
             program.jit.print_f64(result)
         elif result is not None:

@@ -75,7 +75,11 @@ def check_gradients(body: str, args: list[np.ndarray | float], skip: int = 0) ->
             assume(math.isclose(forward, backward, rel_tol=1e-3, abs_tol=1e-4))
             fd = (up - down) / (2 * h)
             g = float(np.asarray(grad)[index])
-            assert math.isclose(g, fd, rel_tol=2e-5, abs_tol=2e-6), (
+            # Next to a kink with small one-sided slopes, any value between
+            # them is a valid (sub)gradient.
+            low, high = sorted((forward, backward))
+            subgradient = low - 2e-6 <= g <= high + 2e-6
+            assert subgradient or math.isclose(g, fd, rel_tol=2e-5, abs_tol=2e-6), (
                 f"d f/d p{i}{list(index)} of {body!r} with shapes {shapes}: "
                 f"autodiff {g}, finite differences {fd}"
             )

@@ -7,11 +7,13 @@ derivative rules, printing and the autodiff tape.
 
 from xdsl.ir import Dialect
 
+from noma.dialects.noma.creation import CREATION_OPS
 from noma.dialects.noma.elementwise import *  # noqa: F403
 from noma.dialects.noma.elementwise import BINARY_OPS, UNARY_OPS
-from noma.dialects.noma.io import PrintOp, PrintStringOp, WarningOp
+from noma.dialects.noma.io import AssertOp, PrintOp, PrintStringOp, WarningOp
 from noma.dialects.noma.storage import (
     AllocOp,
+    CheckAliveOp,
     FreeOp,
     LearnOp,
     ReadOp,
@@ -32,6 +34,7 @@ Noma = Dialect(
         *BINARY_OPS,
         *UNARY_OPS,
         *TENSOR_OPS,
+        *CREATION_OPS,
         LearnOp,
         ReadOp,
         WriteOp,
@@ -40,6 +43,7 @@ Noma = Dialect(
         ResetOptimizerOp,
         AllocOp,
         ReallocOp,
+        CheckAliveOp,
         FreeOp,
         OptimizeOp,
         MinimizeOp,
@@ -47,6 +51,7 @@ Noma = Dialect(
         PrintOp,
         PrintStringOp,
         WarningOp,
+        AssertOp,
         TapeNewOp,
         TapePushOp,
         TapePopOp,

@@ -3,15 +3,20 @@
     noma.print %x : f64
     noma.print_string "hello"
     noma.warning "optimize stopped after {0} steps", %n : f64
+    noma.assert %ok, "dimension {0} of the init tensor is not {1}" (%d, %n : f64, f64)
 
 `noma.warning` prints `file:line:col: warning: <text>` on stderr at run time,
 with `{0}` replaced by the operand in shortest round-trip form; the location
-is the op's own.
+is the op's own. `noma.assert` stops the program with
+`file:line:col: runtime error: <text>` (exit status 1) when its condition is
+zero, with `{0}` and `{1}` replaced by its values.
 """
 
 from __future__ import annotations
 
-from xdsl.dialects.builtin import StringAttr, f64
+from collections.abc import Sequence
+
+from xdsl.dialects.builtin import StringAttr, f64, i1
 from xdsl.ir import Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -19,8 +24,10 @@ from xdsl.irdl import (
     operand_def,
     prop_def,
     traits_def,
+    var_operand_def,
 )
 from xdsl.traits import MemoryWriteEffect
+from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.types import ValueType
 
@@ -82,3 +89,33 @@ class WarningOp(IRDLOperation):
 
     def __init__(self, text: str, value: SSAValue | Operation):
         super().__init__(operands=[value], properties={"text": StringAttr(text)})
+
+
+@irdl_op_definition
+class AssertOp(IRDLOperation):
+    """A run-time check: unless `condition` holds, print a located runtime
+    error (`{0}` and `{1}` in the text replaced by the values) and exit 1.
+
+        noma.assert %ok, "dimension {0} of the init tensor is not {1}" (%d, %n : f64, f64)
+    """
+
+    name = "noma.assert"
+
+    condition = operand_def(i1)
+    text = prop_def(StringAttr)
+    values = var_operand_def(f64)
+
+    traits = traits_def(MemoryWriteEffect())
+
+    assembly_format = (
+        "$condition `,` $text (`(` $values^ `:` type($values) `)`)? attr-dict"
+    )
+
+    def __init__(
+        self, condition: SSAValue | Operation, text: str, values: Sequence[SSAValue | Operation] = ()
+    ):
+        super().__init__(operands=[condition, values], properties={"text": StringAttr(text)})
+
+    def verify_(self) -> None:
+        if len(self.values) > 2:
+            raise VerifyException("'noma.assert' reports at most two values")

@@ -13,21 +13,28 @@ optimizer expansion introduces.
     noma.state_write %m2, %W "m" : f64, !noma.param<f64>
     noma.reset_optimizer (%W : !noma.param<f64>)
     %B = noma.alloc [%rows, %cols] : !noma.buffer<tensor<?x?xf64>>
-    %W1 = noma.realloc %W [%rows, %cols] init "zeros" : !noma.param<tensor<2x2xf64>> -> !noma.param<tensor<?x?xf64>>
+    noma.realloc %W [%rows, %cols] init "zeros" : !noma.param<tensor<?x?xf64>>
+    noma.write %grown, %W resize : tensor<?x?xf64>, !noma.param<tensor<?x?xf64>>
+    noma.check_alive %B "B" : !noma.buffer<tensor<?x?xf64>>
     noma.free %B : !noma.buffer<tensor<?x?xf64>>
+
+Storage whose shape can change (a parameter that is reallocated, any buffer)
+has a value type with dynamic dimensions: its handle stands for storage that
+is replaced, not for a fixed block of memory.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import StringAttr, TensorType, f64
+from xdsl.dialects.builtin import StringAttr, TensorType, UnitAttr, f64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     AttrSizedOperandSegments,
     IRDLOperation,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -47,7 +54,6 @@ from noma.dialects.noma.types import (
     ParamType,
     StorageType,
     ValueType,
-    verify_value_type,
 )
 
 STATE_SLOTS = ("m", "v", "t")
@@ -136,28 +142,53 @@ class ReadOp(IRDLOperation, DifferentiableOp):
             )
 
 
+def _verify_resize(op: IRDLOperation, resize: UnitAttr | None, storage: Attribute) -> None:
+    if resize is not None and not _is_resizable(storage):
+        raise VerifyException(
+            f"'{op.name}' with `resize` needs storage of dynamic shape, not {storage}"
+        )
+
+
+def _is_resizable(value_type: Attribute) -> bool:
+    return isinstance(value_type, TensorType) and all(
+        d < 0 for d in value_type.get_shape()
+    )
+
+
 @irdl_op_definition
 class WriteOp(IRDLOperation):
-    """Stores a new value into a parameter or buffer.
+    """Stores a new value into a parameter or buffer. The value must have the
+    storage's current shape (checked at run time where not static), unless
+    `resize` is given: then the storage takes the value's shape, its old
+    contents are released.
 
-    noma.write %w, %W : f64, !noma.param<f64>
+        noma.write %w, %W : f64, !noma.param<f64>
+        noma.write %grown, %W resize : tensor<?x?xf64>, !noma.param<tensor<?x?xf64>>
     """
 
     name = "noma.write"
 
     value = operand_def(ValueType)
     handle = operand_def(StorageType)
+    resize = opt_prop_def(UnitAttr)
 
     traits = traits_def(MemoryWriteEffect())
 
-    assembly_format = "$value `,` $handle attr-dict `:` type($value) `,` type($handle)"
+    assembly_format = (
+        "$value `,` $handle (`resize` $resize^)? attr-dict `:` type($value) `,` type($handle)"
+    )
 
-    def __init__(self, value: SSAValue | Operation, handle: SSAValue | Operation):
-        super().__init__(operands=[value, handle])
+    def __init__(
+        self, value: SSAValue | Operation, handle: SSAValue | Operation, resize: bool = False
+    ):
+        super().__init__(
+            operands=[value, handle], properties={"resize": UnitAttr()} if resize else {}
+        )
 
     def verify_(self) -> None:
         if _rank(self.value.type) != _rank(storage_value_type(self.handle.type)):
             raise VerifyException(f"cannot store a {self.value.type} into a {self.handle.type}")
+        _verify_resize(self, self.resize, storage_value_type(self.handle.type))
 
 
 def _verify_slot(op: IRDLOperation, slot: StringAttr) -> None:
@@ -208,9 +239,11 @@ class StateReadOp(IRDLOperation):
 
 @irdl_op_definition
 class StateWriteOp(IRDLOperation):
-    """Writes one slot of a parameter's optimizer state.
+    """Writes one slot of a parameter's optimizer state; with `resize` the
+    slot takes the value's shape, as in `noma.write`.
 
-    noma.state_write %m, %W "m" : f64, !noma.param<f64>
+        noma.state_write %m, %W "m" : f64, !noma.param<f64>
+        noma.state_write %m2, %W "m" resize : tensor<?xf64>, !noma.param<tensor<?xf64>>
     """
 
     name = "noma.state_write"
@@ -218,13 +251,25 @@ class StateWriteOp(IRDLOperation):
     value = operand_def(ValueType)
     param = operand_def(ParamType)
     slot = prop_def(StringAttr)
+    resize = opt_prop_def(UnitAttr)
 
     traits = traits_def(MemoryWriteEffect())
 
-    assembly_format = "$value `,` $param $slot attr-dict `:` type($value) `,` type($param)"
+    assembly_format = (
+        "$value `,` $param $slot (`resize` $resize^)? attr-dict `:` type($value) `,` type($param)"
+    )
 
-    def __init__(self, value: SSAValue | Operation, param: SSAValue | Operation, slot: str):
-        super().__init__(operands=[value, param], properties={"slot": StringAttr(slot)})
+    def __init__(
+        self,
+        value: SSAValue | Operation,
+        param: SSAValue | Operation,
+        slot: str,
+        resize: bool = False,
+    ):
+        properties: dict[str, Attribute] = {"slot": StringAttr(slot)}
+        if resize:
+            properties["resize"] = UnitAttr()
+        super().__init__(operands=[value, param], properties=properties)
 
     def verify_(self) -> None:
         _verify_slot(self, self.slot)
@@ -235,6 +280,7 @@ class StateWriteOp(IRDLOperation):
                 f"cannot store a {self.value.type} into optimizer state "
                 f"'{self.slot.data}' of a {self.param.type}"
             )
+        _verify_resize(self, self.resize, expected)
 
 
 @irdl_op_definition
@@ -278,6 +324,10 @@ class AllocOp(IRDLOperation):
 
     def verify_(self) -> None:
         assert isinstance(self.buffer.type, BufferType)
+        if not _is_resizable(self.buffer.type.value_type):
+            raise VerifyException(
+                f"a buffer's dimensions are dynamic: {self.buffer.type.value_type} has static ones"
+            )
         rank = _rank(self.buffer.type.value_type)
         if rank != len(self.dims):
             raise VerifyException(
@@ -292,14 +342,16 @@ _INIT_ARITY = {"default": 0, "zeros": 0, "normal": 2, "uniform": 2, "tensor": 1}
 
 @irdl_op_definition
 class ReallocOp(IRDLOperation):
-    """Resizes a parameter or buffer to new dimensions of the same rank,
-    keeping every element whose index exists in both shapes (and, for a
-    parameter, its optimizer state). New elements of a parameter follow the
-    init policy: `default` (normal(0, 0.3)), `zeros`, `normal`(mean, std),
-    `uniform`(lo, hi) or `tensor`(a value of the new shape); new elements of a
-    buffer are zero. The operand handle is consumed; the result replaces it.
+    """Resizes a parameter or buffer in place to new dimensions of the same
+    rank (f64 values truncated at run time, each at least 1), keeping every
+    element whose index exists in both shapes and, for a parameter, its
+    optimizer state. New elements of a parameter follow the init policy:
+    `default` (normal(0, 0.3)), `zeros`, `normal`(mean, std), `uniform`(lo,
+    hi) or `tensor`(a value of the new shape); new elements of a buffer are
+    zero. Resizing to the current shape does nothing. The storage must have
+    a dynamic shape; `legalize-growth` expands the op into tensor work.
 
-        %W1 = noma.realloc %W [%r, %c] init "normal"(%mean, %std : f64, f64) : !noma.param<tensor<2x2xf64>> -> !noma.param<tensor<?x?xf64>>
+        noma.realloc %W [%r, %c] init "normal"(%mean, %std : f64, f64) : !noma.param<tensor<?x?xf64>>
     """
 
     name = "noma.realloc"
@@ -308,39 +360,37 @@ class ReallocOp(IRDLOperation):
     dims = var_operand_def(f64)
     init_args = var_operand_def(ValueType)
     init = prop_def(StringAttr)
-    result = result_def(StorageType)
 
     irdl_options = (AttrSizedOperandSegments(as_property=True),)
-    traits = traits_def(MemoryAllocEffect(), MemoryFreeEffect())
+    traits = traits_def(MemoryAllocEffect(), MemoryFreeEffect(), MemoryWriteEffect())
 
     assembly_format = (
         "$handle `[` $dims `]` `init` $init (`(` $init_args^ `:` type($init_args) `)`)? "
-        "attr-dict `:` type($handle) `->` type($result)"
+        "attr-dict `:` type($handle)"
     )
 
     def __init__(
         self,
         handle: SSAValue | Operation,
         dims: Sequence[SSAValue | Operation],
-        result_type: Attribute,
         init: str = "default",
         init_args: Sequence[SSAValue | Operation] = (),
     ):
         super().__init__(
             operands=[handle, dims, init_args],
-            result_types=[result_type],
             properties={"init": StringAttr(init)},
         )
 
     def verify_(self) -> None:
-        if type(self.handle.type) is not type(self.result.type):
-            raise VerifyException("'noma.realloc' cannot turn a buffer into a parameter")
-        old, new = storage_value_type(self.handle.type), storage_value_type(self.result.type)
-        verify_value_type(new, "a reallocated value")
-        if _rank(old) != _rank(new) or _rank(new) != len(self.dims):
+        value_type = storage_value_type(self.handle.type)
+        if not _is_resizable(value_type):
             raise VerifyException(
-                f"'noma.realloc' keeps the rank: {old} cannot become {new} with "
-                f"{len(self.dims)} dimensions"
+                f"'noma.realloc' needs storage of dynamic shape, not {self.handle.type}"
+            )
+        if _rank(value_type) != len(self.dims):
+            raise VerifyException(
+                f"'noma.realloc' keeps the rank: a {value_type} needs {_rank(value_type)} "
+                f"dimensions, got {len(self.dims)}"
             )
         policy = self.init.data
         if policy not in INIT_POLICIES:
@@ -352,8 +402,36 @@ class ReallocOp(IRDLOperation):
                 f"init policy '{policy}' takes {_INIT_ARITY[policy]} operands, "
                 f"got {len(self.init_args)}"
             )
+        expected_types = [value_type] if policy == "tensor" else [f64] * len(self.init_args)
+        for arg, expected in zip(self.init_args, expected_types, strict=True):
+            if _rank(arg.type) != _rank(expected):
+                raise VerifyException(
+                    f"init policy '{policy}' takes a {expected}, got a {arg.type}"
+                )
         if isinstance(self.handle.type, BufferType) and policy != "default":
             raise VerifyException("a buffer's new elements are zero; it takes no init policy")
+
+
+@irdl_op_definition
+class CheckAliveOp(IRDLOperation):
+    """Stops the program with a located run-time error if the buffer was
+    freed: the check before a use that the compiler cannot prove safe.
+
+        noma.check_alive %B "B" : !noma.buffer<tensor<?xf64>>
+    """
+
+    name = "noma.check_alive"
+
+    handle = operand_def(BufferType)
+    sym_name = prop_def(StringAttr)
+
+    # It may stop the program: an effect that must not be dropped.
+    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+
+    assembly_format = "$handle $sym_name attr-dict `:` type($handle)"
+
+    def __init__(self, handle: SSAValue | Operation, name: str):
+        super().__init__(operands=[handle], properties={"sym_name": StringAttr(name)})
 
 
 @irdl_op_definition

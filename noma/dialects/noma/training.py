@@ -24,6 +24,12 @@ and warns.
 `autodiff` fills in the gradients of each `noma.minimize`:
 
       noma.minimize %loss wrt(%W : !noma.param<f64>) grads(%dW : f64) : f64
+
+An op of the body marked `noma.after_step` (the parameter growth the body
+requested, LANGUAGE.md section 6) runs after the iteration's step, and only
+when a step is taken:
+
+      scf.if %grow { noma.realloc %W [%r, %c] init "zeros" : ... } {noma.after_step}
 """
 
 from __future__ import annotations
@@ -49,6 +55,9 @@ from xdsl.utils.exceptions import VerifyException
 from noma.dialects.noma.types import ParamType, ValueType
 
 OPTIMIZERS = ("sgd", "adam", "rmsprop")
+
+AFTER_STEP_ATTR = "noma.after_step"
+"""Marks an op of an optimize body that runs after the iteration's step."""
 
 
 @irdl_op_definition

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
 from xdsl.dialects import arith
@@ -24,6 +24,7 @@ from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen.scope import Scope
 
 if TYPE_CHECKING:
+    from noma.frontend.irgen.growth import DeferredGrowth
     from noma.frontend.irgen.module import ModuleGen
 
 OpT = TypeVar("OpT", bound=Operation)
@@ -43,6 +44,9 @@ class OptimizeContext:
     minimize_loc: SourceLoc | None = None
     nesting: int = 0
     """How many if/while bodies deep inside the optimize body we are."""
+    deferred: dict[int, DeferredGrowth] = field(default_factory=dict)
+    """The body's `realloc` sites of parameters (by id of the statement),
+    applied after the step."""
 
 
 @dataclass

@@ -21,7 +21,7 @@ from noma.frontend.checks import child_bodies
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.expressions import ExpressionsMixin
-from noma.frontend.irgen.scope import Binding, BufferBinding, Scope, ValueBinding
+from noma.frontend.irgen.scope import Binding, Scope, StorageBinding, ValueBinding
 from noma.frontend.irgen.tensors import describe, describe_type, joined_type
 
 
@@ -119,6 +119,11 @@ class ControlFlowMixin(ExpressionsMixin):
         changed = [
             n for n in parent.visible_names() if n in then_scope.writes or n in else_scope.writes
         ]
+        for name in [n for n in changed if isinstance(parent.lookup(n), StorageBinding)]:
+            changed.remove(name)
+            then_b, else_b = then_scope.written(name), else_scope.written(name)
+            assert isinstance(then_b, StorageBinding) and isinstance(else_b, StorageBinding)
+            parent.rebind(name, self.merged_storage(then_b, else_b))
         then_values, else_values, types = [], [], []
         for name in changed:
             # A branch's own `let` of the same name shadows, so read the write.
@@ -148,9 +153,6 @@ class ControlFlowMixin(ExpressionsMixin):
         both branches (tensor shapes that differ become dynamic)."""
         if type(a) is not type(b):
             raise self.error(loc, f"'{name}' is a different kind of variable on each branch")
-        if isinstance(a, BufferBinding) and isinstance(b, BufferBinding):
-            if (a.freed_at is None) != (b.freed_at is None):
-                raise self.error(loc, f"buffer '{name}' is freed on only one branch")
         return self.joined(name, binding_value(a), binding_value(b).type, loc)
 
     def joined(self, name: str, value: SSAValue, other: Attribute, loc: SourceLoc) -> Attribute:
@@ -166,10 +168,15 @@ class ControlFlowMixin(ExpressionsMixin):
     # -- while -------------------------------------------------------------------
 
     def loop_carried(self, body: tuple[ast.Stmt, ...]) -> list[str]:
-        """Outer variables the body may change, in a stable order."""
+        """Outer variables the body may change, in a stable order: values
+        become loop-carried; what is known of storage the body reallocates
+        or frees is forgotten before the loop (the storage itself is not
+        carried, its handle stays the same)."""
         visible = self.scope.visible_names()
         wanted = set(rebound_names(body, self.scope))
-        return [n for n in visible if n in wanted]
+        storage = [n for n in visible if n in wanted and isinstance(visible[n], StorageBinding)]
+        self.forget_storage_facts(storage, body)
+        return [n for n in visible if n in wanted and n not in storage]
 
     def gen_while(self, stmt: ast.While) -> None:
         carried = self.loop_carried(stmt.body)

@@ -7,12 +7,12 @@ from xdsl.dialects.builtin import f64
 from xdsl.ir import Block, Region, SSAValue
 
 from noma.dialects.noma import elementwise as ew
-from noma.dialects.noma import storage
 from noma.dialects.noma.io import PrintOp, PrintStringOp
 from noma.frontend import ast
 from noma.frontend.builtins import BUILTINS, TENSOR_BUILTINS
 from noma.frontend.irgen.scope import BufferBinding, ParamBinding, Scope, ValueBinding
-from noma.frontend.irgen.tensors import TensorsMixin, describe
+from noma.frontend.irgen.storage_access import StorageAccessMixin
+from noma.frontend.irgen.tensors import describe
 
 ARITHMETIC: dict[str, type[ew.BinaryOp]] = {
     "+": ew.AddOp,
@@ -24,7 +24,7 @@ ARITHMETIC: dict[str, type[ew.BinaryOp]] = {
 }
 COMPARISONS = {"<": "lt", "<=": "le", ">": "gt", ">=": "ge", "==": "eq", "!=": "ne"}
 
-class ExpressionsMixin(TensorsMixin):
+class ExpressionsMixin(StorageAccessMixin):
     def gen_expr(self, expr: ast.Expr) -> SSAValue:
         with self.at(expr.loc):
             match expr:
@@ -59,13 +59,8 @@ class ExpressionsMixin(TensorsMixin):
             raise self.error(expr.loc, f"unknown variable '{name}'" + self.suggest(name))
         if isinstance(binding, ValueBinding):
             return binding.value
-        if isinstance(binding, BufferBinding) and binding.freed_at is not None:
-            at = binding.freed_at
-            raise self.error(
-                expr.loc, f"'{name}' is used after `free` (freed at {at.line}:{at.col})"
-            )
         assert isinstance(binding, ParamBinding | BufferBinding)
-        return self.emit(storage.ReadOp(binding.handle)).value
+        return self.read_storage(name, binding, expr.loc)
 
     def suggest(self, name: str) -> str:
         import difflib

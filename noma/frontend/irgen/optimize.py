@@ -15,7 +15,8 @@ from noma.frontend import ast
 from noma.frontend.builtins import OPTIMIZER_NAMES
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import OptimizeContext
-from noma.frontend.irgen.control_flow import ControlFlowMixin, binding_value, with_value
+from noma.frontend.irgen.control_flow import binding_value, with_value
+from noma.frontend.irgen.growth import GrowthMixin
 from noma.frontend.irgen.scope import Binding, ParamBinding, Scope, ValueBinding
 
 HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
@@ -69,7 +70,7 @@ class OptimizerChoice:
     hyper: dict[str, SSAValue]
 
 
-class OptimizeMixin(ControlFlowMixin):
+class OptimizeMixin(GrowthMixin):
     def gen_optimize(self, stmt: ast.Optimize) -> None:
         if self.state.optimize is not None:
             raise self.error(stmt.loc, "optimize loops cannot be nested")
@@ -121,9 +122,11 @@ class OptimizeMixin(ControlFlowMixin):
         self.state.optimize = ctx
         try:
             with self.inside(body, body_scope):
+                ctx.deferred = self.declare_deferred_growth(stmt.body)
                 self.gen_block(stmt.body)
                 if ctx.minimize_loc is None:
                     raise self.error(stmt.loc, "the optimize body has no `minimize` statement")
+                self.emit_deferred_growth(ctx.deferred)
                 with self.at(stmt.until.loc):
                     condition = self.gen_expr(stmt.until)
                     self.require_scalar(condition, stmt.until.loc, "the `until` condition")
@@ -133,7 +136,7 @@ class OptimizeMixin(ControlFlowMixin):
                 exports = {
                     name: b.value
                     for name, b in body_scope.defs.items()
-                    if isinstance(b, ValueBinding)
+                    if isinstance(b, ValueBinding) and not name.startswith("$")
                 }
                 with self.at(stmt.loc):
                     self.emit(UntilOp(condition, next_values, list(exports.values())))

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.ir import SSAValue
+from xdsl.ir import Attribute, SSAValue
 
 from noma.frontend.diagnostics import SourceLoc
 
@@ -26,22 +26,40 @@ class ValueBinding:
 
 @dataclass
 class ParamBinding:
-    """A learnable parameter: reading the name reads the parameter."""
+    """A learnable parameter: reading the name reads the parameter.
+
+    `known` is the value type known at this point of the program when it is
+    more precise than the handle's: a parameter that is reallocated has a
+    handle of dynamic shape, but between two reallocs its shape is often
+    static, and reads are refined to it."""
 
     handle: SSAValue
     loc: SourceLoc
+    known: Attribute | None = None
 
 
 @dataclass
 class BufferBinding:
-    """An `alloc` buffer; `freed_at` is set once `free` released it."""
+    """An `alloc` buffer; `freed_at` is set once `free` certainly released
+    it, `maybe_freed` when only some paths did (uses are then checked at run
+    time). `known` as for parameters."""
 
     handle: SSAValue
     loc: SourceLoc
     freed_at: SourceLoc | None = None
+    maybe_freed: bool = False
+    known: Attribute | None = None
 
 
+StorageBinding = ParamBinding | BufferBinding
 Binding = ValueBinding | ParamBinding | BufferBinding
+
+
+def known_type(binding: StorageBinding) -> Attribute:
+    """The value type of the storage as far as it is known here."""
+    if binding.known is not None:
+        return binding.known
+    return binding.handle.type.value_type  # type: ignore[attr-defined]
 
 
 def _name_value(binding: Binding, name: str) -> None:

@@ -6,22 +6,20 @@ from __future__ import annotations
 from xdsl.dialects.builtin import f64
 
 from noma.dialects.noma import storage
-from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.training import MinimizeOp
 from noma.frontend import ast
-from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.control_flow import contains_return
 from noma.frontend.irgen.optimize import OptimizeMixin
-from noma.frontend.irgen.scope import BufferBinding, ParamBinding, ValueBinding
-from noma.frontend.irgen.tensors import describe, describe_type, joined_type
+from noma.frontend.irgen.scope import ParamBinding, ValueBinding
 
 _IO_MILESTONE = "file I/O arrives with the run-time CSV and safetensors support"
 _BATCH_MILESTONE = "batch loops arrive with mini-batch training"
-_BUFFER_MILESTONE = "buffers arrive with growth and dynamic shapes"
 
 
 class StatementsMixin(OptimizeMixin):
+    """Statements; storage declarations come from `GrowthMixin`."""
+
     def gen_block(self, stmts: tuple[ast.Stmt, ...]) -> None:
         for i, stmt in enumerate(stmts):
             rest = stmts[i + 1 :]
@@ -99,22 +97,7 @@ class StatementsMixin(OptimizeMixin):
                 f"cannot assign to learnable parameter '{stmt.name}' inside an optimize "
                 "loop: the optimizer updates it",
             )
-        self.check_not_freed(stmt.name, binding, stmt.loc)
-        stored = binding.handle.type.value_type  # type: ignore[attr-defined]
-        if joined_type(value.type, stored) is None or (
-            value.type != stored and is_static(shape_of(value.type)) and is_static(shape_of(stored))
-        ):
-            raise self.error(
-                stmt.value.loc, f"cannot store {describe(value)} in '{stmt.name}', {describe_type(stored)}"
-            )
-        self.emit(storage.WriteOp(self.cast_to(value, stored), binding.handle))
-
-    def gen_learn(self, stmt: ast.Learn) -> None:
-        if self.state.optimize is not None:
-            raise self.error(stmt.loc, "`learn` cannot declare a parameter inside an optimize loop")
-        init = self.gen_expr(stmt.value)
-        param = self.emit(storage.LearnOp(stmt.name, init)).param
-        self.scope.define(stmt.name, ParamBinding(param, stmt.loc))
+        self.write_storage(stmt.name, binding, value, stmt.value.loc)
 
     def gen_minimize(self, stmt: ast.Minimize) -> None:
         ctx = self.state.optimize
@@ -149,41 +132,3 @@ class StatementsMixin(OptimizeMixin):
                 b.handle for b in self.scope.visible_names().values() if isinstance(b, ParamBinding)
             ]
         self.emit(storage.ResetOptimizerOp(handles))
-
-    # -- buffers -----------------------------------------------------------------
-
-    def gen_dims(self, dims: tuple[ast.Expr, ...]):
-        values = []
-        for d in dims:
-            v = self.gen_expr(d)
-            if v.type != f64:
-                raise self.error(d.loc, f"a dimension must be a scalar, got a {v.type}")
-            values.append(v)
-        return values
-
-    def gen_alloc(self, stmt: ast.Alloc) -> None:
-        self.gen_dims(stmt.dims)
-        raise self.not_supported(stmt.loc, "`alloc`", _BUFFER_MILESTONE)
-
-    def gen_realloc(self, stmt: ast.Realloc) -> None:
-        binding = self.scope.lookup(stmt.name)
-        if not isinstance(binding, ParamBinding | BufferBinding):
-            raise self.error(
-                stmt.loc,
-                f"'{stmt.name}' is not a buffer or learnable parameter; only those can be reallocated",
-            )
-        self.check_not_freed(stmt.name, binding, stmt.loc)
-        raise self.not_supported(stmt.loc, "`realloc`", _BUFFER_MILESTONE)
-
-    def gen_free(self, stmt: ast.Free) -> None:
-        binding = self.scope.lookup(stmt.name)
-        if not isinstance(binding, BufferBinding):
-            raise self.error(stmt.loc, f"'{stmt.name}' is not a buffer made by `alloc`")
-        self.check_not_freed(stmt.name, binding, stmt.loc)
-        self.emit(storage.FreeOp(binding.handle))
-        self.scope.rebind(stmt.name, BufferBinding(binding.handle, binding.loc, freed_at=stmt.loc))
-
-    def check_not_freed(self, name: str, binding: object, loc: SourceLoc) -> None:
-        if isinstance(binding, BufferBinding) and binding.freed_at is not None:
-            at = binding.freed_at
-            raise self.error(loc, f"'{name}' is used after `free` (freed at {at.line}:{at.col})")

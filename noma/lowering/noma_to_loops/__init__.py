@@ -16,33 +16,21 @@ from dataclasses import dataclass
 
 from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, UnrealizedConversionCastOp
-from xdsl.ir import Operation
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import GreedyRewritePatternApplier, PatternRewriteWalker
 
 from noma.dialects.noma import Noma
 from noma.dialects.noma.types import BufferType, ParamType, TapeType
-from noma.frontend.diagnostics import NomaError
+from noma.lowering.noma_to_loops.bufferize import bufferize, cannot_lower
 from noma.lowering.noma_to_loops.patterns import (
     LowerLearn,
     LowerRuntimeCalls,
     LowerScalarElementwise,
     LowerStorageAccess,
 )
-from noma.lowering.noma_to_loops.bufferize import bufferize
 from noma.lowering.noma_to_loops.runtime import Runtime
 
 _NOMA_TYPES = (ParamType, BufferType, TapeType)
-
-
-def _unsupported(op: Operation) -> NomaError:
-    if op.name in ("noma.alloc", "noma.realloc", "noma.free"):
-        why = "buffers are not supported yet: they arrive with growth and dynamic shapes"
-    elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
-        why = "run `expand-optimizers` before lowering to loops"
-    else:
-        why = "it has no lowering"
-    return NomaError.at_op(op, f"cannot lower '{op.name}' to loops: {why}")
 
 
 @dataclass(frozen=True)
@@ -70,4 +58,4 @@ class ConvertNomaToLoopsPass(ModulePass):
                 cast.erase()
         for inner in op.walk():
             if inner.dialect_name() == Noma.name:
-                raise _unsupported(inner)
+                raise cannot_lower(inner)

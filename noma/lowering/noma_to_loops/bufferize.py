@@ -21,6 +21,8 @@ writing one copies into it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
@@ -45,7 +47,8 @@ from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import num_elements, shape_of
-from noma.dialects.noma.types import ParamType
+from noma.dialects.noma.storage import storage_value_type
+from noma.dialects.noma.types import BufferType, ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.lowering.noma_to_loops.loops import (
     INDEX,
@@ -55,6 +58,7 @@ from noma.lowering.noma_to_loops.loops import (
     memref_type,
 )
 from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.storage import StorageLowering, is_resizable, op_slot, slot_buffer
 
 STACK_BUFFER_BYTES = 16 * 1024
 """Hoisted temporaries up to this size live on the stack."""
@@ -79,8 +83,10 @@ class Bufferizer:
         self.fused: set[Operation] = set()
         self.converted: list[Operation] = []
         self.entry: Block | None = None
-        self.function_end: list[Operation] = []
-        """ops (deallocs) to emit before the function's return"""
+        self.function_end: list[Callable[[NomaBuilder], None]] = []
+        """emitters of what runs before the function's return (releasing
+        parameters and buffers)"""
+        self.storage = StorageLowering(self)
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -109,8 +115,7 @@ class Bufferizer:
     def _function_has_tensors(f: func.FuncOp) -> bool:
         types = [*f.function_type.inputs, *f.function_type.outputs]
         return any(isinstance(t, TensorType) for t in types) or any(
-            _has_tensors(op) or isinstance(op, storage.LearnOp) and is_tensor(op.init)
-            for op in f.walk()
+            _has_tensors(op) or _uses_tensor_storage(op) for op in f.walk()
         )
 
     def convert_function(self, f: func.FuncOp) -> None:
@@ -123,8 +128,8 @@ class Bufferizer:
         terminator = self.entry.last_op
         if self.function_end:
             assert isinstance(terminator, func.ReturnOp)
-            for op in self.function_end:
-                Rewriter.insert_op(op, InsertPoint.before(terminator))
+            for emit in self.function_end:
+                emit(NomaBuilder(InsertPoint.before(terminator), terminator.location))
         f.function_type = FunctionType.from_lists(
             [memref_type(t) for t in f.function_type.inputs],
             [memref_type(t) for t in f.function_type.outputs],
@@ -169,11 +174,26 @@ class Bufferizer:
         if isinstance(op, func.ReturnOp | scf.YieldOp | scf.ConditionOp):
             op.operands = tuple(self.buffer(o) if is_tensor(o) else o for o in op.operands)
             return
-        if isinstance(op, storage.LearnOp):
-            if is_tensor(op.init):
-                self.lower_learn(op)
-            return
-        if not _has_tensors(op) and not self._reads_tensor_param(op):
+        match op:
+            case storage.LearnOp() if is_resizable(op.param.type):
+                self.storage.learn(op)
+                return
+            case storage.LearnOp():
+                if is_tensor(op.init):
+                    self.lower_learn(op)
+                return
+            case storage.AllocOp():
+                self.storage.alloc(op)
+                return
+            case storage.FreeOp():
+                self.storage.free(op)
+                return
+            case storage.CheckAliveOp():
+                self.storage.check_alive(op)
+                return
+            case _:
+                pass
+        if not _has_tensors(op) and not _uses_tensor_storage(op):
             return
         if op.results and fusible_producer(op.results[0]) is op:
             return  # computed inline by its consumers
@@ -183,21 +203,14 @@ class Bufferizer:
             return  # its matmuls read the source with swapped indices
         self.lower_tensor_op(op)
 
-    @staticmethod
-    def _reads_tensor_param(op: Operation) -> bool:
-        handle = getattr(op, "handle", None) or getattr(op, "param", None)
-        return isinstance(getattr(handle, "type", None), ParamType) and isinstance(
-            handle.type.value_type, TensorType
-        )
-
     def lower_tensor_op(self, op: Operation) -> None:
         lw = LoopLowering(self, op)
         match op:
             case arith.ConstantOp():
                 result = self.constant(lw, op)
             case storage.ReadOp() | storage.StateReadOp():
-                slot = op.slot.data if isinstance(op, storage.StateReadOp) else "value"
-                source = self.storage_buffer(op.operands[0], slot)
+                slot = op_slot(op)
+                source = slot_buffer(op.operands[0], slot, lw.b)
                 if not is_tensor(op.results[0]):  # the step count
                     result = lw.b.insert(memref.LoadOp.get(source, [])).res
                 elif storage_unchanged_while_used(op, slot):
@@ -206,13 +219,7 @@ class Bufferizer:
                     result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
                     lw.b.insert(memref.CopyOp(source, result))
             case storage.WriteOp() | storage.StateWriteOp():
-                slot = op.slot.data if isinstance(op, storage.StateWriteOp) else "value"
-                target = self.storage_buffer(op.operands[1], slot)
-                value = op.operands[0]
-                if not is_tensor(value):
-                    lw.b.insert(memref.StoreOp.get(value, target, []))
-                elif self.buffer(value) is not target:  # unless computed in place
-                    lw.b.insert(memref.CopyOp(self.buffer(value), target))
+                self.storage.write(op, lw)
                 self.converted.append(op)
                 return
             case io.PrintOp():
@@ -227,13 +234,13 @@ class Bufferizer:
             case _ if hasattr(op, "lower_to_loops"):
                 result = op.lower_to_loops(lw)  # type: ignore[attr-defined]
             case _ if isinstance(op, ScalarLowerable):
-                target = self.write_through_target(op)
+                target = self.write_through_target(op, lw.b)
                 result = lw.elementwise(op, target) if target is not None else lw.elementwise(op)
             case _:
-                raise NomaError.at_op(op, f"cannot lower '{op.name}' on tensors to loops")
+                raise cannot_lower(op)
         self._replace(op, result)
 
-    def write_through_target(self, op: Operation) -> SSAValue | None:
+    def write_through_target(self, op: Operation, b: NomaBuilder) -> SSAValue | None:
         """The parameter storage an elementwise value can be computed into
         directly, instead of into a temporary copied there by a later write:
         the value is written to that storage (of its very type) once, nothing
@@ -251,10 +258,11 @@ class Bufferizer:
         if len(writes) != 1 or writes[0].parent_block() is not block or block is None:
             return None
         write = writes[0]
-        slot = write.slot.data if isinstance(write, storage.StateWriteOp) else "value"
+        if write.resize is not None:
+            return None  # the value goes into a new buffer
+        slot = op_slot(write)
         handle = write.operands[1]
-        target = self.storage_buffer(handle, slot)
-        if target.type != memref_type(value.type):
+        if storage_value_type(handle.type) != value.type:
             return None
         ops = list(block.ops)
         last = _last_use_in(block, value)
@@ -262,7 +270,7 @@ class Bufferizer:
         for other in ops[ops.index(op) + 1 : end + 1]:
             if other is not write and touches_storage(other, handle, slot):
                 return None
-        return target
+        return slot_buffer(handle, slot, b)
 
     def _replace(self, op: Operation, result: SSAValue) -> None:
         value = op.results[0]
@@ -290,13 +298,6 @@ class Bufferizer:
         )
         return lw.b.insert(memref.GetGlobalOp(name, t)).memref
 
-    def storage_buffer(self, handle: SSAValue, slot: str) -> SSAValue:
-        from noma.lowering.noma_to_loops.patterns import SLOT_INDEX
-
-        owner = handle.owner
-        assert isinstance(owner, UnrealizedConversionCastOp), "parameter not lowered"
-        return owner.inputs[SLOT_INDEX[slot]]
-
     def lower_learn(self, op: storage.LearnOp) -> None:
         """Storage of a tensor parameter (value, m, v) and its step count, in
         the function's entry block; freed when the function returns."""
@@ -309,7 +310,10 @@ class Bufferizer:
         entry = NomaBuilder(InsertPoint.at_start(self.entry), op.location)
         buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
         buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
-        self.function_end += [memref.DeallocOp.get(b) for b in buffers[:3]]
+        for buffer in buffers[:3]:
+            self.function_end.append(
+                lambda b, buffer=buffer: b.insert(memref.DeallocOp.get(buffer))  # type: ignore[misc]
+            )
         lw = LoopLowering(self, op)
         lw.b.insert(memref.CopyOp(self.buffer(op.init), buffers[0]))
         dims = [lw.index_constant(d) for d in t.get_shape()]
@@ -427,6 +431,25 @@ class Bufferizer:
             Rewriter.insert_op(memref.DeallocOp.get(value), point)
 
 
+def cannot_lower(op: Operation) -> NomaError:
+    """The located error for an op the lowering to loops does not handle."""
+    if op.name == "noma.realloc":
+        why = "run `legalize-growth` before lowering to loops"
+    elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
+        why = "run `expand-optimizers` before lowering to loops"
+    else:
+        why = "it has no lowering"
+    return NomaError.at_op(op, f"cannot lower '{op.name}' to loops: {why}")
+
+
+def _uses_tensor_storage(op: Operation) -> bool:
+    """Whether the op works on a parameter or buffer holding a tensor."""
+    return any(
+        isinstance(v.type, ParamType | BufferType) and isinstance(v.type.value_type, TensorType)
+        for v in (*op.operands, *op.results)
+    )
+
+
 def touches_storage(op: Operation, handle: SSAValue, slot: str) -> bool:
     """Whether `op` (or an op inside it) reads or writes the storage of
     `slot` of parameter `handle`."""
@@ -451,9 +474,13 @@ def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
     block = read.parent_block()
     assert block is not None
     handle = read.operands[0]
-    last = _last_use_in(block, read.results[0])
-    if last is None:
+    # A cast of the value is a view of the same storage: its uses count.
+    lasts = [_last_use_in(block, v) for v in _tensor_views(read.results[0])]
+    positions = {op: i for i, op in enumerate(block.ops)}
+    used = [op for op in lasts if op is not None]
+    if not used:
         return True
+    last = max(used, key=lambda op: positions[op])
     if last is block.last_op:
         return False  # it leaves the block: the terminator would copy it anyway
     ops = list(block.ops)
@@ -468,6 +495,16 @@ def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
             if isinstance(inner, func.CallOp):
                 continue  # callees cannot reach a caller's parameters
     return True
+
+
+def _tensor_views(value: SSAValue) -> list[SSAValue]:
+    """`value` and the `noma.cast`s of it (transitively): lowered as views."""
+    found, stack = [], [value]
+    while stack:
+        current = stack.pop()
+        found.append(current)
+        stack += [u.operation.result for u in current.uses if isinstance(u.operation, tops.CastOp)]
+    return found
 
 
 def buffer_dims(b: NomaBuilder, buffer: SSAValue, dynamic_only: bool = False) -> list[SSAValue]:
@@ -526,9 +563,10 @@ def _last_use_in(block: Block, value: SSAValue) -> Operation | None:
     return last
 
 
-def _in_loop(op: Operation, function: Operation) -> bool:
+def in_loop(op: Operation) -> bool:
+    """Whether `op` is nested in a loop of its function."""
     parent = op.parent_op()
-    while parent is not None and parent is not function:
+    while parent is not None and not isinstance(parent, func.FuncOp):
         if isinstance(parent, scf.WhileOp | scf.ForOp):
             return True
         parent = parent.parent_op()
@@ -546,7 +584,7 @@ def hoist_temporaries(f: func.FuncOp) -> None:
     stack_bytes = 0
     for alloc in [op for op in f.walk() if isinstance(op, memref.AllocOp)]:
         t = alloc.memref.type
-        if alloc.dynamic_sizes or not _in_loop(alloc, f):
+        if alloc.dynamic_sizes or not in_loop(alloc):
             continue
         deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
         if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():

@@ -32,10 +32,11 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.dialects.noma.shapes import is_static, num_elements, row_major_strides, shape_of
+from noma.dialects.noma.shapes import Shape, is_static, num_elements, row_major_strides, shape_of
 from noma.lowering.noma_to_loops.runtime import Runtime
 
 if TYPE_CHECKING:
+    from noma.dialects.noma import creation
     from noma.lowering.noma_to_loops.bufferize import Bufferizer
 
 INDEX = IndexType()
@@ -54,6 +55,15 @@ def is_tensor(value: SSAValue) -> bool:
 
 def is_tensor_type(t: Attribute) -> bool:
     return isinstance(t, TensorType)
+
+
+def copy_into(b: NomaBuilder, source: SSAValue, target: SSAValue) -> None:
+    """`memref.copy`, first casting the source to the target's type when
+    they differ only in which dimensions are static (the sizes agree: the
+    callers check them)."""
+    if source.type != target.type:
+        source = b.insert(memref.CastOp.get(source, target.type)).results[0]  # type: ignore[arg-type]
+    b.insert(memref.CopyOp(source, target))
 
 
 def fusible_producer(value: SSAValue) -> Operation | None:
@@ -112,6 +122,17 @@ class LoopLowering:
     def dims(self, value: SSAValue) -> list[SSAValue]:
         """The run-time dimensions of a tensor value."""
         result = []
+        producer = fusible_producer(value) if value not in self.bz.buffers else None
+        if producer is not None and not is_static(shape_of(value.type)):
+            # Computed inline, never stored: its shape is that of an operand
+            # of its own type (fusion never broadcasts a dynamic shape).
+            if isinstance(producer, tops.BroadcastToOp):
+                return self.dims(producer.like)
+            same = next(o for o in producer.operands if o.type == value.type)
+            return self.dims(same)
+        source = self.transposed_source(value) if value not in self.bz.buffers else None
+        if source is not None and not is_static(shape_of(value.type)):
+            return self.dims(source)[::-1]  # read in place by its matmul
         for i, d in enumerate(shape_of(value.type)):
             if d is None:
                 dim = memref.DimOp(self.buffer(value), self.index_constant(i))
@@ -255,16 +276,9 @@ class LoopLowering:
         (an i1); `{0}` and `{1}` in the message are replaced by `values`."""
         from noma.lowering.noma_to_loops.patterns import located_text
 
-        true = self.b.insert(arith.ConstantOp(IntegerAttr(1, 1))).result
-        failed = self.b.insert(arith.XOrIOp(ok, true)).result
-        block = Block()
-        fb = NomaBuilder(InsertPoint.at_end(block), self.op.location)
-        args = [self.index_as_f64(fb, v) for v in values]
-        args += [fb.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result] * (2 - len(args))
-        text = self.runtime.string(fb, located_text(self.op, "runtime error", message), self.op.location)
-        self.runtime.call(fb, "noma_runtime_error", [text, *args], self.op.location)
-        fb.insert(scf.YieldOp())
-        self.b.insert(scf.IfOp(failed, [], Region(block)))
+        as_f64 = [self.index_as_f64(self.b, v) for v in values]
+        text = located_text(self.op, "runtime error", message)
+        self.runtime.check(self.b, ok, text, as_f64, self.op.location)
 
     @staticmethod
     def index_as_f64(b: NomaBuilder, value: SSAValue) -> SSAValue:
@@ -278,6 +292,32 @@ class LoopLowering:
         static, by the callers)."""
         same = self.b.insert(arith.CmpiOp(a, b, "eq")).result
         self.check(same, message, [a, b])
+
+    def check_shapes(
+        self, ok: SSAValue, message: str, a: Sequence[SSAValue], b: Sequence[SSAValue]
+    ) -> None:
+        """Stop with a located runtime error unless `ok`; `{0}` and `{1}` in
+        the message are replaced by the shapes `a` and `b` (index dims)."""
+        from noma.lowering.noma_to_loops.patterns import located_text
+
+        text = located_text(self.op, "runtime error", message)
+        self.runtime.check_shapes(self.b, ok, text, (a, b), self.op.location)
+
+    def check_same_shape(
+        self, a: SSAValue, b_dims: Sequence[SSAValue], b_shape: Shape, message: str
+    ) -> None:
+        """Check at run time that tensor `a` has dimensions `b_dims` (of
+        static shape `b_shape` where known) on the axes where the two are
+        not both static; the message gets both shapes."""
+        a_dims = self.dims(a)
+        ok: SSAValue | None = None
+        for x, y, sa, sb in zip(a_dims, b_dims, shape_of(a.type), b_shape, strict=True):
+            if sa is not None and sb is not None:
+                continue
+            same = self.b.insert(arith.CmpiOp(x, y, "eq")).result
+            ok = same if ok is None else self.b.insert(arith.AndIOp(ok, same)).result
+        if ok is not None:
+            self.check_shapes(ok, message, a_dims, b_dims)
 
     def index_from_f64(self, value: SSAValue, extent: SSAValue) -> SSAValue:
         """An f64 index truncated toward zero, negative counting from the
@@ -301,6 +341,7 @@ class LoopLowering:
         dynamic, check at run time that it is 1 or the result's."""
         shape = shape_of(result.type)
         dims: list[SSAValue] = []
+        shown = [self.dims(o) if is_tensor(o) else [] for o in [*operands, *operands][:2]]
         for axis, extent in enumerate(shape):
             dim = self.index_constant(extent) if extent is not None else None
             for operand in operands:
@@ -322,10 +363,8 @@ class LoopLowering:
                     dim_one = self.b.insert(arith.CmpiOp(dim, one, "eq")).result
                     ok = self.b.insert(arith.OrIOp(ok, dim_one)).result
                     dim = self.b.insert(arith.SelectOp(dim_one, this, dim)).result
-                self.check(
-                    ok,
-                    "shapes do not broadcast: dimensions {0} and {1} differ and neither is 1",
-                    [dim, this],
+                self.check_shapes(
+                    ok, "operands of shapes {0} and {1} do not broadcast", *shown
                 )
             dims.append(dim if dim is not None else self.index_constant(1))
         return dims
@@ -415,7 +454,13 @@ class LoopLowering:
         rows, inner = self.dims(op.lhs)
         inner_b, cols = self.dims(op.rhs)
         if shape_of(op.lhs.type)[1] is None or shape_of(op.rhs.type)[0] is None:
-            self.check_same(inner, inner_b, "matmul inner dimensions {0} and {1} differ")
+            same = self.b.insert(arith.CmpiOp(inner, inner_b, "eq")).result
+            self.check_shapes(
+                same,
+                "matmul of {0} by {1}: the inner dimensions differ",
+                [rows, inner],
+                [inner_b, cols],
+            )
         out = self.alloc(op.result.type, [rows, cols])
         load_a, load_b = self.matmul_operand(op.lhs), self.matmul_operand(op.rhs)
         zero, one = self.index_constant(0), self.index_constant(1)
@@ -471,6 +516,68 @@ class LoopLowering:
     def _sum_all(self, value: SSAValue) -> SSAValue:
         return self.accumulate(self.dims(value), lambda b, ivs: self.scalar_at(b, value, ivs))
 
+    def dims_from_f64(self, values: Sequence[SSAValue]) -> list[SSAValue]:
+        """Dimensions given as f64 values: truncated toward zero, each
+        checked to be at least 1."""
+        dims = []
+        for value in values:
+            as_int = self.b.insert(arith.FPToSIOp(value, i64)).result
+            dim = self.b.insert(arith.IndexCastOp(as_int, INDEX)).result
+            positive = self.b.insert(arith.CmpiOp(dim, self.index_constant(1), "sge")).result
+            # NaN and values beyond i64 convert to garbage: also test the f64.
+            at_least_one = self.b.insert(arith.CmpfOp(value, self.f64_constant(1.0), "oge")).result
+            ok = self.b.insert(arith.AndIOp(positive, at_least_one)).result
+            self.check(ok, "a dimension must be at least 1, got {0}", [value])
+            dims.append(dim)
+        return dims
+
+    def shaped_dims(self, t: Attribute, values: Sequence[SSAValue]) -> list[SSAValue]:
+        """Run-time dimensions of a result of tensor type `t` given as f64
+        values: the static ones of `t`, checked against the values."""
+        dims = self.dims_from_f64(values)
+        for axis, extent in enumerate(shape_of(t)):
+            if extent is not None:
+                static = self.index_constant(extent)
+                self.check_same(dims[axis], static, "a dimension of {0} where {1} is needed")
+                dims[axis] = static
+        return dims
+
+    def fill_value(
+        self, t: Attribute, values: Sequence[SSAValue], element: Callable[[NomaBuilder], SSAValue]
+    ) -> SSAValue:
+        """A new tensor of type `t` and dimensions `values` (f64), element
+        after element in row-major order."""
+        dims = self.shaped_dims(t, values)
+        out = self.alloc(t, dims)
+        self.loop_nest(dims, lambda b, ivs: b.insert(memref.StoreOp.get(element(b), out, ivs)))
+        return out
+
+    def random(self, op: creation.RandomOp) -> SSAValue:
+        """Draws from the runtime's generator, in row-major order."""
+        name = "noma_rng_normal" if op.distribution.data == "normal" else "noma_rng_uniform_range"
+
+        def draw(b: NomaBuilder) -> SSAValue:
+            return self.runtime.call(b, name, [op.a, op.b], op.location).results[0]
+
+        return self.fill_value(op.result.type, op.dims, draw)
+
+    def insert_overlap(self, op: creation.InsertOverlapOp) -> SSAValue:
+        """A copy of the destination with the shared index block copied from
+        the source."""
+        out = self.copy(op.dest)
+        source = self.buffer(op.source)
+        block = []
+        for s, d in zip(self.dims(op.source), self.dims(op.dest), strict=True):
+            smaller = self.b.insert(arith.CmpiOp(s, d, "ult")).result
+            block.append(self.b.insert(arith.SelectOp(smaller, s, d)).result)
+
+        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+            value = b.insert(memref.LoadOp.get(source, ivs)).res
+            b.insert(memref.StoreOp.get(value, out, ivs))
+
+        self.loop_nest(block, body)
+        return out
+
     def fill(self, buffer: SSAValue, dims: Sequence[SSAValue], x: float) -> None:
         constant = self.f64_constant(x)
         self.loop_nest(dims, lambda b, ivs: b.insert(memref.StoreOp.get(constant, buffer, ivs)))
@@ -479,7 +586,7 @@ class LoopLowering:
         """A new buffer holding the elements of tensor `value`."""
         dims = self.dims(value)
         out = self.alloc(t or value.type, dims)
-        self.b.insert(memref.CopyOp(self.buffer(value), out))
+        copy_into(self.b, self.buffer(value), out)
         return out
 
     def index(self, op: tops.IndexOp) -> SSAValue:
@@ -526,18 +633,12 @@ class LoopLowering:
         return out
 
     def cast(self, op: tops.CastOp) -> SSAValue:
-        """A copy of the source, checked against the static dimensions of
-        the target type, then `memref.cast` to it."""
+        """A view of the source with the target type (`memref.cast`), its
+        dimensions checked against the static ones of the target."""
+        target = shape_of(op.result.type)
+        static = [self.index_constant(d) if d is not None else None for d in target]
         source_dims = self.dims(op.source)
-        for axis, (src, dst) in enumerate(
-            zip(shape_of(op.source.type), shape_of(op.result.type), strict=True)
-        ):
-            if src is None and dst is not None:
-                self.check_same(
-                    source_dims[axis], self.index_constant(dst),
-                    f"a dimension of size {{0}} where {dst} is needed",
-                )
-        copy = self.copy(op.source)
-        cast = self.b.insert(memref.CastOp.get(copy, memref_type(op.result.type)))  # type: ignore[arg-type]
-        return self.bz.own(cast.results[0], op, replacing=copy)
-
+        expected = [s if s is not None else d for s, d in zip(static, source_dims, strict=True)]
+        self.check_same_shape(op.source, expected, target, "a {0} tensor where {1} is needed")
+        cast = memref.CastOp.get(self.buffer(op.source), memref_type(op.result.type))  # type: ignore[arg-type]
+        return self.b.insert(cast).results[0]

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
-    FloatAttr,
     Float64Type,
+    FloatAttr,
     UnrealizedConversionCastOp,
     f64,
 )
@@ -24,11 +24,9 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import io, storage, tape
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.dialects.noma.storage import STATE_SLOTS
 from noma.frontend.diagnostics import op_loc
 from noma.lowering.noma_to_loops.runtime import Runtime
-
-SLOT_INDEX = {"value": 0, **{slot: i + 1 for i, slot in enumerate(STATE_SLOTS)}}
+from noma.lowering.noma_to_loops.storage import PARAM_SLOTS, slots_of
 
 
 def located_text(op: Operation, severity: str, text: str) -> str:
@@ -42,7 +40,7 @@ def _storage_buffer(handle: SSAValue, slot: str) -> SSAValue | None:
     owner = handle.owner
     if not isinstance(owner, UnrealizedConversionCastOp):
         return None
-    return owner.inputs[SLOT_INDEX[slot]]
+    return owner.inputs[slots_of(handle.type).index(slot)]
 
 
 def _is_scalar_op(op: Operation) -> bool:
@@ -72,7 +70,7 @@ class LowerLearn(RewritePattern):
             return
         entry = _entry_block(op)
         hoisted = NomaBuilder(InsertPoint.at_start(entry), op.location)
-        buffers = [hoisted.insert(memref.AllocaOp.get(f64, shape=[])).memref for _ in SLOT_INDEX]
+        buffers = [hoisted.insert(memref.AllocaOp.get(f64, shape=[])).memref for _ in PARAM_SLOTS]
         b = NomaBuilder(InsertPoint.before(op), op.location)
         zero = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
         for buffer, value in zip(buffers, [op.init, zero, zero, zero]):
@@ -139,6 +137,10 @@ class LowerRuntimeCalls(RewritePattern):
                 rewriter.erase(op)
             case io.PrintStringOp(text=text):
                 rt.call(b, "noma_print_str", [rt.string(b, text.data, loc)], loc)
+                rewriter.erase(op)
+            case io.AssertOp(condition=condition, text=text, values=values):
+                message = located_text(op, "runtime error", text.data)
+                rt.check(b, condition, message, list(values), loc)
                 rewriter.erase(op)
             case io.WarningOp(text=text, value=value):
                 message = rt.string(b, located_text(op, "warning", text.data), loc)

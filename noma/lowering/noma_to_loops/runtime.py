@@ -8,13 +8,16 @@ pointer, offset, size, stride) on both our lowering and upstream's.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from xdsl.builder import Builder
-from xdsl.dialects import func, memref
+from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     DenseIntOrFPElementsAttr,
+    FloatAttr,
+    IndexType,
+    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
@@ -24,9 +27,11 @@ from xdsl.dialects.builtin import (
     i8,
     i64,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.rewriter import InsertPoint
 
 STRING = MemRefType(i8, [DYNAMIC_INDEX])
+SHAPE = MemRefType(i64, [DYNAMIC_INDEX])
 
 RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {
     "noma_print_f64": ((f64,), ()),
@@ -34,6 +39,10 @@ RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]
     "noma_print_tensor": ((MemRefType(f64, [DYNAMIC_INDEX]), MemRefType(i64, [DYNAMIC_INDEX])), ()),
     "noma_warning": ((STRING, f64), ()),
     "noma_runtime_error": ((STRING, f64, f64), ()),
+    "noma_shape_error": ((STRING, SHAPE, SHAPE), ()),
+    "noma_rng_seed": ((i64,), ()),
+    "noma_rng_uniform_range": ((f64, f64), (f64,)),
+    "noma_rng_normal": ((f64, f64), (f64,)),
     "noma_tape_new": ((), (i64,)),
     "noma_tape_push": ((i64, f64), ()),
     "noma_tape_pop": ((i64,), (f64,)),
@@ -66,6 +75,67 @@ class Runtime:
         op.location = location
         b.insert(op)
         return op
+
+    def check(
+        self,
+        b: Builder,
+        ok: SSAValue,
+        located_message: str,
+        values: Sequence[SSAValue],
+        location: Attribute,
+    ) -> None:
+        """Unless `ok` (an i1) holds, report `located_message` with `{0}`
+        and `{1}` replaced by the f64 `values` and exit with status 1."""
+
+        def report(fb: Builder) -> None:
+            args = list(values)
+            args += [fb.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result] * (2 - len(args))
+            text = self.string(fb, located_message, location)
+            self.call(fb, "noma_runtime_error", [text, *args], location)
+
+        self.unless(b, ok, report, location)
+
+    def check_shapes(
+        self,
+        b: Builder,
+        ok: SSAValue,
+        located_message: str,
+        shapes: tuple[Sequence[SSAValue], Sequence[SSAValue]],
+        location: Attribute,
+    ) -> None:
+        """Unless `ok` holds, report `located_message` with `{0}` and `{1}`
+        replaced by two shapes (lists of `index` dimensions), as `[2, 16]`."""
+
+        def report(fb: Builder) -> None:
+            # On the failing path only, which runs once: a stack array is fine here.
+            arrays = [self._shape_array(fb, dims) for dims in shapes]
+            text = self.string(fb, located_message, location)
+            self.call(fb, "noma_shape_error", [text, *arrays], location)
+
+        self.unless(b, ok, report, location)
+
+    @staticmethod
+    def _shape_array(b: Builder, dims: Sequence[SSAValue]) -> SSAValue:
+        array = b.insert(memref.AllocaOp.get(i64, shape=[len(dims)])).memref
+        for axis, d in enumerate(dims):
+            as_int = b.insert(arith.IndexCastOp(d, i64)).result
+            position = b.insert(arith.ConstantOp(IntegerAttr(axis, IndexType()))).result
+            b.insert(memref.StoreOp.get(as_int, array, [position]))
+        return b.insert(memref.CastOp.get(array, SHAPE)).results[0]
+
+    @staticmethod
+    def unless(
+        b: Builder, ok: SSAValue, report: Callable[[Builder], None], location: Attribute
+    ) -> None:
+        """`scf.if !ok { report }`, every op at `location`."""
+        true = b.insert(arith.ConstantOp(IntegerAttr(1, 1))).result
+        failed = b.insert(arith.XOrIOp(ok, true)).result
+        block = Block()
+        report(Builder(InsertPoint.at_end(block)))
+        block.add_op(scf.YieldOp())
+        if_op = b.insert(scf.IfOp(failed, [], Region(block)))
+        for op in (*block.walk(), if_op, failed.owner, true.owner):
+            op.location = location  # type: ignore[union-attr]
 
     def string(self, b: Builder, text: str, location: Attribute) -> SSAValue:
         """A `memref<?xi8>` holding the UTF-8 bytes of `text`."""

@@ -15,11 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from xdsl.dialects import func, scf
-from xdsl.dialects.builtin import ModuleOp
+from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import DifferentiableOp
+from noma.dialects.noma.shapes import is_static, shape_of
+from noma.dialects.noma.storage import ReadOp
 from noma.dialects.noma.types import ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
@@ -81,7 +83,15 @@ class Sweep:
 
     def adjoint_or_zero(self, value: SSAValue) -> SSAValue:
         adjoint = self.adjoints.get(value)
-        return adjoint if adjoint is not None else self.b.constant(0.0, adjoint_type(value))
+        if adjoint is not None:
+            return adjoint
+        t = adjoint_type(value)
+        if isinstance(t, TensorType) and not is_static(shape_of(t)):
+            # Zeros of a shape known only at run time: shaped like the value
+            # (a parameter's current value).
+            like = self.b.insert(ReadOp(value)).value if isinstance(value.type, ParamType) else value
+            return self.b.constant(0.0, like)
+        return self.b.constant(0.0, t)
 
     def run(self, ops: Sequence[Operation]) -> None:
         for op in reversed(ops):

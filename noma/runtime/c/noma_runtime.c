@@ -126,8 +126,15 @@ static void shortest_digits(double x, char digits[24], int *ndigits,
         uint64_t best_mant = 0;
         int best_e = 0;
         int have_best = 0; /* best_* hold the result for precision hi */
+        /* Most doubles that are not short decimals need 16 or 17 digits:
+         * probe 16, then 15, before halving, so that they take two
+         * round trips instead of five. */
+        int probes[2] = {16, 15}, nprobes = 0;
         while (lo < hi) {
             int mid = lo + (hi - lo) / 2;
+            if (nprobes < 2 && probes[nprobes] >= lo && probes[nprobes] < hi)
+                mid = probes[nprobes];
+            ++nprobes;
             uint64_t m;
             int me;
             if (round_trip_at(x, mid, &m, &me)) {
@@ -301,9 +308,15 @@ void noma_rt_flush(void)
  * by values[i]; other braces are copied verbatim. Messages mostly quote
  * counts, sizes and indices, so an integral value prints without the ".0"
  * that repr() would add ("index 5", not "index 5.0"). */
+/* Writes placeholder {k} (0 <= k < nvalues) of a message; ctx holds the values. */
+typedef void (*noma_value_writer)(FILE *f, int k, const void *ctx);
+
+/* Writes the message (an expanded memref<?xi8>) with each "{k}" replaced by
+ * write_value(k); other text, and placeholders out of range, verbatim. */
 static void write_substituted(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride,
-                              const double *values, int nvalues)
+                              noma_value_writer write_value, const void *ctx,
+                              int nvalues)
 {
     if (aligned == NULL || size <= 0)
         return;
@@ -315,11 +328,7 @@ static void write_substituted(FILE *f, const char *aligned, int64_t offset,
             char d = base[(i + 1) * stride];
             int k = d - '0';
             if (k >= 0 && k < nvalues) {
-                char num[NOMA_F64_REPR_BUFSIZE];
-                int len = format_f64_full(values[k], num);
-                if (len > 2 && num[len - 2] == '.' && num[len - 1] == '0')
-                    len -= 2;
-                fwrite(num, 1, (size_t)len, f);
+                write_value(f, k, ctx);
                 i += 3;
                 continue;
             }
@@ -327,6 +336,38 @@ static void write_substituted(FILE *f, const char *aligned, int64_t offset,
         fputc(c, f);
         ++i;
     }
+}
+
+/* A number as in diagnostics: shortest round-trip form, integral values
+ * without ".0". */
+static void write_f64_value(FILE *f, int k, const void *ctx)
+{
+    const double *values = ctx;
+    char num[NOMA_F64_REPR_BUFSIZE];
+    int len = format_f64_full(values[k], num);
+    if (len > 2 && num[len - 2] == '.' && num[len - 1] == '0')
+        len -= 2;
+    fwrite(num, 1, (size_t)len, f);
+}
+
+/* Shapes given as expanded memref<?xi64> descriptors. */
+typedef struct {
+    const int64_t *aligned;
+    int64_t offset, size, stride;
+} noma_shape_arg;
+
+/* A shape as "[2, 16]". */
+static void write_shape_value(FILE *f, int k, const void *ctx)
+{
+    const noma_shape_arg *shape = (const noma_shape_arg *)ctx + k;
+    fputc('[', f);
+    for (int64_t i = 0; i < shape->size; ++i) {
+        if (i > 0)
+            fputs(", ", f);
+        fprintf(f, "%lld",
+                (long long)shape->aligned[shape->offset + i * shape->stride]);
+    }
+    fputc(']', f);
 }
 
 void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
@@ -337,7 +378,8 @@ void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
      * the warning appears after what the program printed before it. */
     fflush(stdout);
     double values[1] = {v0};
-    write_substituted(stderr, aligned, offset, size, stride, values, 1);
+    write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
+                      values, 1);
     fputc('\n', stderr);
     fflush(stderr);
 }
@@ -384,7 +426,26 @@ void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
     /* stdout first, so that the error follows the program's output. */
     fflush(stdout);
     double values[2] = {v0, v1};
-    write_substituted(stderr, aligned, offset, size, stride, values, 2);
+    write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
+                      values, 2);
+    fputc('\n', stderr);
+    noma_abort_run();
+}
+
+void noma_shape_error(char *alloc, char *aligned, int64_t offset,
+                      int64_t size, int64_t stride, int64_t *a_alloc,
+                      int64_t *a_aligned, int64_t a_offset, int64_t a_size,
+                      int64_t a_stride, int64_t *b_alloc, int64_t *b_aligned,
+                      int64_t b_offset, int64_t b_size, int64_t b_stride)
+{
+    (void)alloc;
+    (void)a_alloc;
+    (void)b_alloc;
+    fflush(stdout);
+    noma_shape_arg shapes[2] = {{a_aligned, a_offset, a_size, a_stride},
+                                {b_aligned, b_offset, b_size, b_stride}};
+    write_substituted(stderr, aligned, offset, size, stride, write_shape_value,
+                      shapes, 2);
     fputc('\n', stderr);
     noma_abort_run();
 }

@@ -79,6 +79,18 @@ __attribute__((noreturn))
 void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
                         int64_t size, int64_t stride, double v0, double v1);
 
+/* Like noma_runtime_error, with "{0}" and "{1}" replaced by two shapes, each
+ * an expanded memref<?xi64> of dimensions, written as "[2, 16]" (a rank-0
+ * shape as "[]").  Never returns. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+void noma_shape_error(char *alloc, char *aligned, int64_t offset,
+                      int64_t size, int64_t stride, int64_t *a_alloc,
+                      int64_t *a_aligned, int64_t a_offset, int64_t a_size,
+                      int64_t a_stride, int64_t *b_alloc, int64_t *b_aligned,
+                      int64_t b_offset, int64_t b_size, int64_t b_stride);
+
 /* ---- buffers ----------------------------------------------------------- */
 
 /* free(p): releases a buffer that compiled code allocated with malloc (the
