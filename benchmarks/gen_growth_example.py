@@ -18,7 +18,6 @@ the number and matrix formatting of benchmarks/gen_xor_example.py.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import textwrap
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 from types import ModuleType
 
 import numpy as np
+from script_module import load_module
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -36,28 +36,15 @@ STEM = "self_growing_xor"
 INDENT = "    "
 
 
-def _load(path: Path) -> ModuleType:
-    """Import a file of benchmarks/ (not a package) once per process, under
-    the name benchmarks/run.py gives it."""
-    name = "noma_bench_" + path.stem
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 def xor_gen() -> ModuleType:
     """benchmarks/gen_xor_example.py: `number`, `matrix`, `up_to_date`,
     `write_atomically`."""
-    return _load(HERE / "gen_xor_example.py")
+    return load_module(HERE / "gen_xor_example.py")
 
 
 def peer() -> ModuleType:
     """benchmarks/peers/xor_growth_numpy.py."""
-    return _load(HERE / "peers" / "xor_growth_numpy.py")
+    return load_module(HERE / "peers" / "xor_growth_numpy.py")
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,12 @@ examples/xor_2_16_1.out, the final loss the NumPy peer computes.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
+
+from script_module import load_module
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -24,15 +26,8 @@ EXPECTED = EXAMPLE.with_suffix(".out")
 PER_LINE = 4  # numbers per source line in the weight matrices
 
 
-def _load_numpy_peer():
-    name = "noma_bench_xor_numpy"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "peers" / "xor_numpy.py")
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+def _load_numpy_peer() -> ModuleType:
+    return load_module(HERE / "peers" / "xor_numpy.py")
 
 
 def number(x: float) -> str:

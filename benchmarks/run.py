@@ -55,7 +55,6 @@ import argparse
 import contextlib
 import ctypes
 import datetime
-import importlib.util
 import json
 import math
 import os
@@ -71,6 +70,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+
+from script_module import load_module
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -131,23 +132,6 @@ class Options:
 # --------------------------------------------------------------------------
 # Peers
 # --------------------------------------------------------------------------
-
-
-def load_module(path: Path) -> ModuleType:
-    """Import a peer written in Python from its file (benchmarks/ is not a
-    package), once per process."""
-    name = "noma_bench_" + path.stem
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-    return sys.modules[name]
 
 
 @dataclass

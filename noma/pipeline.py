@@ -124,7 +124,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
-    Stage("loops", "convert-noma-to-loops,canonicalize"),
+    Stage("loops", "convert-noma-to-loops,canonicalize,cse"),
     Stage("llvm", "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 

@@ -4,8 +4,6 @@ numpy arrays, and memory that stays flat however long training runs."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np

@@ -49,7 +49,9 @@ from xdsl.rewriter import InsertPoint, Rewriter
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.io import WarningOp
+from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
+from noma.dialects.noma.tensor_ops import CastOp
 from noma.dialects.noma.training import AFTER_STEP_ATTR, MinimizeOp, OptimizeOp
 from noma.frontend.diagnostics import NomaError
 
@@ -73,23 +75,41 @@ def emit_step(b: NomaBuilder, optimizer: str, param: SSAValue, grad: SSAValue, h
     one = b.constant(1.0)
     step = b.add(b.insert(StateReadOp(param, "t")).value, one)
     b.insert(StateWriteOp(step, param, "t"))
-    value = b.insert(ReadOp(param)).value
+    grad = _known_shape(grad)
+
+    def read(op: ReadOp | StateReadOp) -> SSAValue:
+        # The gradient has the parameter's shape: the step works at the
+        # shape known statically for this iteration, if any.
+        value = b.insert(op).results[0]
+        return value if value.type == grad.type else b.insert(CastOp(value, grad.type)).result
+
+    value = read(ReadOp(param))
     if optimizer == "sgd":
         update = b.mul(h.lr, grad)
     elif optimizer == "rmsprop":
-        v = _decayed(b, b.insert(StateReadOp(param, "v")).value, b.mul(grad, grad), h.beta2)
+        v = _decayed(b, read(StateReadOp(param, "v")), b.mul(grad, grad), h.beta2)
         b.insert(StateWriteOp(v, param, "v"))
         update = b.div(b.mul(h.lr, grad), b.add(b.unary(ew.SqrtOp, v), h.eps))
     else:
         assert optimizer == "adam"
-        m = _decayed(b, b.insert(StateReadOp(param, "m")).value, grad, h.beta1)
-        v = _decayed(b, b.insert(StateReadOp(param, "v")).value, b.mul(grad, grad), h.beta2)
+        m = _decayed(b, read(StateReadOp(param, "m")), grad, h.beta1)
+        v = _decayed(b, read(StateReadOp(param, "v")), b.mul(grad, grad), h.beta2)
         b.insert(StateWriteOp(m, param, "m"))
         b.insert(StateWriteOp(v, param, "v"))
         m_hat = b.div(m, b.sub(one, b.binary(ew.PowOp, h.beta1, step)))
         v_hat = b.div(v, b.sub(one, b.binary(ew.PowOp, h.beta2, step)))
         update = b.div(b.mul(h.lr, m_hat), b.add(b.unary(ew.SqrtOp, v_hat), h.eps))
     b.insert(WriteOp(b.sub(value, update), param))
+
+
+def _known_shape(grad: SSAValue) -> SSAValue:
+    """The gradient before a cast to a more dynamic type: the gradient of a
+    reallocated parameter read where its shape is known is computed at that
+    shape, and cast to the parameter's dynamic type only to meet it."""
+    owner = grad.owner
+    if isinstance(owner, CastOp) and is_static(shape_of(owner.source.type)):
+        return owner.source
+    return grad
 
 
 def _decayed(b: NomaBuilder, average: SSAValue, sample: SSAValue, beta: SSAValue) -> SSAValue:

@@ -8,7 +8,6 @@ benchmark, not to the tests."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import os
@@ -21,6 +20,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
@@ -29,31 +29,19 @@ EXAMPLE = ROOT / "examples" / "self_growing_xor.noma"
 VARIANTS = [False, True]
 
 
-def load(path: Path, prefix: str = "noma_bench_") -> ModuleType:
-    """Import a file that is not in a package, once per test session."""
-    name = prefix + path.stem
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def run_py() -> ModuleType:
-    return load(BENCHMARKS / "run.py")
+    return load_script(BENCHMARKS / "run.py")
 
 
 @pytest.fixture(scope="module")
 def peer() -> ModuleType:
-    return load(BENCHMARKS / "peers" / "xor_growth_numpy.py")
+    return load_script(BENCHMARKS / "peers" / "xor_growth_numpy.py")
 
 
 @pytest.fixture(scope="module")
 def gen() -> ModuleType:
-    return load(BENCHMARKS / "gen_growth_example.py")
+    return load_script(BENCHMARKS / "gen_growth_example.py")
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +49,7 @@ def reference() -> ModuleType:
     """The test reference (its `reference(reset)`), written apart from the
     peers."""
     path = ROOT / "tests" / "examples" / "test_self_growing_xor.py"
-    return load(path, prefix="noma_reference_")
+    return load_script(path, prefix="noma_reference_")
 
 
 @pytest.fixture(scope="module")
@@ -248,11 +236,9 @@ def test_output_printed_by_python_while_redirected_stays_redirected() -> None:
     Python's stdout block-buffered, what is still buffered when the timing
     ends must go to /dev/null too, not to the report's stdout."""
     code = (
-        "import importlib.util, os, sys\n"
-        f"spec = importlib.util.spec_from_file_location('run', {str(BENCHMARKS / 'run.py')!r})\n"
-        "run = importlib.util.module_from_spec(spec)\n"
-        "sys.modules['run'] = run\n"
-        "spec.loader.exec_module(run)\n"
+        "import os, sys\n"
+        f"sys.path.insert(0, {str(BENCHMARKS)!r})\n"
+        "import run\n"
         "with open(os.devnull, 'w') as null:\n"
         "    with run.redirected_output(null.fileno(), null.fileno()):\n"
         "        print('inside')\n"

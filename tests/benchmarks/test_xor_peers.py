@@ -6,7 +6,6 @@ here: timings belong to the benchmark, not to the tests."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
 import re
@@ -18,6 +17,7 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
@@ -25,26 +25,14 @@ INIT = ROOT / "data" / "xor_init.json"
 EXAMPLE = ROOT / "examples" / "xor_2_16_1.noma"
 
 
-def load(path: Path) -> ModuleType:
-    """Import a file of benchmarks/ (not a package) once per test session."""
-    name = "noma_bench_" + path.stem
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        assert spec is not None and spec.loader is not None
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
 @pytest.fixture(scope="module")
 def run_py() -> ModuleType:
-    return load(BENCHMARKS / "run.py")
+    return load_script(BENCHMARKS / "run.py")
 
 
 @pytest.fixture(scope="module")
 def peer() -> ModuleType:
-    return load(BENCHMARKS / "peers" / "xor_numpy.py")
+    return load_script(BENCHMARKS / "peers" / "xor_numpy.py")
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +171,7 @@ def test_example_trains_as_the_peers_do() -> None:
 
 
 def test_example_is_what_the_generator_writes() -> None:
-    gen = load(BENCHMARKS / "gen_xor_example.py")
+    gen = load_script(BENCHMARKS / "gen_xor_example.py")
     assert EXAMPLE.read_text() == gen.render()
 
 

@@ -46,7 +46,7 @@ from noma.dialects.noma import io, storage, tape
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.dialects.noma.shapes import num_elements, shape_of
+from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.dialects.noma.storage import storage_value_type
 from noma.dialects.noma.types import BufferType, ParamType
 from noma.frontend.diagnostics import NomaError
@@ -87,6 +87,8 @@ class Bufferizer:
         """emitters of what runs before the function's return (releasing
         parameters and buffers)"""
         self.storage = StorageLowering(self)
+        self.in_place: set[SSAValue] = set()
+        """Tensor values computed directly into the storage they are written to."""
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -236,6 +238,8 @@ class Bufferizer:
             case _ if isinstance(op, ScalarLowerable):
                 target = self.write_through_target(op, lw.b)
                 result = lw.elementwise(op, target) if target is not None else lw.elementwise(op)
+                if target is not None and result is target:
+                    self.in_place.add(op.results[0])
             case _:
                 raise cannot_lower(op)
         self._replace(op, result)
@@ -262,7 +266,9 @@ class Bufferizer:
             return None  # the value goes into a new buffer
         slot = op_slot(write)
         handle = write.operands[1]
-        if storage_value_type(handle.type) != value.type:
+        stored = storage_value_type(handle.type)
+        resizable_at_static_shape = is_resizable(handle.type) and is_static(shape_of(value.type))
+        if stored != value.type and not resizable_at_static_shape:
             return None
         ops = list(block.ops)
         last = _last_use_in(block, value)
@@ -270,7 +276,9 @@ class Bufferizer:
         for other in ops[ops.index(op) + 1 : end + 1]:
             if other is not write and touches_storage(other, handle, slot):
                 return None
-        return slot_buffer(handle, slot, b)
+        if stored == value.type:
+            return slot_buffer(handle, slot, b)
+        return self.storage.static_view(handle, slot, value.type, op)
 
     def _replace(self, op: Operation, result: SSAValue) -> None:
         value = op.results[0]

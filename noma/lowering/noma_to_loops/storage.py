@@ -233,6 +233,26 @@ class StorageLowering:
         )
         return lw.b.insert(alloc).memref
 
+    def static_view(self, handle: SSAValue, slot: str, t: Attribute, op: Operation) -> SSAValue:
+        """The current buffer of a cell seen with the static tensor type `t`
+        (`memref.cast`), just before `op`, after checking at run time that
+        it has that shape."""
+        from noma.lowering.noma_to_loops.bufferize import buffer_dims
+
+        lw = LoopLowering(self.bz, op)
+        b = lw.b
+        buffer = slot_buffer(handle, slot, b)
+
+        held = buffer_dims(b, buffer)
+        wanted = [lw.index_constant(d) for d in shape_of(t)]  # type: ignore[misc]
+        ok: SSAValue | None = None
+        for x, y in zip(held, wanted, strict=True):
+            same = b.insert(arith.CmpiOp(x, y, "eq")).result
+            ok = same if ok is None else b.insert(arith.AndIOp(ok, same)).result
+        assert ok is not None
+        lw.check_shapes(ok, "cannot store a {0} tensor where the storage holds a {1} one", wanted, held)
+        return b.insert(memref.CastOp.get(buffer, memref_type(t))).results[0]  # type: ignore[arg-type]
+
     def write(self, op: storage.WriteOp | storage.StateWriteOp, lw: LoopLowering) -> None:
         """A value stored into a slot: copied into the slot's buffer after
         checking the shapes agree, or, with `resize`, into a new buffer that
@@ -250,7 +270,7 @@ class StorageLowering:
         if not is_tensor(value):
             lw.b.insert(memref.StoreOp.get(value, target, []))
             return
-        if self.bz.buffer(value) is target:
+        if value in self.bz.in_place:
             return  # computed in place
         from noma.lowering.noma_to_loops.bufferize import buffer_dims
 
