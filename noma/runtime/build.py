@@ -1,6 +1,6 @@
 """Build the C runtime into a cached shared library.
 
-The runtime (printing, diagnostics, tape, later RNG and file I/O) has exactly
+The runtime (printing, diagnostics, tape, RNG and file I/O) has exactly
 one implementation, in C, so that the JIT and standalone executables behave
 identically. The JIT needs it as a shared library that LLVM can resolve
 symbols from; executables link the C source directly (see
@@ -37,6 +37,7 @@ __all__ = [
     "runtime_header_path",
     "runtime_include_dir",
     "runtime_source_path",
+    "runtime_source_paths",
 ]
 
 # Flags for the shared library. -std=c11 because the runtime uses
@@ -71,6 +72,19 @@ class CCompilerNotFoundError(RuntimeBuildError):
 def runtime_source_path() -> Path:
     """Path of ``noma_runtime.c``; executables compile and link this file."""
     return _C_DIR / "noma_runtime.c"
+
+
+def runtime_source_paths() -> list[Path]:
+    """Every C file of the runtime (``noma_runtime.c`` first, then the other
+    ``noma_*.c`` files in name order); the shared library and executables
+    compile all of them. ``noma_exe_*.c`` files are the executable's driver,
+    not part of the runtime."""
+    others = sorted(
+        p
+        for p in _C_DIR.glob("noma_*.c")
+        if p != runtime_source_path() and not p.name.startswith("noma_exe_")
+    )
+    return [runtime_source_path(), *others]
 
 
 def runtime_header_path() -> Path:
@@ -149,7 +163,7 @@ def _compiler_identity(compiler: list[str]) -> str:
 def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
     """Hash of the C sources, compiler identity and flags."""
     h = hashlib.sha256()
-    for path in (runtime_source_path(), runtime_header_path()):
+    for path in (*runtime_source_paths(), *sorted(_C_DIR.glob("*.h"))):
         h.update(path.name.encode())
         h.update(b"\0")
         h.update(path.read_bytes())
@@ -196,7 +210,7 @@ def build_runtime_library(*, force: bool = False) -> Path:
         str(runtime_include_dir()),
         "-o",
         str(tmp),
-        str(runtime_source_path()),
+        *(str(path) for path in runtime_source_paths()),
         *_LINK_LIBS,
     ]
     replaced = False

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from noma.runtime.build import find_c_compiler, runtime_include_dir, runtime_source_path
+from noma.runtime.build import find_c_compiler, runtime_include_dir, runtime_source_paths
 from noma.runtime.jit import JitError, JitModule, emit_object_file, optimize_ir
 
 # A memref<?xi8> string constant is passed to the runtime as its expanded
@@ -305,7 +305,7 @@ entry:
             "-o",
             str(exe),
             str(obj),
-            str(runtime_source_path()),
+            *(str(p) for p in runtime_source_paths()),
             "-lm",
         ],
         capture_output=True,

@@ -24,6 +24,7 @@ from noma.runtime.build import (
     runtime_header_path,
     runtime_include_dir,
     runtime_source_path,
+    runtime_source_paths,
 )
 from noma.runtime.jit import NomaRuntime, load_runtime
 
@@ -164,7 +165,7 @@ def test_no_warnings_strict(tmp_path: Path) -> None:
             "-Werror",
             "-o",
             str(tmp_path / "lib.so"),
-            str(runtime_source_path()),
+            *(str(p) for p in runtime_source_paths()),
         ],
         capture_output=True,
         text=True,
@@ -298,7 +299,7 @@ def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
             "-o",
             str(exe),
             str(src),
-            str(runtime_source_path()),
+            *(str(p) for p in runtime_source_paths()),
             "-lm",
         ],
         capture_output=True,
