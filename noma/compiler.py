@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +26,7 @@ from xdsl.ir import Attribute
 from noma import pipeline
 from noma.frontend import compile_to_ir
 from noma.frontend.irgen import ENTRY_ATTR
+from noma.frontend.irgen.files import arg_ranks
 
 PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
@@ -46,6 +48,9 @@ class Program:
 
     source: str
     filename: str
+    arg_ranks: Mapping[str, int] = field(default_factory=dict)
+    """The ranks of main's parameters whose files are known when compiling
+    (see `compile`); the others are 2-D."""
     _stages: dict[str, ModuleOp] = field(default_factory=dict, repr=False)
 
     def ir(self, stage: str = "noma") -> ModuleOp:
@@ -58,11 +63,12 @@ class Program:
             raise KeyError(f"unknown stage '{stage}' (expected one of {', '.join(names)})")
         index = names.index(stage)
         if index == 0:
-            module = compile_to_ir(self.source, self.filename)
+            module = compile_to_ir(self.source, self.filename, self.arg_ranks)
         else:
             module = self.ir(names[index - 1]).clone()
             spec = pipeline.STAGES[index].passes
             pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
+            module.verify()  # each stage is valid IR, as `noma-opt` checks
         self._stages[stage] = module
         return module
 
@@ -89,14 +95,22 @@ class Program:
         return address, list(self.entry.function_type.outputs.data)
 
 
-    def run(self, seed: int = DEFAULT_SEED) -> float | np.ndarray | None:
+    def run(
+        self, seed: int = DEFAULT_SEED, args: Mapping[str, str] | None = None
+    ) -> float | np.ndarray | None:
         """Run `main` and give its result: a float, a numpy array, or None
         if it returns nothing. What the program prints goes to the
         process's stdout. The random generator starts from `seed` (a fixed
-        default), so a run is reproducible."""
+        default), so a run is reproducible. `args` maps names of main's
+        parameters to the files their values are read from (`--arg
+        NAME=FILE`); the runtime's table is cleared first, so a run never
+        sees the files of an earlier one."""
         address, outputs = self._packed_entry
         jit = self.jit
         jit.runtime.rng_seed(seed)
+        jit.runtime.clear_args()
+        for name, path in (args or {}).items():
+            jit.runtime.set_arg(name, path)
         slot = result_slot(outputs[0]) if outputs else ctypes.c_double(0.0)
         status = jit.runtime.invoke(address, [ctypes.pointer(slot)])
         if status != 0:
@@ -150,13 +164,19 @@ def _entry_function(module: ModuleOp) -> FuncOp:
     raise LookupError("the module has no entry function")
 
 
-def compile(source_or_path: str | os.PathLike[str]) -> Program:
-    """A `Program` from NOMA source text or from the path of a `.noma` file."""
+def compile(
+    source_or_path: str | os.PathLike[str], arg_files: Mapping[str, str] | None = None
+) -> Program:
+    """A `Program` from NOMA source text or from the path of a `.noma` file.
+    `arg_files` names the files that main's parameters will be read from
+    (as `Program.run(args=...)` does), when they are known: the ranks of
+    their tensors are taken from them."""
+    ranks = arg_ranks(arg_files or {})
     if isinstance(source_or_path, os.PathLike) or (
         isinstance(source_or_path, str)
         and source_or_path.endswith(".noma")
         and "\n" not in source_or_path
     ):
         path = Path(source_or_path)
-        return Program(path.read_text(encoding="utf-8"), str(source_or_path))
-    return Program(str(source_or_path), "<source>")
+        return Program(path.read_text(encoding="utf-8"), str(source_or_path), ranks)
+    return Program(str(source_or_path), "<source>", ranks)

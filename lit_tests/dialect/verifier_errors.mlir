@@ -133,3 +133,27 @@ func.func @param_type() {
   func.return
 }
 // CHECK: a parameter's value must be f64 or a tensor of f64, got i32
+
+// -----
+
+func.func @load_csv_rank() {
+  %X = noma.load_csv "x.csv" : tensor<?x?x?xf64>
+  func.return
+}
+// CHECK: 'noma.load_csv' gives a 2-D tensor
+
+// -----
+
+func.func @load_static() {
+  %W = noma.load_safetensors "w.safetensors" "W" : tensor<2x3xf64>
+  func.return
+}
+// CHECK: 'noma.load_safetensors' gives a tensor of rank 1 or more with dynamic dimensions, got tensor<2x3xf64>
+
+// -----
+
+func.func @save_names(%x: f64) {
+  noma.save_safetensors "w.safetensors" ["a", "a"](%x, %x : f64, f64)
+  func.return
+}
+// CHECK: 'noma.save_safetensors' names 'a' twice

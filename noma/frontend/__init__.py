@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from xdsl.dialects.builtin import ModuleOp
 
 
-def compile_to_ir(source: str, filename: str) -> ModuleOp:
-    """Parse, check and lower a NOMA program to the `noma` dialect.
-    Raises `NomaError` with a source location on bad input."""
+def compile_to_ir(
+    source: str, filename: str, arg_ranks: Mapping[str, int] | None = None
+) -> ModuleOp:
+    """Parse, check and lower a NOMA program to the `noma` dialect; `arg_ranks`
+    gives the ranks of main's parameters whose files are known. Raises
+    `NomaError` with a source location on bad input."""
     from noma.frontend.irgen import generate_ir
     from noma.frontend.parser import parse_program
 
     program = parse_program(source, filename)
-    return generate_ir(program)
+    return generate_ir(program, arg_ranks)

@@ -47,8 +47,6 @@ _UNARY = {
 }
 _BINARY = {"pow": ew.PowOp, "min": ew.MinOp, "max": ew.MaxOp}
 
-_RANDOM = "random numbers arrive with the seeded run-time RNG"
-
 BUILTINS: dict[str, Builtin] = {
     **{name: Builtin(name, 1, 1, op) for name, op in _UNARY.items()},
     **{name: Builtin(name, 2, 2, op) for name, op in _BINARY.items()},
@@ -57,16 +55,27 @@ BUILTINS: dict[str, Builtin] = {
     "mean": Builtin("mean", 1, 1),
     "dot": Builtin("dot", 2, 2),
     "matmul": Builtin("matmul", 2, 2),
-    "rand": Builtin("rand", 0, 0, milestone=_RANDOM),
-    "rand_uniform": Builtin("rand_uniform", 2, 2, milestone=_RANDOM),
-    "rand_normal": Builtin("rand_normal", 2, 2, milestone=_RANDOM),
-    "rand_tensor": Builtin("rand_tensor", 1, None, milestone=_RANDOM),
-    "rand_normal_tensor": Builtin("rand_normal_tensor", 3, None, milestone=_RANDOM),
-    "xavier_init": Builtin("xavier_init", 3, None, milestone=_RANDOM),
-    "he_init": Builtin("he_init", 2, None, milestone=_RANDOM),
+    "rand": Builtin("rand", 0, 0),
+    "rand_uniform": Builtin("rand_uniform", 2, 2),
+    "rand_normal": Builtin("rand_normal", 2, 2),
+    "rand_tensor": Builtin("rand_tensor", 1, None),
+    "rand_normal_tensor": Builtin("rand_normal_tensor", 3, None),
+    "xavier_init": Builtin("xavier_init", 3, None),
+    "he_init": Builtin("he_init", 2, None),
 }
 
 TENSOR_BUILTINS = ("sum", "mean", "dot", "matmul")
 """Built-ins that are tensor ops rather than elementwise ones."""
+
+RANDOM_BUILTINS = (
+    "rand",
+    "rand_uniform",
+    "rand_normal",
+    "rand_tensor",
+    "rand_normal_tensor",
+    "xavier_init",
+    "he_init",
+)
+"""Built-ins that draw from the program's seeded generator."""
 
 OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop")

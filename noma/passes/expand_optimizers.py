@@ -26,6 +26,13 @@ then those of the final parameters. The optimizer state lives with each
 parameter (`noma.state_read`/`noma.state_write`), so it persists from one
 optimize loop to the next until `noma.reset_optimizer` clears it, which this
 pass also expands.
+
+A mini-batch loop (a body marked `noma.epoch_end %last`) handles one block
+of a pass over the data per iteration: the `until` condition counts only
+when `%last` holds, the loop counts passes instead of steps, every block
+steps while passes remain (`passes + 1 <= max_iterations`), and after them
+one more pass runs without steps; the loop then ends at its last block
+(warning about passes, not steps).
 """
 
 from __future__ import annotations
@@ -48,6 +55,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.epochs import epoch_end_of
 from noma.dialects.noma.io import WarningOp
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
@@ -58,6 +66,67 @@ from noma.frontend.diagnostics import NomaError
 MAX_ITERATIONS_WARNING = (
     "optimize loop stopped after max_iterations = {0} steps before its `until` condition held"
 )
+MAX_PASSES_WARNING = (
+    "optimize loop stopped after max_iterations = {0} passes over the data before its `until` "
+    "condition held"
+)
+
+
+@dataclass
+class Budget:
+    """What an iteration of an expanded optimize loop decides once its body
+    and `until` condition ran (i1 values), and the count it passes on."""
+
+    stop: SSAValue
+    """The `until` condition held: the loop ends without a step."""
+    step: SSAValue
+    """This iteration takes its optimizer step."""
+    keep_going: SSAValue
+    """Another iteration follows."""
+    counter: SSAValue
+    """Forwarded to the after region: the steps (passes) counted so far."""
+
+
+def _step_budget(
+    b: NomaBuilder, iteration: SSAValue, condition: SSAValue, max_iterations: SSAValue
+) -> Budget:
+    """A plain loop: every iteration that does not stop takes a step, while
+    steps remain; `iteration` counts them (the after region adds one)."""
+    stop = b.insert(arith.CmpfOp(condition, b.constant(0.0), "une")).result
+    # Step number `iteration + 1` is allowed while it is <= max_iterations,
+    # so a fractional budget is truncated and NaN allows none.
+    next_step = b.add(iteration, b.constant(1.0))
+    more = b.insert(arith.CmpfOp(next_step, max_iterations, "ole")).result
+    true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+    keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more)).result
+    return Budget(stop, keep_going, keep_going, iteration)
+
+
+def _pass_budget(
+    b: NomaBuilder,
+    passes: SSAValue,
+    condition: SSAValue,
+    max_iterations: SSAValue,
+    last: SSAValue,
+) -> Budget:
+    """A mini-batch loop (`noma.epoch_end`): an iteration is one block of a
+    pass over the data, and `passes` counts the passes done. The condition
+    counts only on a pass's last block. Every block of pass number
+    `passes + 1` steps while that number is <= max_iterations (the last
+    block unless the condition stops the loop there); after those passes,
+    one more runs without steps and the loop ends at its last block."""
+    true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+    is_last = b.insert(arith.CmpfOp(last, b.constant(0.0), "une")).result
+    holds = b.insert(arith.CmpfOp(condition, b.constant(0.0), "une")).result
+    stop = b.insert(arith.AndIOp(is_last, holds)).result
+    next_pass = b.add(passes, b.constant(1.0))
+    more = b.insert(arith.CmpfOp(next_pass, max_iterations, "ole")).result
+    go_on = b.insert(arith.XOrIOp(stop, true)).result
+    step = b.insert(arith.AndIOp(go_on, more)).result
+    mid_pass = b.insert(arith.XOrIOp(is_last, true)).result
+    keep_going = b.insert(arith.AndIOp(go_on, b.insert(arith.OrIOp(more, mid_pass)).result)).result
+    counter = b.insert(arith.SelectOp(is_last, next_pass, passes)).result
+    return Budget(stop, step, keep_going, counter)
 
 
 @dataclass
@@ -141,18 +210,18 @@ class ExpandOptimize(RewritePattern):
             (value, result) for value, result in zip(until.exports, export_results) if result.uses
         ]
 
+        epoch_end = epoch_end_of(op)
         before_region = Rewriter.move_region_contents_to_new_regions(op.body)
         before = before_region.block
         iteration = before.insert_arg(f64, 0)
         rewriter.erase(minimize)
         b = NomaBuilder(InsertPoint.before(until), op.location)
-        stop = b.insert(arith.CmpfOp(until.condition, b.constant(0.0), "une")).result
-        # Step number `iteration + 1` is allowed while it is <= max_iterations,
-        # so a fractional budget is truncated and NaN allows none.
-        next_step = b.add(iteration, b.constant(1.0))
-        more = b.insert(arith.CmpfOp(next_step, op.max_iterations, "ole")).result
-        true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
-        keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more))
+        if epoch_end is None:
+            budget = _step_budget(b, iteration, until.condition, op.max_iterations)
+        else:
+            iteration.name_hint = "passes"
+            budget = _pass_budget(b, iteration, until.condition, op.max_iterations, epoch_end.last)
+            rewriter.erase(epoch_end)
         step = Block()
         sb = NomaBuilder(InsertPoint.at_end(step), op.location)
         for param, grad in zip(params, grads):
@@ -163,14 +232,17 @@ class ExpandOptimize(RewritePattern):
             del after.attributes[AFTER_STEP_ATTR]
             step.add_op(after)
         sb.insert(scf.YieldOp())
-        b.insert(scf.IfOp(keep_going.result, [], Region(step)))
-        forwarded = [iteration, *until.next, *(value for value, _ in exported), stop]
-        b.insert(scf.ConditionOp(keep_going.result, *forwarded))
+        b.insert(scf.IfOp(budget.step, [], Region(step)))
+        forwarded = [budget.counter, *until.next, *(value for value, _ in exported), budget.stop]
+        b.insert(scf.ConditionOp(budget.keep_going, *forwarded))
         rewriter.erase(until)
 
         after = Block(arg_types=[v.type for v in forwarded])
         ab = NomaBuilder(InsertPoint.at_end(after), op.location)
-        ab.insert(scf.YieldOp(ab.add(after.args[0], ab.constant(1.0)), *after.args[1 : 1 + n_next]))
+        counter = after.args[0]
+        if epoch_end is None:
+            counter = ab.add(counter, ab.constant(1.0))
+        ab.insert(scf.YieldOp(counter, *after.args[1 : 1 + n_next]))
 
         zero = NomaBuilder(InsertPoint.before(op), op.location).constant(0.0)
         loop = scf.WhileOp(
@@ -178,19 +250,20 @@ class ExpandOptimize(RewritePattern):
         )
         loop.location = op.location
         rewriter.insert(loop, InsertPoint.before(op))
-        self._warn_if_not_converged(loop, op)
+        warning = MAX_ITERATIONS_WARNING if epoch_end is None else MAX_PASSES_WARNING
+        self._warn_if_not_converged(loop, op, warning)
         for (_, result), new in zip(exported, loop.results[1 + n_next : -1]):
             result.replace_all_uses_with(new)
         rewriter.replace(op, [], [*loop.results[1 : 1 + n_next], *([None] * len(export_results))])
 
     @staticmethod
-    def _warn_if_not_converged(loop: scf.WhileOp, op: OptimizeOp) -> None:
+    def _warn_if_not_converged(loop: scf.WhileOp, op: OptimizeOp, warning: str) -> None:
         b = NomaBuilder(InsertPoint.after(loop), op.location)
         true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
         not_converged = b.insert(arith.XOrIOp(loop.results[-1], true)).result
         block = Block()
         NomaBuilder(InsertPoint.at_end(block), op.location).insert(
-            WarningOp(MAX_ITERATIONS_WARNING, op.max_iterations)
+            WarningOp(warning, op.max_iterations)
         )
         NomaBuilder(InsertPoint.at_end(block), op.location).insert(scf.YieldOp())
         b.insert(scf.IfOp(not_converged, [], Region(block)))

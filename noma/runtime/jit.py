@@ -26,7 +26,7 @@ import math
 import os
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -201,6 +201,12 @@ class NomaRuntime:
         lib.noma_rng_normal.restype = ctypes.c_double
         self._fmt_buf = ctypes.create_string_buffer(64)
         self._fmt_lock = threading.Lock()
+        lib.noma_set_arg.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+        lib.noma_set_arg.restype = None
+        lib.noma_clear_args.argtypes = []
+        lib.noma_clear_args.restype = None
+        lib.noma_safetensors_writer_new.argtypes = []
+        lib.noma_safetensors_writer_new.restype = ctypes.c_int64
 
     def format_f64(self, x: float) -> str:
         """repr(x) as the C runtime prints it (identical to Python's repr)."""
@@ -277,6 +283,135 @@ class NomaRuntime:
     def rng_normal(self, mean: float, std: float) -> float:
         """``mean + std * z``, z standard normal by Box-Muller (two draws)."""
         return float(self.lib.noma_rng_normal(float(mean), float(std)))
+
+    # -- file I/O (noma_io.h) ------------------------------------------------
+    # The loaders and writers report bad files as NOMA runtime errors, which
+    # end the run: outside noma_rt_invoke that would be exit(1) of the
+    # interpreter. So each call goes through the runtime's packed wrapper
+    # (noma_io_packed_*) under the trampoline; a runtime error prints its
+    # message on C's stderr (fd 2) and is raised here as RuntimeError.
+    # `where` is the location prefix of messages ("prog.noma:3:5: ").
+
+    def set_arg(self, name: str, path: str | os.PathLike[str]) -> None:
+        """Record the file for main's parameter ``name`` (``--arg NAME=FILE``);
+        replaces an earlier one. ``FILE`` may be ``w.safetensors:TENSOR``."""
+        self.lib.noma_set_arg(name.encode(), os.fsencode(path))
+
+    def clear_args(self) -> None:
+        """Forget every file recorded by :meth:`set_arg`."""
+        self.lib.noma_clear_args()
+
+    def io_invoke(self, function: str, values: Sequence[Any]) -> int:
+        """Call ``noma_io_packed_<function>`` under the trampoline with the
+        given ctypes values (one per C parameter, a result slot last, in
+        noma_io.h's order); 0 on success, 1 after a runtime error."""
+        fn = ctypes.cast(getattr(self.lib, f"noma_io_packed_{function}"), ctypes.c_void_p)
+        return self.invoke(int(fn.value or 0), [ctypes.pointer(v) for v in values])
+
+    def _io_call(self, function: str, values: Sequence[Any]) -> None:
+        if self.io_invoke(function, values) != 0:
+            self.flush()
+            raise RuntimeError(f"noma_{function} failed: runtime error (the message is on stderr)")
+
+    @staticmethod
+    def _memref_values(address: int, size: int) -> list[Any]:
+        """An expanded 1-D memref (allocated, aligned, offset 0, size,
+        stride 1) of contiguous data at ``address``."""
+        return [
+            ctypes.c_void_p(address),
+            ctypes.c_void_p(address),
+            ctypes.c_int64(0),
+            ctypes.c_int64(size),
+            ctypes.c_int64(1),
+        ]
+
+    @staticmethod
+    def _str_values(text: str | bytes | os.PathLike[str]) -> tuple[list[Any], Any]:
+        """A memref<?xi8> of the text (paths as the OS encodes them), and the
+        buffer to keep alive during the call."""
+        data = text if isinstance(text, bytes) else os.fsencode(text)
+        buf = ctypes.create_string_buffer(data, len(data) or 1)
+        return NomaRuntime._memref_values(ctypes.addressof(buf), len(data)), buf
+
+    @staticmethod
+    def _tensor_values(array: Any) -> tuple[list[Any], list[Any], tuple[np.ndarray, np.ndarray]]:
+        """memref<?xf64> data and memref<?xi64> shape of a tensor, and the
+        arrays to keep alive. Only float64 is accepted: NOMA tensors are f64,
+        and a silent conversion would hide a caller's mistake."""
+        arr = np.asarray(array)
+        if arr.dtype != np.float64:
+            raise TypeError(f"NOMA tensors are float64, got {arr.dtype}")
+        # Not np.ascontiguousarray: it turns a rank-0 array into rank 1.
+        data = arr if arr.flags.c_contiguous else arr.copy(order="C")
+        dims = np.array(data.shape, dtype=np.int64)
+        return (
+            NomaRuntime._memref_values(data.ctypes.data, data.size),
+            NomaRuntime._memref_values(dims.ctypes.data, dims.size),
+            (data, dims),
+        )
+
+    def _take_loaded(self, handle: int, rank: int) -> np.ndarray:
+        """Shape via noma_loaded_dim, then noma_loaded_take (releases it)."""
+        dims = []
+        for axis in range(rank):
+            out = ctypes.c_int64(-1)
+            self._io_call("loaded_dim", [ctypes.c_int64(handle), ctypes.c_int64(axis), out])
+            dims.append(out.value)
+        result = np.empty(dims, dtype=np.float64)
+        dest = self._memref_values(result.ctypes.data, result.size)
+        self._io_call("loaded_take", [ctypes.c_int64(handle), *dest])
+        return result
+
+    def load_csv(self, path: str | os.PathLike[str], *, where: str = "") -> np.ndarray:
+        """``noma_load_csv``: the file as a 2-D float64 array."""
+        w, _wbuf = self._str_values(where)
+        p, _pbuf = self._str_values(path)
+        handle = ctypes.c_int64(0)
+        self._io_call("load_csv", [*w, *p, handle])
+        return self._take_loaded(handle.value, 2)
+
+    def load_safetensors(
+        self, path: str | os.PathLike[str], name: str = "", *, rank: int, where: str = ""
+    ) -> np.ndarray:
+        """``noma_load_safetensors``: tensor ``name`` (or the only one when
+        empty), which must have rank ``rank``, as a float64 array."""
+        w, _wbuf = self._str_values(where)
+        p, _pbuf = self._str_values(path)
+        n, _nbuf = self._str_values(name.encode())
+        handle = ctypes.c_int64(0)
+        self._io_call("load_safetensors", [*w, *p, *n, ctypes.c_int64(rank), handle])
+        return self._take_loaded(handle.value, rank)
+
+    def load_arg(self, name: str, *, rank: int, where: str = "") -> np.ndarray:
+        """``noma_load_arg``: the file given for main's parameter ``name``."""
+        w, _wbuf = self._str_values(where)
+        n, _nbuf = self._str_values(name.encode())
+        handle = ctypes.c_int64(0)
+        self._io_call("load_arg", [*w, *n, ctypes.c_int64(rank), handle])
+        return self._take_loaded(handle.value, rank)
+
+    def save_csv(self, path: str | os.PathLike[str], array: Any, *, where: str = "") -> None:
+        """``noma_save_csv`` of a float64 array of rank 0, 1 or 2 (atomic)."""
+        w, _wbuf = self._str_values(where)
+        p, _pbuf = self._str_values(path)
+        data, dims, _keep = self._tensor_values(array)
+        self._io_call("save_csv", [*w, *p, *data, *dims])
+
+    def save_safetensors(
+        self, path: str | os.PathLike[str], tensors: Mapping[str, Any], *, where: str = ""
+    ) -> None:
+        """Writer new / add (each tensor) / save: an F64 safetensors file."""
+        # Convert everything first, so that a TypeError leaves no writer behind.
+        prepared = [
+            (self._str_values(name.encode()), self._tensor_values(array))
+            for name, array in tensors.items()
+        ]
+        writer = int(self.lib.noma_safetensors_writer_new())
+        for (n, _nbuf), (data, dims, _keep) in prepared:
+            self._io_call("writer_add", [ctypes.c_int64(writer), *n, *data, *dims])
+        w, _wbuf = self._str_values(where)
+        p, _pbuf = self._str_values(path)
+        self._io_call("writer_save", [ctypes.c_int64(writer), *w, *p])
 
     def invoke(self, fn_address: int, args: Sequence[Any]) -> int:
         """Call a packed entry point ``void f(void **args)`` through the

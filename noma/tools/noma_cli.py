@@ -1,6 +1,7 @@
 """`noma`: compile and run NOMA programs.
 
 noma run prog.noma                 run it; print its output, then main's result
+noma build-exe prog.noma -o prog   a standalone executable that runs it, without Python
 noma check prog.noma               compile-time diagnostics only
 noma emit --stage loops prog.noma  the IR after a stage of the pipeline
 """
@@ -46,6 +47,29 @@ def _load(path: Path) -> Program:
     return compile(path)
 
 
+def _parse_args(values: list[str] | None) -> dict[str, str]:
+    """`--arg NAME=FILE` options as a mapping (the last FILE for a NAME wins,
+    as in executables); a malformed one is a usage error (exit status 2)."""
+    args: dict[str, str] = {}
+    for value in values or []:
+        name, eq, path = value.partition("=")
+        if not eq or not name:
+            raise typer.BadParameter(f"expected NAME=FILE, got {value!r}", param_hint="'--arg'")
+        args[name] = path
+    return args
+
+
+ArgOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--arg",
+        metavar="NAME=FILE",
+        help="The file for main's parameter NAME (repeatable).",
+        show_default=False,
+    ),
+]
+
+
 @app.command()
 def run(
     source: SourceArg,
@@ -55,13 +79,16 @@ def run(
             "--seed", help="Seed of the random generator (random built-ins, `realloc` init)."
         ),
     ] = DEFAULT_SEED,
+    arg: ArgOption = None,
 ) -> None:
     """Compile a program to machine code and run it: prints what the program
     prints, then main's result on the last line."""
+    args = _parse_args(arg)
 
     def action() -> None:
-        program = _load(source)
-        result = program.run(seed=seed)
+        # The files give the ranks of main's parameters (docs/language.md 13.3).
+        program = compile(source, arg_files=args)
+        result = program.run(seed=seed, args=args)
         if isinstance(result, float):
             program.jit.print_f64(result)
         elif result is not None:
@@ -69,6 +96,39 @@ def run(
         program.jit.flush()
 
     _guarded(action)
+
+
+@app.command("build-exe")
+def build_exe(
+    source: SourceArg,
+    output: Annotated[
+        Path,
+        typer.Option("--output", "-o", help="The executable to write.", show_default=False),
+    ],
+    opt_level: Annotated[
+        int,
+        typer.Option(
+            "--opt-level", "-O", min=0, max=3, help="LLVM optimisation level of the program, 0-3."
+        ),
+    ] = 2,
+    arg: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--arg",
+            metavar="NAME=FILE",
+            help="A file like those main's parameter NAME will be given: its rank is compiled "
+            "in (default 2-D). The executable reads the file passed to it when it runs.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Compile a program into a standalone native executable that needs no
+    Python: it prints what `noma run` prints and accepts `--seed N` and
+    `--arg NAME=FILE` (see docs/executables.md)."""
+    from noma.executable import build_executable
+
+    args = _parse_args(arg)
+    _guarded(lambda: build_executable(compile(source, arg_files=args), output, opt_level))
 
 
 @app.command()

@@ -48,11 +48,17 @@ fn main() {{
     return compiled["fn.f"], compiled["fn.f__vjp"]
 
 
-def check_gradients(body: str, args: list[np.ndarray | float], skip: int = 0) -> None:
+def check_gradients(
+    body: str,
+    args: list[np.ndarray | float],
+    skip: int = 0,
+    compiled: tuple[Callable, Callable] | None = None,
+) -> None:
     """Autodiff against central differences for every element of every
-    argument but the last `skip` ones (fixed projections)."""
+    argument but the last `skip` ones (fixed projections). `compiled` gives
+    `f` and its vjp when they are not made from `body` alone."""
     shapes = tuple(np.shape(a) for a in args)
-    f, vjp = functions(body, shapes)
+    f, vjp = compiled if compiled is not None else functions(body, shapes)
     value = f(*args)
     assume(math.isfinite(value))
     grads = vjp(*args, 1.0)
@@ -242,3 +248,39 @@ fn main() {{
 """
     compiled = compile_functions(source, ["fn.f", "fn.f__vjp"])
     return compiled["fn.f"], compiled["fn.f__vjp"]
+
+
+BATCH_LOOPS: dict[str, tuple[str, list[Shape]]] = {
+    # noma.rows in a loop: every block's adjoint lands on its own rows.
+    "rows": (
+        "fn g(a, w) { let s = 0; batch ab, i in a with 2 { s = s + sum(sin(ab) * w) * (i + 1); } "
+        "return s; }",
+        [(5, 2), (2,)],
+    ),
+    "rows_1d": (
+        "fn g(a, w) { let s = 0; batch ab, i in a with 3 { s = s + dot(ab, ab) * (i + w); } "
+        "return s; }",
+        [(7,), ()],
+    ),
+    "rows_lockstep": (
+        "fn g(a, b) { let s = 0; batch ab, bb, i in a, b with 2 { "
+        "s = s + sum(ab * bb * bb) * (i + 1); } return s; }",
+        [(5, 3), (5, 3)],
+    ),
+}
+"""`g` walks its arguments with a `batch` loop: the loop is differentiated
+iteration by iteration, through `noma.rows` of each block."""
+
+
+@pytest.mark.parametrize("name", sorted(BATCH_LOOPS))
+def test_batch_loop_rule(name: str) -> None:
+    helper, shapes = BATCH_LOOPS[name]
+    names = ", ".join(f"p{i}" for i in range(len(shapes)))
+    compiled = _with_helper(helper, f"g({names})", shapes)
+
+    @settings(max_examples=8, deadline=None)
+    @given(st.tuples(*(arrays(s) for s in shapes)))
+    def check(args: tuple) -> None:
+        check_gradients("", list(args), compiled=compiled)
+
+    check()

@@ -10,7 +10,10 @@ from xdsl.ir import Dialect
 from noma.dialects.noma.creation import CREATION_OPS
 from noma.dialects.noma.elementwise import *  # noqa: F403
 from noma.dialects.noma.elementwise import BINARY_OPS, UNARY_OPS
+from noma.dialects.noma.epochs import EPOCH_OPS
+from noma.dialects.noma.files import FILE_OPS
 from noma.dialects.noma.io import AssertOp, PrintOp, PrintStringOp, WarningOp
+from noma.dialects.noma.slicing import SLICING_OPS
 from noma.dialects.noma.storage import (
     AllocOp,
     CheckAliveOp,
@@ -35,6 +38,9 @@ Noma = Dialect(
         *UNARY_OPS,
         *TENSOR_OPS,
         *CREATION_OPS,
+        *SLICING_OPS,
+        *EPOCH_OPS,
+        *FILE_OPS,
         LearnOp,
         ReadOp,
         WriteOp,

@@ -34,6 +34,7 @@ from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.shapes import shape_of
+from noma.dialects.noma.types import ValueType
 
 if TYPE_CHECKING:
     from noma.lowering.noma_to_loops.loops import LoopLowering
@@ -127,10 +128,12 @@ DISTRIBUTIONS = ("uniform", "normal")
 class RandomOp(IRDLOperation, DifferentiableOp):
     """A tensor of the given dimensions drawn from the program's seeded
     generator, element by element in row-major order: `uniform`(lo, hi) or
-    `normal`(mean, std). It advances the generator, so it is not pure. A
-    random draw carries no gradient.
+    `normal`(mean, std); with an `f64` result and no dimensions, one draw.
+    It advances the generator, so it is not pure. A random draw carries no
+    gradient.
 
         %n = noma.random "normal" [%r, %c] (%mean, %std) : tensor<?x?xf64>
+        %u = noma.random "uniform" [] (%lo, %hi) : f64
     """
 
     name = "noma.random"
@@ -139,7 +142,7 @@ class RandomOp(IRDLOperation, DifferentiableOp):
     dims = var_operand_def(f64)
     a = operand_def(f64)
     b = operand_def(f64)
-    result = result_def(TensorType)
+    result = result_def(ValueType)
 
     # The generator's state is memory that every draw reads and writes.
     traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())

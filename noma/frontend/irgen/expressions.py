@@ -9,7 +9,7 @@ from xdsl.ir import Block, Region, SSAValue
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.io import PrintOp, PrintStringOp
 from noma.frontend import ast
-from noma.frontend.builtins import BUILTINS, TENSOR_BUILTINS
+from noma.frontend.builtins import BUILTINS, RANDOM_BUILTINS, TENSOR_BUILTINS
 from noma.frontend.irgen.scope import BufferBinding, ParamBinding, Scope, ValueBinding
 from noma.frontend.irgen.storage_access import StorageAccessMixin
 from noma.frontend.irgen.tensors import describe
@@ -126,6 +126,8 @@ class ExpressionsMixin(StorageAccessMixin):
         if builtin is not None:
             if builtin.milestone is not None:
                 raise self.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
+            if call.callee in RANDOM_BUILTINS:
+                return self.gen_random(call)
             args = [self.gen_expr(a) for a in call.args]
             if call.callee in TENSOR_BUILTINS:
                 return self.gen_tensor_builtin(call.callee, args, call)

@@ -8,6 +8,7 @@ emitted; recursion was rejected beforehand, so specialisation terminates.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xdsl.dialects import func
@@ -21,6 +22,7 @@ from noma.frontend.checks import check_program
 from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen.base import RESULT, GenState
 from noma.frontend.irgen.control_flow import ResultTypeRetry, definitely_returns
+from noma.frontend.irgen.random_builtins import RandomBuiltinsMixin
 from noma.frontend.irgen.scope import Scope, ValueBinding
 from noma.frontend.irgen.statements import StatementsMixin
 
@@ -39,7 +41,7 @@ class FunctionInstance:
     result_type: Attribute | None
 
 
-class FunctionGen(StatementsMixin):
+class FunctionGen(StatementsMixin, RandomBuiltinsMixin):
     """Generates the body of one function instance."""
 
     def __init__(
@@ -52,6 +54,10 @@ class FunctionGen(StatementsMixin):
             scope=Scope(),
             result_type=result_type,
         )
+        if fn.name == "main":
+            # main's parameters are files named when the program runs.
+            for param in fn.params:
+                self.gen_main_parameter(param, module.arg_ranks)
         for param, arg in zip(fn.params, block.args):
             self.scope.define(param.name, ValueBinding(arg))
 
@@ -83,8 +89,10 @@ class FunctionGen(StatementsMixin):
 
 
 class ModuleGen:
-    def __init__(self, program: ast.Program):
+    def __init__(self, program: ast.Program, arg_ranks: Mapping[str, int] | None = None):
         self.program = program
+        self.arg_ranks: Mapping[str, int] = arg_ranks or {}
+        """The ranks of main's parameters whose files are known when compiling."""
         self.functions = {f.name: f for f in program.functions}
         self.module = ModuleOp([])
         self.instances: dict[tuple[str, tuple[Attribute, ...]], FunctionInstance] = {}
@@ -123,17 +131,13 @@ class ModuleGen:
         return instance
 
 
-def generate_ir(program: ast.Program) -> ModuleOp:
+def generate_ir(program: ast.Program, arg_ranks: Mapping[str, int] | None = None) -> ModuleOp:
+    """The module of `program`; `arg_ranks` gives the ranks of main's
+    parameters whose files are known (2 for the others)."""
     check_program(program)
     main = program.function("main")
     assert main is not None
-    if main.params:
-        raise NomaError(
-            main.params[0].loc,
-            "arguments to main are not supported yet: they arrive with run-time file I/O "
-            "(`--arg NAME=FILE`)",
-        )
-    gen = ModuleGen(program)
+    gen = ModuleGen(program, arg_ranks)
     gen.instance("main", [], None)
     gen.module.verify()
     return gen.module

@@ -1,6 +1,8 @@
 """The `optimize` statement: choosing the optimizer and its hyper-parameters
 (the `with` clause, else the compatible variables in scope, else the
-defaults of LANGUAGE.md section 5) and building `noma.optimize`."""
+defaults of LANGUAGE.md section 5) and building `noma.optimize`, whose body
+is one iteration, or one block of a pass for mini-batch training
+(`minibatch.py`)."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from noma.frontend.builtins import OPTIMIZER_NAMES
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.base import OptimizeContext
 from noma.frontend.irgen.control_flow import binding_value, with_value
-from noma.frontend.irgen.growth import GrowthMixin
+from noma.frontend.irgen.minibatch import MinibatchMixin, OptimizeBody, minibatch_statement
 from noma.frontend.irgen.scope import Binding, ParamBinding, Scope, ValueBinding
 
 HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
@@ -70,7 +72,7 @@ class OptimizerChoice:
     hyper: dict[str, SSAValue]
 
 
-class OptimizeMixin(GrowthMixin):
+class OptimizeMixin(MinibatchMixin):
     def gen_optimize(self, stmt: ast.Optimize) -> None:
         if self.state.optimize is not None:
             raise self.error(stmt.loc, "optimize loops cannot be nested")
@@ -83,24 +85,35 @@ class OptimizeMixin(GrowthMixin):
             if not isinstance(binding, ValueBinding):
                 raise self.error(stmt.loc, f"'{name}' cannot be changed inside an optimize loop")
         types = [binding_value(b).type for b in bindings if b is not None]
+        batch = minibatch_statement(stmt.body)
+        pass_types: dict[str, Attribute] = {}
         while True:
-            attempt = self._optimize_body(stmt, carried, bindings, types)
-            if isinstance(attempt, tuple):
+            if batch is None:
+                attempt = self._optimize_body(stmt, carried, bindings, types)
+            else:
+                attempt = self.minibatch_body(stmt, batch, carried, bindings, types, pass_types)
+            if isinstance(attempt, OptimizeBody):
                 break
             types = attempt  # a carried tensor changed shape: generalise, again
-        body, exports = attempt
 
-        result_types: list[Attribute] = [*types, *(v.type for v in exports.values())]
+        hidden_types = [h.type for h in attempt.hidden]
+        export_types = [v.type for v in attempt.exports.values()]
+        result_types: list[Attribute] = [*types, *hidden_types, *export_types]
         hyper = [choice.hyper[h] for h in HYPER]
         with self.at(stmt.loc):
             inits = [self.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
+            inits += [
+                self.placeholder(h.type) if h.initial is None else self.constant(h.initial)
+                for h in attempt.hidden
+            ]
             op = self.emit(
-                OptimizeOp(choice.name, params, hyper, inits, Region(body), result_types)
+                OptimizeOp(choice.name, params, hyper, inits, Region(attempt.block), result_types)
             )
         for name, binding, result in zip(carried, bindings, op.res):
             assert binding is not None
             parent.rebind(name, with_value(binding, result))
-        for name, result in zip(exports, op.res[len(carried) :]):
+        exported = op.res[len(carried) + len(hidden_types) :]
+        for name, result in zip(attempt.exports, exported):
             parent.define(name, ValueBinding(result))
 
     def _optimize_body(
@@ -109,7 +122,7 @@ class OptimizeMixin(GrowthMixin):
         carried: list[str],
         bindings: list[Binding | None],
         types: list[Attribute],
-    ) -> tuple[Block, dict[str, SSAValue]] | list[Attribute]:
+    ) -> OptimizeBody | list[Attribute]:
         """The body block and the values it exports, or more general carried
         types when the body changes the type of a carried variable."""
         body = Block(arg_types=types)
@@ -142,7 +155,7 @@ class OptimizeMixin(GrowthMixin):
                     self.emit(UntilOp(condition, next_values, list(exports.values())))
         finally:
             self.state.optimize = None
-        return body, exports
+        return OptimizeBody(body, exports)
 
     def lookup_param(self, name: str, loc: SourceLoc) -> ParamBinding:
         binding = self.scope.lookup(name)

@@ -10,14 +10,12 @@ from noma.dialects.noma.training import MinimizeOp
 from noma.frontend import ast
 from noma.frontend.irgen.base import RESULT, RETURNED
 from noma.frontend.irgen.control_flow import contains_return
+from noma.frontend.irgen.files import FilesMixin
 from noma.frontend.irgen.optimize import OptimizeMixin
 from noma.frontend.irgen.scope import ParamBinding, ValueBinding
 
-_IO_MILESTONE = "file I/O arrives with the run-time CSV and safetensors support"
-_BATCH_MILESTONE = "batch loops arrive with mini-batch training"
 
-
-class StatementsMixin(OptimizeMixin):
+class StatementsMixin(OptimizeMixin, FilesMixin):
     """Statements; storage declarations come from `GrowthMixin`."""
 
     def gen_block(self, stmts: tuple[ast.Stmt, ...]) -> None:
@@ -61,9 +59,15 @@ class StatementsMixin(OptimizeMixin):
                 case ast.Free():
                     self.gen_free(stmt)
                 case ast.Batch():
-                    raise self.not_supported(stmt.loc, "`batch`", _BATCH_MILESTONE)
-                case ast.LoadCsv() | ast.SaveCsv() | ast.LoadSafetensors() | ast.SaveSafetensors():
-                    raise self.not_supported(stmt.loc, "file I/O", _IO_MILESTONE)
+                    self.gen_batch(stmt)
+                case ast.LoadCsv():
+                    self.gen_load_csv(stmt)
+                case ast.SaveCsv():
+                    self.gen_save_csv(stmt)
+                case ast.LoadSafetensors():
+                    self.gen_load_safetensors(stmt)
+                case ast.SaveSafetensors():
+                    self.gen_save_safetensors(stmt)
                 case _:
                     raise self.error(stmt.loc, f"unexpected statement {type(stmt).__name__}")
 

@@ -36,13 +36,12 @@ from xdsl.dialects.builtin import (
     UnitAttr,
     UnrealizedConversionCastOp,
     f64,
-    i64,
 )
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import IsTerminator
 
-from noma.dialects.noma import io, storage, tape
+from noma.dialects.noma import files, io, storage, tape
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
@@ -50,6 +49,7 @@ from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.dialects.noma.storage import storage_value_type
 from noma.dialects.noma.types import BufferType, ParamType
 from noma.frontend.diagnostics import NomaError
+from noma.lowering.noma_to_loops.files import flat_and_shape, lower_save
 from noma.lowering.noma_to_loops.loops import (
     INDEX,
     LoopLowering,
@@ -193,6 +193,10 @@ class Bufferizer:
             case storage.CheckAliveOp():
                 self.storage.check_alive(op)
                 return
+            case files.SaveCsvOp() | files.SaveSafetensorsOp():
+                lower_save(op, LoopLowering(self, op))
+                self.converted.append(op)
+                return
             case _:
                 pass
         if not _has_tensors(op) and not _uses_tensor_storage(op):
@@ -334,27 +338,8 @@ class Bufferizer:
 
     def print_tensor(self, lw: LoopLowering, value: SSAValue) -> None:
         """`noma_print_tensor(flat data, dims)` on a flat view of the buffer."""
-        dims = lw.dims(value)
-        count = lw.index_constant(1)
-        for d in dims:
-            count = lw.b.insert(arith.MuliOp(count, d)).result
-        flat_type = MemRefType(f64, [DYNAMIC_INDEX])
-        flat = lw.b.insert(
-            memref.ReinterpretCastOp(
-                self.buffer(value), [], [count], [], [0], [DYNAMIC_INDEX], [1], flat_type
-            )
-        ).results[0]
-        rank = len(dims)
-        # In the entry block: an alloca in a loop would grow the stack.
-        assert self.entry is not None
-        shape = NomaBuilder(InsertPoint.at_start(self.entry), lw.op.location).insert(
-            memref.AllocaOp.get(i64, shape=[rank])
-        ).memref
-        for axis, d in enumerate(dims):
-            as_int = lw.b.insert(arith.IndexCastOp(d, i64)).result
-            lw.b.insert(memref.StoreOp.get(as_int, shape, [lw.index_constant(axis)]))
-        shape_view = lw.b.insert(memref.CastOp.get(shape, MemRefType(i64, [DYNAMIC_INDEX])))
-        self.runtime.call(lw.b, "noma_print_tensor", [flat, shape_view.results[0]], lw.op.location)
+        flat, shape = flat_and_shape(lw, value)
+        self.runtime.call(lw.b, "noma_print_tensor", [flat, shape], lw.op.location)
 
     def call(self, op: func.CallOp) -> None:
         """Tensor arguments are lent to the callee; tensor results are owned

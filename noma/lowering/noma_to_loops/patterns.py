@@ -21,7 +21,7 @@ from xdsl.ir import Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 from xdsl.rewriter import InsertPoint
 
-from noma.dialects.noma import io, storage, tape
+from noma.dialects.noma import creation, io, storage, tape
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.frontend.diagnostics import op_loc
@@ -146,6 +146,10 @@ class LowerRuntimeCalls(RewritePattern):
                 message = rt.string(b, located_text(op, "warning", text.data), loc)
                 rt.call(b, "noma_warning", [message, value], loc)
                 rewriter.erase(op)
+            case creation.RandomOp(distribution=distribution, a=a, b=b_) if op.result.type == f64:
+                name = "noma_rng_normal" if distribution.data == "normal" else "noma_rng_uniform_range"
+                call = rt.call(b, name, [a, b_], loc)
+                rewriter.replace(op, [], [call.results[0]])
             case tape.TapeNewOp():
                 handle = rt.call(b, "noma_tape_new", [], loc).results[0]
                 cast = UnrealizedConversionCastOp.get([handle], [op.tape.type])

@@ -32,17 +32,27 @@ from xdsl.rewriter import InsertPoint
 
 STRING = MemRefType(i8, [DYNAMIC_INDEX])
 SHAPE = MemRefType(i64, [DYNAMIC_INDEX])
+FLAT = MemRefType(f64, [DYNAMIC_INDEX])
 
 RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {
     "noma_print_f64": ((f64,), ()),
     "noma_print_str": ((STRING,), ()),
-    "noma_print_tensor": ((MemRefType(f64, [DYNAMIC_INDEX]), MemRefType(i64, [DYNAMIC_INDEX])), ()),
+    "noma_print_tensor": ((FLAT, SHAPE), ()),
     "noma_warning": ((STRING, f64), ()),
     "noma_runtime_error": ((STRING, f64, f64), ()),
     "noma_shape_error": ((STRING, SHAPE, SHAPE), ()),
     "noma_rng_seed": ((i64,), ()),
     "noma_rng_uniform_range": ((f64, f64), (f64,)),
     "noma_rng_normal": ((f64, f64), (f64,)),
+    "noma_load_csv": ((STRING, STRING), (i64,)),
+    "noma_load_safetensors": ((STRING, STRING, STRING, i64), (i64,)),
+    "noma_load_arg": ((STRING, STRING, i64), (i64,)),
+    "noma_loaded_dim": ((i64, i64), (i64,)),
+    "noma_loaded_take": ((i64, FLAT), ()),
+    "noma_save_csv": ((STRING, STRING, FLAT, SHAPE), ()),
+    "noma_safetensors_writer_new": ((), (i64,)),
+    "noma_safetensors_writer_add": ((i64, STRING, FLAT, SHAPE), ()),
+    "noma_safetensors_writer_save": ((i64, STRING, STRING), ()),
     "noma_tape_new": ((), (i64,)),
     "noma_tape_push": ((i64, f64), ()),
     "noma_tape_pop": ((i64,), (f64,)),

@@ -17,14 +17,14 @@ from xdsl.dialects.builtin import SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
 from xdsl.traits import IsTerminator
 
-from noma.dialects.noma import io, storage, tape
+from noma.dialects.noma import creation, files, io, storage, tape
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.training import OptimizeOp
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.sweep import AutodiffContext
 
-OUTPUT_ONLY = (io.PrintOp, io.PrintStringOp, io.WarningOp)
+OUTPUT_ONLY = (io.PrintOp, io.PrintStringOp, io.WarningOp, *files.SAVE_OPS)
 """Ops whose only effect is output: dropped from recomputed code."""
 
 STATEFUL = (
@@ -36,6 +36,7 @@ STATEFUL = (
     storage.ReallocOp,
     storage.FreeOp,
     OptimizeOp,
+    creation.RandomOp,  # a second draw would differ from the first
     tape.TapeNewOp,
     tape.TapePushOp,
     tape.TapePopOp,

@@ -22,6 +22,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import DifferentiableOp
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp
+from noma.dialects.noma.tensor_ops import CastOp
 from noma.dialects.noma.types import ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
@@ -78,6 +79,16 @@ class Sweep:
     def accumulate(self, value: SSAValue, adjoint: SSAValue) -> None:
         if value not in self.activity:
             return
+        target = adjoint_type(value)
+        if (
+            adjoint.type != target
+            and isinstance(adjoint.type, TensorType)
+            and isinstance(target, TensorType)
+        ):
+            # A rule may know less of a shape than the primal does (the
+            # gradient of W in matmul(X, W) with X of dynamic shape): the
+            # adjoint has the primal's type, checked at run time.
+            adjoint = self.b.insert(CastOp(adjoint, target)).result
         existing = self.adjoints.get(value)
         self.adjoints[value] = adjoint if existing is None else self.b.add(existing, adjoint)
 
@@ -89,7 +100,9 @@ class Sweep:
         if isinstance(t, TensorType) and not is_static(shape_of(t)):
             # Zeros of a shape known only at run time: shaped like the value
             # (a parameter's current value).
-            like = self.b.insert(ReadOp(value)).value if isinstance(value.type, ParamType) else value
+            like = (
+                self.b.insert(ReadOp(value)).value if isinstance(value.type, ParamType) else value
+            )
             return self.b.constant(0.0, like)
         return self.b.constant(0.0, t)
 

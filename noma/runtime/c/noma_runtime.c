@@ -419,6 +419,12 @@ static void noma_fail(const char *message)
     noma_abort_run();
 }
 
+/* The same error path for the other runtime files (declared in noma_io.h). */
+void noma_rt_fail(const char *message)
+{
+    noma_fail(message);
+}
+
 void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
                         int64_t size, int64_t stride, double v0, double v1)
 {

@@ -201,6 +201,10 @@ double noma_tape_pop(int64_t tape);
 /* Releases the tape; a zero handle is ignored. */
 void noma_tape_free(int64_t tape);
 
+/* ---- file I/O: CSV and safetensors (noma_io.c) ------------------------ */
+
+#include "noma_io.h"
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,182 @@
+"""Standalone executables: a compiled program linked with the C runtime.
+
+`noma build-exe` writes a native program that needs no Python. It is made of
+
+- the program's object file, from the same LLVM IR and the same LLVM
+  pipeline (host CPU, ``default<O{n}>``) as the JIT, plus a `main` appended
+  to that IR which calls the driver;
+- the C runtime (`runtime_source_paths()`), the one implementation of
+  printing, the RNG, the tape and file I/O that the JIT loads as a shared
+  library, so both modes print the same bytes and draw the same numbers;
+- the driver `noma_exe_main.c`, which does what `noma run` does around the
+  call (seed, `--arg` files, the trampoline, printing the result).
+
+They are linked by the system C compiler with the runtime's flags and
+libraries. Every intermediate lives in a temporary directory, and the
+executable is linked to a temporary name next to the output and renamed
+into place, so a failed build never leaves a half-written file nor clobbers
+the executable that was there.
+
+    >>> build_executable(noma.compile("prog.noma"), Path("prog"))
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import subprocess
+import tempfile
+from pathlib import Path
+
+from xdsl.dialects.builtin import TensorType
+
+from noma.compiler import PACKED_PREFIX, Program
+from noma.runtime import build
+from noma.runtime.build import RUNTIME_CFLAGS, RuntimeBuildError, find_c_compiler
+
+__all__ = ["DRIVER_SOURCE", "ExecutableBuildError", "build_executable", "entry_stub"]
+
+DRIVER_SOURCE = build.runtime_include_dir() / "noma_exe_main.c"
+"""The generic driver every executable links (not part of the runtime library)."""
+
+NO_RESULT = -1
+"""`result_rank` of a main that returns nothing (NOMA_EXE_NO_RESULT)."""
+
+OPT_LEVELS = range(4)
+
+# The names the appended stub defines or declares; the program's module must
+# not define them already (NOMA functions are `fn.<name>`, so it never does).
+_STUB_SYMBOLS = ("main", "noma_exe_main")
+
+
+class ExecutableBuildError(RuntimeBuildError):
+    """The executable could not be built (the message says why). A
+    RuntimeBuildError, so every NOMA tool reports it as `noma: error: ...`."""
+
+
+def result_rank(program: Program) -> int:
+    """How the driver reads main's result slot: -1 (nothing), 0 (a double, as
+    `Program.run` reads every non-tensor result) or the rank of a tensor."""
+    outputs = list(program.entry.function_type.outputs.data)
+    if not outputs:
+        return NO_RESULT
+    first = outputs[0]
+    if not isinstance(first, TensorType):
+        return 0
+    rank = first.get_num_dims()
+    if rank == 0:
+        # The language has no rank-0 tensors; the driver's rank 0 means a
+        # double slot, so refuse rather than read a descriptor as a double.
+        raise ExecutableBuildError("main returns a rank-0 tensor, which executables do not support")
+    return rank
+
+
+def entry_stub(packed_name: str, rank: int) -> str:
+    """LLVM IR for `int main(int argc, char **argv)` calling
+    `noma_exe_main(argc, argv, packed, rank)`.
+
+    Appended to the program's module rather than written as a C stub because
+    the packed entry point is `_noma_packed_fn.main`, which is not a C
+    identifier; in LLVM IR any symbol can be named, portably.
+    """
+    return (
+        "\n; The executable's entry point (noma/executable.py).\n"
+        "declare i32 @noma_exe_main(i32, ptr, ptr, i64)\n\n"
+        "define i32 @main(i32 %argc, ptr %argv) {\n"
+        "entry:\n"
+        f'  %status = call i32 @noma_exe_main(i32 %argc, ptr %argv, ptr @"{packed_name}", '
+        f"i64 {rank})\n"
+        "  ret i32 %status\n"
+        "}\n"
+    )
+
+
+def executable_ir(program: Program) -> str:
+    """The program's LLVM IR with the `main` of an executable appended."""
+    ir = program.llvm_ir
+    for symbol in _STUB_SYMBOLS:
+        if re.search(rf'^(define|declare)\b[^@\n]*@"?{symbol}"?\(', ir, re.MULTILINE):
+            raise ExecutableBuildError(f"the program's LLVM module already has a '{symbol}'")
+    packed = PACKED_PREFIX + program.entry.sym_name.data
+    return ir + entry_stub(packed, result_rank(program))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _output_directory(output: Path) -> Path:
+    """The directory the executable goes to, checked before any work so the
+    error names the real problem (not a temporary file's name)."""
+    if output.is_dir():
+        raise ExecutableBuildError(f"cannot write the executable to {output}: it is a directory")
+    directory = output.parent if str(output.parent) else Path(".")
+    if not directory.is_dir():
+        raise ExecutableBuildError(
+            f"cannot write the executable to {output}: {directory} is not a directory"
+        )
+    return directory
+
+
+def link_command(compiler: list[str], objects: list[Path], output: Path) -> list[str]:
+    """`cc <runtime flags> -I <runtime> -o output objects runtime.c... driver.c -lm`:
+    the runtime compiled exactly as for the shared library (less -shared),
+    its libraries after the sources for --as-needed linkers."""
+    return [
+        *compiler,
+        *RUNTIME_CFLAGS,
+        "-I",
+        str(build.runtime_include_dir()),
+        "-o",
+        str(output),
+        *(str(p) for p in objects),
+        *(str(p) for p in build.runtime_source_paths()),
+        str(DRIVER_SOURCE),
+        *build._LINK_LIBS,  # the runtime's own libraries (-lm), as for its shared library
+    ]
+
+
+def _link(compiler: list[str], obj: Path, output: Path) -> None:
+    """Link into `output` (a temporary name), or raise with the compiler's words."""
+    cmd = link_command(compiler, [obj], output)
+    try:
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    except OSError as exc:
+        raise ExecutableBuildError(f"could not run the C compiler {compiler[0]}: {exc}") from exc
+    if proc.returncode != 0:
+        details = proc.stderr.strip() or proc.stdout.strip() or "(no output)"
+        raise ExecutableBuildError(
+            f"linking the executable failed (exit status {proc.returncode}).\n"
+            f"command: {shlex.join(cmd)}\n{details}"
+        )
+
+
+def build_executable(program: Program, output: str | os.PathLike[str], opt_level: int = 2) -> Path:
+    """Compile `program` at LLVM `opt_level` (0-3; the C runtime is always
+    -O2) and link it into the executable `output`, atomically. Compile errors
+    of the program raise as for `Program.run`; a missing C compiler or a
+    failed link raise ExecutableBuildError, leaving `output` as it was."""
+    from noma.runtime.jit import emit_object_file
+
+    if opt_level not in OPT_LEVELS:
+        raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {opt_level!r}")
+    target = Path(output)
+    directory = _output_directory(target)
+    ir = executable_ir(program)  # the program's own errors come first
+    compiler = find_c_compiler()
+    with tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
+        obj = emit_object_file(ir, Path(scratch) / "program.o", speed_level=opt_level)
+        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        temp = Path(temp_name)
+        try:
+            _link(compiler, obj, temp)
+            os.chmod(temp, 0o777 & ~_umask())
+            os.replace(temp, target)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+    return target

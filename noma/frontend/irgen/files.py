@@ -1,0 +1,138 @@
+"""File I/O statements and main's parameters (LANGUAGE.md section 8).
+
+A tensor read from a file has a rank fixed when compiling and dimensions
+the file decides at run time:
+- a CSV file is always 2-D, `[rows, columns]`;
+- a safetensors tensor has the rank its file's header gives when the file
+  can be read while compiling (paths are relative to the working
+  directory), else 2; the run checks that the file agrees.
+The same holds for main's parameters, whose files are named when the
+program runs (`--arg X=x.csv`); `ranks` gives the ranks of those known when
+compiling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f64
+from xdsl.ir import SSAValue
+
+from noma.dialects.noma import files
+from noma.dialects.noma.shapes import shape_of
+from noma.dialects.noma.storage import storage_value_type
+from noma.frontend import ast
+from noma.frontend.diagnostics import SourceLoc
+from noma.frontend.irgen.scope import ParamBinding, StorageBinding, ValueBinding
+from noma.frontend.irgen.storage_access import StorageAccessMixin
+
+DEFAULT_RANK = 2
+"""The rank of a loaded tensor whose file cannot be read when compiling."""
+
+SAFETENSORS_SUFFIX = ".safetensors"
+
+
+def dynamic_tensor(rank: int) -> TensorType:
+    return TensorType(f64, [DYNAMIC_INDEX] * rank)
+
+
+def safetensors_rank(path: str, tensor: str) -> int | None:
+    """The rank of tensor `tensor` (or of the only tensor) of a safetensors
+    file, if the file can be read now; None otherwise (the run reports it)."""
+    try:
+        from safetensors import safe_open
+
+        with safe_open(path, framework="numpy") as f:  # type: ignore[no-untyped-call]
+            names = list(f.keys())
+            if tensor not in names:
+                if len(names) != 1:
+                    return None
+                tensor = names[0]
+            return len(f.get_slice(tensor).get_shape())
+    except Exception:  # missing or malformed: the run gives the precise error
+        return None
+
+
+def file_rank(path: str) -> int:
+    """The rank of main's parameter given the file `path` (`x.csv`,
+    `w.safetensors` or `w.safetensors:name`)."""
+    file, _, tensor = path.rpartition(":")
+    if not file.endswith(SAFETENSORS_SUFFIX):
+        file, tensor = path, ""
+    if not file.endswith(SAFETENSORS_SUFFIX):
+        return 2  # CSV
+    return safetensors_rank(file, tensor) or DEFAULT_RANK
+
+
+def arg_ranks(arg_files: Mapping[str, str | Path]) -> dict[str, int]:
+    """The ranks of main's parameters given their files."""
+    return {name: file_rank(str(path)) for name, path in arg_files.items()}
+
+
+class FilesMixin(StorageAccessMixin):
+    """`load_csv`, `save_csv`, `load_safetensors`, `save_safetensors`."""
+
+    def file_path(self, path: ast.Expr) -> str:
+        if not isinstance(path, ast.String):
+            raise self.error(path.loc, "a file path must be a string literal")
+        if not path.value:
+            raise self.error(path.loc, "a file path must not be empty")
+        return path.value
+
+    def gen_load_csv(self, stmt: ast.LoadCsv) -> None:
+        op = files.LoadCsvOp(self.file_path(stmt.path), dynamic_tensor(2))
+        self.bind_loaded(stmt.name, self.emit(op).result, stmt.loc)
+
+    def gen_load_safetensors(self, stmt: ast.LoadSafetensors) -> None:
+        path = self.file_path(stmt.path)
+        rank = self.loaded_rank(stmt.name, path)
+        op = files.LoadSafetensorsOp(path, stmt.name, dynamic_tensor(rank))
+        self.bind_loaded(stmt.name, self.emit(op).result, stmt.loc)
+
+    def loaded_rank(self, name: str, path: str) -> int:
+        """The rank of a safetensors load: the file's, else the rank of the
+        parameter or buffer it goes into, else the default."""
+        rank = safetensors_rank(path, name)
+        if rank is not None:
+            return rank
+        binding = self.scope.lookup(name)
+        if isinstance(binding, StorageBinding):
+            return len(shape_of(storage_value_type(binding.handle.type)))
+        return DEFAULT_RANK
+
+    def bind_loaded(self, name: str, value: SSAValue, loc: SourceLoc) -> None:
+        """A load defines a variable, or replaces the value of a parameter or
+        buffer of that name (its shape checked at run time)."""
+        binding = self.scope.lookup(name)
+        if isinstance(binding, StorageBinding):
+            if isinstance(binding, ParamBinding) and self.state.optimize is not None:
+                raise self.error(
+                    loc, f"cannot load into learnable parameter '{name}' inside an optimize loop"
+                )
+            self.write_storage(name, binding, value, loc)
+            return
+        self.scope.define(name, ValueBinding(value))
+
+    def gen_save_csv(self, stmt: ast.SaveCsv) -> None:
+        path = self.file_path(stmt.path)
+        value = self.gen_expr(stmt.value)
+        rank = len(shape_of(value.type))
+        if rank > 2:
+            raise self.error(
+                stmt.value.loc,
+                f"save_csv writes scalars, 1-D and 2-D tensors, not a rank-{rank} one",
+            )
+        self.emit(files.SaveCsvOp(value, path))
+
+    def gen_save_safetensors(self, stmt: ast.SaveSafetensors) -> None:
+        path = self.file_path(stmt.path)
+        values = [self.gen_expr(e) for _, e in stmt.entries]
+        self.emit(files.SaveSafetensorsOp(path, [n for n, _ in stmt.entries], values))
+
+    def gen_main_parameter(self, param: ast.Param, ranks: Mapping[str, int]) -> None:
+        """main's parameter: the file named for it when the program runs."""
+        rank = ranks.get(param.name, DEFAULT_RANK)
+        with self.at(param.loc):
+            value = self.emit(files.LoadArgOp(param.name, dynamic_tensor(rank))).result
+        self.scope.define(param.name, ValueBinding(value))

@@ -1,0 +1,341 @@
+/*
+ * noma_exe_main.c - the driver of standalone NOMA executables (see
+ * noma_exe_main.h).
+ *
+ * It mirrors `noma run` step by step (Program.run and the CLI's `run`):
+ * seed the generator, hand over the --arg files, call the packed entry
+ * point under noma_rt_invoke, print main's result with the runtime's own
+ * printers, free the result's buffer, flush.  Keeping the same order and
+ * the same printers is what makes the two modes byte-identical.
+ */
+#include "noma_exe_main.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "noma_io.h" /* noma_set_arg, noma_clear_args */
+#include "noma_runtime.h"
+
+/* ---- the command line --------------------------------------------------- */
+
+/* One --arg NAME=FILE; name points into its own allocation. */
+typedef struct {
+    char *name;
+    const char *path;
+} exe_arg;
+
+typedef struct {
+    const char *prog; /* for messages: argv[0] without its directory */
+    uint64_t seed;
+    exe_arg *args;    /* room for argc entries */
+    int nargs;
+} exe_options;
+
+/* What parse_options decided. */
+typedef enum { PARSE_RUN, PARSE_HELP, PARSE_ERROR } parse_result;
+
+static const char *program_name(int argc, char **argv)
+{
+    if (argc < 1 || argv[0] == NULL || argv[0][0] == '\0')
+        return "noma-program";
+    const char *slash = strrchr(argv[0], '/');
+    return slash != NULL && slash[1] != '\0' ? slash + 1 : argv[0];
+}
+
+static void print_usage(FILE *f, const char *prog)
+{
+    fprintf(f, "usage: %s [--seed N] [--arg NAME=FILE]...\n", prog);
+}
+
+static void print_help(const char *prog)
+{
+    print_usage(stdout, prog);
+    printf("\n"
+           "Runs the NOMA program compiled into this executable: prints what it\n"
+           "prints, then main's result on the last line (as `noma run` does).\n"
+           "\n"
+           "options:\n"
+           "  --seed N          seed of the random generator: decimal or 0x\n"
+           "                    hexadecimal, taken modulo 2^64 (default 0x%X)\n"
+           "  --arg NAME=FILE   the file for main's parameter NAME (repeatable;\n"
+           "                    the last one for a name wins)\n"
+           "  -h, --help        show this message and exit\n"
+           "\n"
+           "exit status: 0 on success, 1 after a run-time error, 2 for a bad\n"
+           "command line\n",
+           (unsigned)NOMA_DEFAULT_SEED);
+}
+
+/* "usage: ..." and "<prog>: error: <message>" on stderr; the exit status. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 2, 3)))
+#endif
+static int usage_error(const char *prog, const char *format, ...)
+{
+    va_list ap;
+    print_usage(stderr, prog);
+    fprintf(stderr, "%s: error: ", prog);
+    va_start(ap, format);
+    vfprintf(stderr, format, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return NOMA_EXE_USAGE_ERROR;
+}
+
+/* An optionally signed decimal or 0x-hexadecimal integer, nothing else (no
+ * spaces, no octal), reduced modulo 2^64 as `noma run --seed` reduces it.
+ * Magnitudes of 2^64 or more are rejected rather than silently wrapped. */
+static int parse_seed(const char *text, uint64_t *seed)
+{
+    const char *p = text;
+    int negative = 0;
+    int base = 10;
+    if (*p == '+' || *p == '-') {
+        negative = *p == '-';
+        p++;
+    }
+    if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+        base = 16;
+        p += 2;
+    }
+    int leading_digit = base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p);
+    if (!leading_digit)
+        return 0;
+    char *end = NULL;
+    errno = 0;
+    unsigned long long magnitude = strtoull(p, &end, base);
+    if (errno == ERANGE || end == NULL || *end != '\0')
+        return 0;
+#if ULLONG_MAX > UINT64_MAX
+    if (magnitude > UINT64_MAX)
+        return 0;
+#endif
+    uint64_t bits = (uint64_t)magnitude;
+    *seed = negative ? (uint64_t)0 - bits : bits;
+    return 1;
+}
+
+/* Records NAME=FILE; 0 (with a message) when there is no '=' or no NAME. */
+static int add_arg(exe_options *opts, const char *value)
+{
+    const char *eq = strchr(value, '=');
+    if (eq == NULL || eq == value) {
+        usage_error(opts->prog, "--arg expects NAME=FILE, got '%s'", value);
+        return 0;
+    }
+    size_t length = (size_t)(eq - value);
+    char *name = malloc(length + 1);
+    if (name == NULL) {
+        fprintf(stderr, "%s: error: out of memory\n", opts->prog);
+        return 0;
+    }
+    memcpy(name, value, length);
+    name[length] = '\0';
+    opts->args[opts->nargs].name = name;
+    opts->args[opts->nargs].path = eq + 1;
+    opts->nargs++;
+    return 1;
+}
+
+/* If argv[*i] is `option` or `option=VALUE`, stores the value (the next
+ * argument for the first form, advancing *i) and returns 1; returns 0 if it
+ * is another argument and -1 if the value is missing. */
+static int option_value(int argc, char **argv, int *i, const char *option,
+                        const char **value)
+{
+    const char *arg = argv[*i];
+    size_t n = strlen(option);
+    if (strncmp(arg, option, n) != 0)
+        return 0;
+    if (arg[n] == '=') {
+        *value = arg + n + 1;
+        return 1;
+    }
+    if (arg[n] != '\0')
+        return 0;
+    if (*i + 1 >= argc)
+        return -1;
+    *i += 1;
+    *value = argv[*i];
+    return 1;
+}
+
+static parse_result parse_options(int argc, char **argv, exe_options *opts)
+{
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = NULL;
+        int found;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
+            return PARSE_HELP;
+        if ((found = option_value(argc, argv, &i, "--seed", &value)) != 0) {
+            if (found < 0) {
+                usage_error(opts->prog, "option --seed needs a value");
+                return PARSE_ERROR;
+            }
+            if (!parse_seed(value, &opts->seed)) {
+                usage_error(opts->prog,
+                            "invalid --seed '%s' (expected a 64-bit integer, "
+                            "decimal or 0x hexadecimal)",
+                            value);
+                return PARSE_ERROR;
+            }
+            continue;
+        }
+        if ((found = option_value(argc, argv, &i, "--arg", &value)) != 0) {
+            if (found < 0) {
+                usage_error(opts->prog, "option --arg needs a value NAME=FILE");
+                return PARSE_ERROR;
+            }
+            if (!add_arg(opts, value))
+                return PARSE_ERROR;
+            continue;
+        }
+        if (arg[0] == '-')
+            usage_error(opts->prog, "unknown option '%s'", arg);
+        else
+            usage_error(opts->prog, "unexpected argument '%s'", arg);
+        return PARSE_ERROR;
+    }
+    return PARSE_RUN;
+}
+
+static void free_options(exe_options *opts)
+{
+    for (int i = 0; i < opts->nargs; i++)
+        free(opts->args[i].name);
+    free(opts->args);
+}
+
+/* noma_clear_args, then noma_set_arg for the last --arg of each name (so a
+ * repeated name behaves like the mapping Program.run receives). */
+static void hand_over_args(const exe_options *opts)
+{
+    noma_clear_args();
+    for (int i = 0; i < opts->nargs; i++) {
+        int overridden = 0;
+        for (int j = i + 1; j < opts->nargs && !overridden; j++)
+            overridden = strcmp(opts->args[i].name, opts->args[j].name) == 0;
+        if (!overridden)
+            noma_set_arg(opts->args[i].name, opts->args[i].path);
+    }
+}
+
+/* ---- the result --------------------------------------------------------- */
+
+/* MLIR's memref descriptor of rank r: sizes then strides in `dims[2r]`. */
+typedef struct {
+    void *allocated;
+    double *aligned;
+    int64_t offset;
+    int64_t dims[];
+} exe_memref;
+
+/* Copies the elements of a strided tensor into `out` in row-major order. */
+static void gather_row_major(const double *base, const int64_t *sizes,
+                             const int64_t *strides, int64_t rank,
+                             int64_t level, int64_t at, double *out,
+                             int64_t *count)
+{
+    if (level == rank) {
+        out[(*count)++] = base[at];
+        return;
+    }
+    for (int64_t i = 0; i < sizes[level]; i++)
+        gather_row_major(base, sizes, strides, rank, level + 1,
+                         at + i * strides[level], out, count);
+}
+
+/* noma_print_tensor of the elements in row-major order with the shape, as
+ * the CLI prints a returned numpy array; then frees the buffer.  Returns 0,
+ * or 1 if there is no memory for the row-major copy. */
+static int print_tensor_result(exe_memref *d, int64_t rank, const char *prog)
+{
+    const int64_t *sizes = d->dims;
+    const int64_t *strides = d->dims + rank;
+    int64_t count = 1;
+    for (int64_t i = 0; i < rank; i++)
+        count = sizes[i] < 0 ? -1 : (count < 0 ? -1 : count * sizes[i]);
+    double none = 0.0;
+    double *row_major = &none;
+    if (count > 0) {
+        row_major = malloc((size_t)count * sizeof(double));
+        if (row_major == NULL) {
+            noma_free_buffer(d->allocated);
+            fprintf(stderr, "%s: error: out of memory printing the result\n", prog);
+            return 1;
+        }
+        int64_t written = 0;
+        gather_row_major(d->aligned + d->offset, sizes, strides, rank, 0, 0,
+                         row_major, &written);
+    }
+    /* A negative dimension is reported by noma_print_tensor itself. */
+    noma_print_tensor(row_major, row_major, 0, count < 0 ? 0 : count, 1,
+                      (int64_t *)sizes, (int64_t *)sizes, 0, rank, 1);
+    if (row_major != &none)
+        free(row_major);
+    noma_free_buffer(d->allocated);
+    return 0;
+}
+
+/* Seeds, hands over the args, runs, prints: Program.run and `noma run`. */
+static int run_program(const exe_options *opts, void (*packed)(void **),
+                       int64_t result_rank)
+{
+    double scalar = 0.0;
+    exe_memref *tensor = NULL;
+    void *slot = &scalar;
+    if (result_rank > 0) {
+        tensor = calloc(1, sizeof(exe_memref) + 2 * (size_t)result_rank * sizeof(int64_t));
+        if (tensor == NULL) {
+            fprintf(stderr, "%s: error: out of memory\n", opts->prog);
+            return NOMA_EXE_RUNTIME_ERROR;
+        }
+        slot = tensor;
+    }
+    int64_t seed;
+    memcpy(&seed, &opts->seed, sizeof seed); /* the same bits, as int64 */
+    noma_rng_seed(seed);
+    hand_over_args(opts);
+
+    void *args[1] = {slot};
+    int status = noma_rt_invoke(packed, args);
+    if (status == 0 && result_rank == 0)
+        noma_print_f64(scalar);
+    else if (status == 0 && result_rank > 0)
+        status = print_tensor_result(tensor, result_rank, opts->prog);
+    free(tensor);
+    noma_rt_flush();
+    return status == 0 ? NOMA_EXE_OK : NOMA_EXE_RUNTIME_ERROR;
+}
+
+int noma_exe_main(int argc, char **argv, void (*packed)(void **),
+                  int64_t result_rank)
+{
+    exe_options opts = {program_name(argc, argv), NOMA_DEFAULT_SEED, NULL, 0};
+    opts.args = calloc(argc > 0 ? (size_t)argc : 1, sizeof(exe_arg));
+    if (opts.args == NULL) {
+        fprintf(stderr, "%s: error: out of memory\n", opts.prog);
+        return NOMA_EXE_RUNTIME_ERROR;
+    }
+    int status;
+    switch (parse_options(argc, argv, &opts)) {
+    case PARSE_HELP:
+        print_help(opts.prog);
+        status = fflush(stdout) == 0 ? NOMA_EXE_OK : NOMA_EXE_RUNTIME_ERROR;
+        break;
+    case PARSE_ERROR:
+        status = NOMA_EXE_USAGE_ERROR;
+        break;
+    default:
+        status = run_program(&opts, packed, result_rank);
+        break;
+    }
+    free_options(&opts);
+    return status;
+}
