@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -15,21 +17,31 @@ def _umask() -> int:
     return mask
 
 
-def write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o666) -> Path:
-    """Write `data` to `path` atomically; the file gets `mode` less the
-    umask, as `open` would give it (not mkstemp's 0600)."""
+@contextmanager
+def replacing(path: str | os.PathLike[str], mode: int = 0o666) -> Iterator[Path]:
+    """A temporary file in `path`'s directory to write in the `with` block;
+    on success it gets `mode` less the umask (as `open` would give, not
+    mkstemp's 0600) and is renamed over `path`; on failure it is removed and
+    `path` is untouched."""
     target = Path(path)
     directory = target.parent if str(target.parent) else Path(".")
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    fd, name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    temp = Path(name)
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
+        yield temp
         os.chmod(temp, mode & ~_umask())
         os.replace(temp, target)
     except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        temp.unlink(missing_ok=True)
         raise
-    return target
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes, mode: int = 0o666) -> Path:
+    """Write `data` to `path` atomically (see `replacing`)."""
+    with replacing(path, mode) as temp, os.fdopen(os.open(temp, os.O_WRONLY), "wb") as f:
+        f.write(data)
+    return Path(path)
 
 
 def write_text(path: str | os.PathLike[str], text: str, mode: int = 0o666) -> Path:

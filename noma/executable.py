@@ -31,6 +31,7 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import TensorType
 
+from noma.atomic import replacing
 from noma.compiler import PACKED_PREFIX, Program
 from noma.runtime import build
 from noma.runtime.build import RUNTIME_CFLAGS, RuntimeBuildError, find_c_compiler
@@ -102,13 +103,7 @@ def executable_ir(program: Program) -> str:
     return ir + entry_stub(packed, result_rank(program))
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _output_directory(output: Path) -> Path:
+def _check_output(output: Path) -> None:
     """The directory the executable goes to, checked before any work so the
     error names the real problem (not a temporary file's name)."""
     if output.is_dir():
@@ -118,7 +113,6 @@ def _output_directory(output: Path) -> Path:
         raise ExecutableBuildError(
             f"cannot write the executable to {output}: {directory} is not a directory"
         )
-    return directory
 
 
 def link_command(compiler: list[str], objects: list[Path], output: Path) -> list[str]:
@@ -164,19 +158,11 @@ def build_executable(program: Program, output: str | os.PathLike[str], opt_level
     if opt_level not in OPT_LEVELS:
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {opt_level!r}")
     target = Path(output)
-    directory = _output_directory(target)
+    _check_output(target)
     ir = executable_ir(program)  # the program's own errors come first
     compiler = find_c_compiler()
     with tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
         obj = emit_object_file(ir, Path(scratch) / "program.o", speed_level=opt_level)
-        fd, temp_name = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        temp = Path(temp_name)
-        try:
+        with replacing(target, mode=0o777) as temp:
             _link(compiler, obj, temp)
-            os.chmod(temp, 0o777 & ~_umask())
-            os.replace(temp, target)
-        except BaseException:
-            temp.unlink(missing_ok=True)
-            raise
     return target

@@ -23,12 +23,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+from c_programs import WARNINGS, build_with_runtime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from safetensors.numpy import load_file, save_file
 
-from noma.runtime.build import find_c_compiler, runtime_include_dir, runtime_source_paths
 from noma.runtime.jit import JitModule, NomaRuntime, load_runtime
 
 WHERE = "prog.noma:3:5: "
@@ -1140,31 +1140,7 @@ _C_HARNESS = textwrap.dedent(
 @pytest.fixture(scope="module")
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     d = tmp_path_factory.mktemp("io_harness")
-    src = d / "harness.c"
-    src.write_text(_C_HARNESS)
-    exe = d / "harness"
-    proc = subprocess.run(
-        [
-            *find_c_compiler(),
-            "-std=c11",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-I",
-            str(runtime_include_dir()),
-            "-o",
-            str(exe),
-            str(src),
-            *(str(p) for p in runtime_source_paths()),
-            "-lm",
-        ],
-        capture_output=True,
-        check=False,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return exe
+    return build_with_runtime(d, "harness", _C_HARNESS, ["-std=c11", "-O2", *WARNINGS, "-Werror"])
 
 
 def _run(exe: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:

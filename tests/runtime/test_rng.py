@@ -22,13 +22,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from c_programs import WARNINGS, build_with_runtime
 from reference_rng import MASK64, NOMA_DEFAULT_SEED, RefRng, splitmix64_outputs
 
 from noma.runtime.build import (
     build_runtime_library,
     find_c_compiler,
     runtime_header_path,
-    runtime_include_dir,
     runtime_source_path,
 )
 from noma.runtime.jit import JitModule, NomaRuntime, load_runtime
@@ -380,32 +380,8 @@ def _has_fma() -> bool:
 
 
 def _build_harness(directory: Path, extra_flags: list[str]) -> Path:
-    src = directory / "rng_harness.c"
-    src.write_text(_C_HARNESS)
-    exe = directory / "rng_harness"
-    proc = subprocess.run(
-        [
-            *find_c_compiler(),
-            *extra_flags,
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-I",
-            str(runtime_include_dir()),
-            "-o",
-            str(exe),
-            str(src),
-            str(runtime_source_path()),
-            "-lm",
-        ],
-        check=False,
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    assert proc.stderr == ""
-    return exe
+    flags = [*extra_flags, "-O2", *WARNINGS, "-Werror"]
+    return build_with_runtime(directory, "rng_harness", _C_HARNESS, flags, quiet=True)
 
 
 @pytest.mark.parametrize(

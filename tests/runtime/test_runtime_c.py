@@ -13,6 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from c_programs import WARNINGS, build_with_runtime
 
 from noma.runtime import build
 from noma.runtime.build import (
@@ -283,30 +284,7 @@ _C_HARNESS = textwrap.dedent(
 def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A C program linked with noma_runtime.c, as executables will be."""
     d = tmp_path_factory.mktemp("harness")
-    src = d / "harness.c"
-    src.write_text(_C_HARNESS)
-    exe = d / "harness"
-    cc = find_c_compiler()
-    proc = subprocess.run(
-        [
-            *cc,
-            "-std=c11",
-            "-O2",
-            "-Wall",
-            "-Wextra",
-            "-I",
-            str(runtime_include_dir()),
-            "-o",
-            str(exe),
-            str(src),
-            *(str(p) for p in runtime_source_paths()),
-            "-lm",
-        ],
-        capture_output=True,
-        text=True,
-    )
-    assert proc.returncode == 0, proc.stderr
-    return exe
+    return build_with_runtime(d, "harness", _C_HARNESS, ["-std=c11", "-O2", *WARNINGS])
 
 
 def _run(

@@ -92,6 +92,12 @@ class Bufferizer:
 
     # -- bookkeeping -----------------------------------------------------------
 
+    def entry_builder(self, op: Operation) -> NomaBuilder:
+        """Inserts at the start of the function's entry block: stack arrays
+        and cells live there, so that a loop does not grow the stack."""
+        assert self.entry is not None
+        return NomaBuilder(InsertPoint.at_start(self.entry), op.location)
+
     def buffer(self, value: SSAValue) -> SSAValue:
         if value in self.buffers:
             return self.buffers[value]
@@ -319,7 +325,7 @@ class Bufferizer:
         t = memref_type(param_type.value_type)
         if not isinstance(t, MemRefType) or DYNAMIC_INDEX in t.get_shape():
             raise NomaError.at_op(op, "parameters of dynamic shape are not supported yet")
-        entry = NomaBuilder(InsertPoint.at_start(self.entry), op.location)
+        entry = self.entry_builder(op)
         buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
         buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
         for buffer in buffers[:3]:

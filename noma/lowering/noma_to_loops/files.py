@@ -19,31 +19,20 @@ from __future__ import annotations
 from xdsl.dialects import arith, memref
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, f64, i64
 from xdsl.ir import Operation, SSAValue
-from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma import files
-from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import shape_of
-from noma.frontend.diagnostics import op_loc
 from noma.lowering.noma_to_loops.loops import LoopLowering
-from noma.lowering.noma_to_loops.runtime import FLAT, SHAPE
+from noma.lowering.noma_to_loops.runtime import FLAT, location_prefix
 
 
 def where(lw: LoopLowering) -> SSAValue:
     """The location prefix of the runtime's error messages for this op."""
-    loc = op_loc(lw.op)
-    return lw.runtime.string(lw.b, f"{loc}: " if loc is not None else "", lw.op.location)
+    return lw.runtime.string(lw.b, location_prefix(lw.op), lw.op.location)
 
 
 def _i64(lw: LoopLowering, n: int) -> SSAValue:
     return lw.b.insert(arith.ConstantOp(IntegerAttr(n, i64))).result
-
-
-def _entry_builder(lw: LoopLowering) -> NomaBuilder:
-    """Where stack arrays go: the entry block, so that a loop does not grow
-    the stack."""
-    assert lw.bz.entry is not None
-    return NomaBuilder(InsertPoint.at_start(lw.bz.entry), lw.op.location)
 
 
 def _flat(lw: LoopLowering, buffer: SSAValue, dims: list[SSAValue]) -> SSAValue:
@@ -59,19 +48,16 @@ def _flat(lw: LoopLowering, buffer: SSAValue, dims: list[SSAValue]) -> SSAValue:
 def flat_and_shape(lw: LoopLowering, value: SSAValue) -> tuple[SSAValue, SSAValue]:
     """`value` (a scalar or a tensor) as a flat `memref<?xf64>` of its
     elements in row-major order, and its shape as a `memref<?xi64>`."""
+    entry = lw.bz.entry_builder(lw.op)
     if value.type == f64:
-        cell = _entry_builder(lw).insert(memref.AllocaOp.get(f64, shape=[1])).memref
+        cell = entry.insert(memref.AllocaOp.get(f64, shape=[1])).memref
         lw.b.insert(memref.StoreOp.get(value, cell, [lw.index_constant(0)]))
         flat = lw.b.insert(memref.CastOp.get(cell, FLAT)).results[0]
         dims: list[SSAValue] = []
     else:
         dims = lw.dims(value)
         flat = _flat(lw, lw.buffer(value), dims)
-    shape = _entry_builder(lw).insert(memref.AllocaOp.get(i64, shape=[len(dims)])).memref
-    for axis, d in enumerate(dims):
-        as_int = lw.b.insert(arith.IndexCastOp(d, i64)).result
-        lw.b.insert(memref.StoreOp.get(as_int, shape, [lw.index_constant(axis)]))
-    return flat, lw.b.insert(memref.CastOp.get(shape, SHAPE)).results[0]
+    return flat, lw.runtime.shape_array(lw.b, dims, alloca_at=entry)
 
 
 def lower_load(

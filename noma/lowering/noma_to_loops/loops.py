@@ -33,7 +33,7 @@ from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import Shape, is_static, num_elements, row_major_strides, shape_of
-from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.runtime import Runtime, located_text
 
 if TYPE_CHECKING:
     from noma.dialects.noma import creation
@@ -274,8 +274,6 @@ class LoopLowering:
     def check(self, ok: SSAValue, message: str, values: Sequence[SSAValue] = ()) -> None:
         """Stop with `file:line:col: runtime error: message` unless `ok`
         (an i1); `{0}` and `{1}` in the message are replaced by `values`."""
-        from noma.lowering.noma_to_loops.patterns import located_text
-
         as_f64 = [self.index_as_f64(self.b, v) for v in values]
         text = located_text(self.op, "runtime error", message)
         self.runtime.check(self.b, ok, text, as_f64, self.op.location)
@@ -298,8 +296,6 @@ class LoopLowering:
     ) -> None:
         """Stop with a located runtime error unless `ok`; `{0}` and `{1}` in
         the message are replaced by the shapes `a` and `b` (index dims)."""
-        from noma.lowering.noma_to_loops.patterns import located_text
-
         text = located_text(self.op, "runtime error", message)
         self.runtime.check_shapes(self.b, ok, text, (a, b), self.op.location)
 

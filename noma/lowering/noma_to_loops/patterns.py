@@ -24,14 +24,8 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import creation, io, storage, tape
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.frontend.diagnostics import op_loc
-from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.runtime import Runtime, located_text
 from noma.lowering.noma_to_loops.storage import PARAM_SLOTS, slots_of
-
-
-def located_text(op: Operation, severity: str, text: str) -> str:
-    loc = op_loc(op)
-    return f"{loc}: {severity}: {text}" if loc is not None else f"{severity}: {text}"
 
 
 def _storage_buffer(handle: SSAValue, slot: str) -> SSAValue | None:

@@ -30,6 +30,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
+from noma.frontend.diagnostics import op_loc
+
 STRING = MemRefType(i8, [DYNAMIC_INDEX])
 SHAPE = MemRefType(i64, [DYNAMIC_INDEX])
 FLAT = MemRefType(f64, [DYNAMIC_INDEX])
@@ -59,6 +61,17 @@ RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]
     "noma_tape_free": ((i64,), ()),
 }
 """Name -> (argument types, result types) of the runtime's C functions."""
+
+
+def location_prefix(op: Operation) -> str:
+    """`prog.noma:3:5: `: how the runtime's messages about `op` begin."""
+    loc = op_loc(op)
+    return f"{loc}: " if loc is not None else ""
+
+
+def located_text(op: Operation, severity: str, text: str) -> str:
+    """`prog.noma:3:5: runtime error: text`."""
+    return f"{location_prefix(op)}{severity}: {text}"
 
 
 class Runtime:
@@ -118,15 +131,20 @@ class Runtime:
 
         def report(fb: Builder) -> None:
             # On the failing path only, which runs once: a stack array is fine here.
-            arrays = [self._shape_array(fb, dims) for dims in shapes]
+            arrays = [self.shape_array(fb, dims) for dims in shapes]
             text = self.string(fb, located_message, location)
             self.call(fb, "noma_shape_error", [text, *arrays], location)
 
         self.unless(b, ok, report, location)
 
     @staticmethod
-    def _shape_array(b: Builder, dims: Sequence[SSAValue]) -> SSAValue:
-        array = b.insert(memref.AllocaOp.get(i64, shape=[len(dims)])).memref
+    def shape_array(
+        b: Builder, dims: Sequence[SSAValue], alloca_at: Builder | None = None
+    ) -> SSAValue:
+        """The `index` dimensions `dims` as a `memref<?xi64>`, the form the
+        runtime takes shapes in; its stack array is made at `alloca_at`
+        (default: `b`)."""
+        array = (alloca_at or b).insert(memref.AllocaOp.get(i64, shape=[len(dims)])).memref
         for axis, d in enumerate(dims):
             as_int = b.insert(arith.IndexCastOp(d, i64)).result
             position = b.insert(arith.ConstantOp(IntegerAttr(axis, IndexType()))).result

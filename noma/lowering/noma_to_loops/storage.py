@@ -98,16 +98,6 @@ class StorageLowering:
     def __init__(self, bz: Bufferizer):
         self.bz = bz
 
-    @property
-    def entry(self) -> Block:
-        assert self.bz.entry is not None
-        return self.bz.entry
-
-    def entry_builder(self, op: Operation) -> NomaBuilder:
-        """Inserts at the start of the entry block (allocas live there, so a
-        loop does not grow the stack)."""
-        return NomaBuilder(InsertPoint.at_start(self.entry), op.location)
-
     # -- declarations ---------------------------------------------------------------
 
     def declare(self, op: Operation, handle: SSAValue) -> SSAValue:
@@ -115,7 +105,7 @@ class StorageLowering:
         handle, at the function entry; the storage holds nothing yet."""
         handle_type = handle.type
         value_type = memref_type(handle_type.value_type)  # type: ignore[attr-defined]
-        eb = self.entry_builder(op)
+        eb = self.bz.entry_builder(op)
         slots: list[SSAValue] = []
         for slot in slots_of(handle_type):
             if slot in TENSOR_SLOTS:

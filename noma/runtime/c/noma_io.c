@@ -868,6 +868,20 @@ static char peek(json_reader *r)
     return r->pos < r->len ? r->s[r->pos] : '\0';
 }
 
+/* After an item of an array or object: 1 if another follows (','
+ * consumed), 0 at its end (`close` consumed), -1 after reporting a syntax
+ * error. */
+static int next_item(json_reader *r, char close)
+{
+    char d = peek(r);
+    if (d == ',' || d == close) {
+        ++r->pos;
+        return d == ',';
+    }
+    syntax_error(r, close == '}' ? "expected ',' or '}'" : "expected ',' or ']'");
+    return -1;
+}
+
 static int expect(json_reader *r, char c, const char *what)
 {
     if (peek(r) != c)
@@ -1119,17 +1133,11 @@ static int skip_value(json_reader *r)
         }
         if (!skip_value(r))
             return 0;
-        char d = peek(r);
-        if (d == ',') {
-            ++r->pos;
-            continue;
-        }
-        if (d == close) {
-            ++r->pos;
+        int more = next_item(r, close);
+        if (more < 0)
+            return 0;
+        if (!more)
             break;
-        }
-        return syntax_error(r, c == '{' ? "expected ',' or '}'"
-                                        : "expected ',' or ']'");
     }
     --r->depth;
     return 1;
@@ -1184,17 +1192,13 @@ static int read_index_list(json_reader *r, int64_t **out, size_t *count,
                 items = p;
             }
             items[len++] = (int64_t)value;
-            char d = peek(r);
-            if (d == ',') {
-                ++r->pos;
-                continue;
+            int more = next_item(r, ']');
+            if (more < 0) {
+                free(items);
+                return 0;
             }
-            if (d == ']') {
-                ++r->pos;
+            if (!more)
                 break;
-            }
-            free(items);
-            return syntax_error(r, "expected ',' or ']'");
         }
     }
     *out = items;
@@ -1265,16 +1269,11 @@ static int read_entry(json_reader *r, st_entry *e)
             } else if (!skip_value(r)) {
                 return 0;
             }
-            char d = peek(r);
-            if (d == ',') {
-                ++r->pos;
-                continue;
-            }
-            if (d == '}') {
-                ++r->pos;
+            int more = next_item(r, '}');
+            if (more < 0)
+                return 0;
+            if (!more)
                 break;
-            }
-            return syntax_error(r, "expected ',' or '}'");
         }
     }
     if (e->dtype == NULL)
@@ -1304,16 +1303,9 @@ static int read_metadata(json_reader *r)
             return malformed(r, "'__metadata__' is not an object of strings");
         if (!read_string(r, NULL, NULL))
             return 0;
-        char d = peek(r);
-        if (d == ',') {
-            ++r->pos;
-            continue;
-        }
-        if (d == '}') {
-            ++r->pos;
-            return 1;
-        }
-        return syntax_error(r, "expected ',' or '}'");
+        int more = next_item(r, '}');
+        if (more <= 0)
+            return more == 0;
     }
 }
 
@@ -1372,16 +1364,11 @@ static int read_header(json_reader *r, st_entries *es)
                 if (!read_entry(r, e))
                     return 0;
             }
-            char d = peek(r);
-            if (d == ',') {
-                ++r->pos;
-                continue;
-            }
-            if (d == '}') {
-                ++r->pos;
+            int more = next_item(r, '}');
+            if (more < 0)
+                return 0;
+            if (!more)
                 break;
-            }
-            return syntax_error(r, "expected ',' or '}'");
         }
     }
     skip_ws(r); /* the padding */
