@@ -222,6 +222,8 @@ class MinibatchMixin(BatchMixin):
         with self.at(batch.loc):
             last = self.is_last_block(walk, blocks)
             is_last = self.truthy(last)
+            # The block's step goes here: the end of the pass sees it.
+            self.emit(EpochEndOp(last))
         condition = self._last_block(stmt, after_batch, is_last)
         self.emit_deferred_growth(ctx.deferred)
 
@@ -245,7 +247,6 @@ class MinibatchMixin(BatchMixin):
         with self.at(batch.loc):
             following = self.b.add(number, self.constant(1.0))
             next_number = self.emit(arith.SelectOp(is_last, self.constant(0.0), following)).result
-            self.emit(EpochEndOp(last))
         with self.at(stmt.loc):
             pass_nexts = [
                 self.cast_to(v, pass_types[n]) for n, v in zip(inputs.names, next_pass_values)
