@@ -22,8 +22,8 @@ The run, as the NOMA program does it:
 Each phase is NOMA's optimize loop (as the original NOMA's): at most
 max_iterations iterations, each computing (and printing) the loss, stopping
 if it is below 0.002, else taking one Adam step (textbook, bias-corrected
-with the parameter's own step count), the last iteration included. The final loss is the last one printed, which
-is also the NOMA program's result.
+with the parameter's own step count), the last iteration included. The
+final loss is the last one printed, which is also the NOMA program's result.
 
 Two sets of arithmetic kernels compute the same thing:
 

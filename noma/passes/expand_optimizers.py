@@ -268,18 +268,33 @@ class ExpandOptimize(RewritePattern):
                 b.insert(scf.IfOp(budget.go_on, [], Region(grow)))
         forwarded = [budget.counter, *until.next, *(value for value, _ in exported), budget.stop]
         b.insert(scf.ConditionOp(budget.keep_going, *forwarded))
-        result_types = [v.type for v in forwarded[1:]]
         rewriter.erase(until)
 
+        warning = MAX_ITERATIONS_WARNING if epoch_end is None else MAX_PASSES_WARNING
+        results = self._guarded_loop(op, before_region, forwarded, n_next, exported, warning)
+        for (_, result), new in zip(exported, results[n_next:]):
+            result.replace_all_uses_with(new)
+        rewriter.replace(op, [], [*results[:n_next], *([None] * len(export_results))])
+
+    def _guarded_loop(
+        self,
+        op: OptimizeOp,
+        before_region: Region,
+        forwarded: list[SSAValue],
+        n_next: int,
+        exported: list[tuple[SSAValue, SSAValue]],
+        warning: str,
+    ) -> list[SSAValue]:
+        """The `scf.while` of `before_region` (which ends in an
+        `scf.condition` of `forwarded`: the count, the carried values, the
+        exports, the stop flag), entered only if the budget allows one
+        iteration, since its body runs at least once; then the warning and
+        the check that exported names have values. Gives the carried values
+        and the exports after the loop."""
         after = Block(arg_types=[v.type for v in forwarded])
         NomaBuilder(InsertPoint.at_end(after), op.location).insert(
             scf.YieldOp(*after.args[: 1 + n_next])
         )
-        outer = NomaBuilder(InsertPoint.before(op), op.location)
-        # The body runs at least once in the loop: it is entered only if the
-        # budget allows one iteration.
-        runs = outer.insert(arith.CmpfOp(outer.constant(1.0), op.max_iterations, "ole")).result
-
         loop_block = Block()
         lb = NomaBuilder(InsertPoint.at_end(loop_block), op.location)
         loop = lb.insert(
@@ -291,17 +306,16 @@ class ExpandOptimize(RewritePattern):
             )
         )
         lb.insert(scf.YieldOp(*loop.results[1:]))
+
+        outer = NomaBuilder(InsertPoint.before(op), op.location)
+        runs = outer.insert(arith.CmpfOp(outer.constant(1.0), op.max_iterations, "ole")).result
+        result_types = [v.type for v in forwarded[1:]]
         idle = self._no_iteration(op, [r for _, r in exported], result_types)
         ran = outer.insert(scf.IfOp(runs, result_types, Region(loop_block), Region(idle)))
-        warning = MAX_ITERATIONS_WARNING if epoch_end is None else MAX_PASSES_WARNING
         self._warn_if_not_converged(ran.results[-1], op, warning)
         if exported:
-            NomaBuilder(InsertPoint.before(op), op.location).insert(
-                AssertOp(runs, NO_ITERATION_ERROR, [op.max_iterations])
-            )
-        for (_, result), new in zip(exported, ran.results[n_next:-1]):
-            result.replace_all_uses_with(new)
-        rewriter.replace(op, [], [*ran.results[:n_next], *([None] * len(export_results))])
+            outer.insert(AssertOp(runs, NO_ITERATION_ERROR, [op.max_iterations]))
+        return list(ran.results[:-1])
 
     @staticmethod
     def _step(
