@@ -694,3 +694,26 @@ fn main() {
         "[0.37, -0.03]",
         "[0.3, -0.1]",
     ]
+
+
+def test_no_growth_when_a_mini_batch_loop_stops(tmp_path: Path) -> None:
+    """The pass's last block steps, then `until` holds: the growth that block
+    requested does not happen (the loop leaves the parameters as the
+    condition saw them)."""
+    source = """
+fn main() {
+    learn w = tensor [0.5];
+    optimize(w) with sgd(0.01) until passes >= 1 {
+        batch xb, i in tensor [[1.0], [2.0], [3.0], [4.0]] with 2 {
+            if i == 1 { realloc w = [2] init zeros; }
+            minimize sum(xb) * sum(w);
+        }
+        let passes = 1;
+    }
+    return w;
+}
+"""
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    # Steps of -0.01 * 3 and -0.01 * 7, both blocks; no second element.
+    assert proc.stdout.splitlines() == ["[0.39999999999999997]"]
