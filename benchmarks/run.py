@@ -487,9 +487,10 @@ def xor_growth_headers() -> dict[str, str]:
 
 def noma_phase2_steps(stdout: str, shown: str) -> int:
     """The steps of phase 2, from what the NOMA program printed: one loss per
-    iteration (phase 1 prints max_iterations + 1 of them, phase 2 its steps
-    + 1); `p.run()` does not print main's result."""
-    phase1 = growth_module("numpy").PHASE1.max_iterations + 1
+    iteration (phase 1 prints max_iterations of them, each iteration taking
+    its step; phase 2 its steps + 1, the last meeting `until`); `p.run()`
+    does not print main's result."""
+    phase1 = growth_module("numpy").PHASE1.max_iterations
     lines = stdout.split()
     try:
         [float(line) for line in lines]

@@ -9,12 +9,12 @@ growth and the `until loss < 0.002` threshold marked.
     python docs/plot_self_growing_xor.py --expected   # plots their expected .out instead
     python docs/plot_self_growing_xor.py --output /tmp/growth.png
 
-Each example prints its loss once per iteration of its optimize loops and
-then main's result; the loss printed after k Adam steps is plotted at k. Phase 1
-prints the losses after 0..200 steps, phase 2 those after 200, 201, ...
-steps, so both curves have two points at step 200: the last loss of the
-2-2-1 network and the first of the grown 2-16-1 one. The image is written
-atomically (noma.atomic).
+Each example prints its loss once per iteration of its optimize loops, before
+the iteration's step, and then main's result; the loss printed after k Adam
+steps is plotted at k. Phase 1 prints the losses after 0..199 steps (its last
+iteration takes step 200), phase 2 those after 200, 201, ... steps: the point
+at step 200 is the first loss of the grown 2-16-1 network. The image is
+written atomically (noma.atomic).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ OUTPUT = ROOT / "docs" / "images" / "self_growing_xor.png"
 TOOL = "plot_self_growing_xor.py"
 
 PHASE1_STEPS = 200
-"""Phase 1 always takes all its max_iterations = 200 steps (the 2-2-1
-network never reaches the target), so it prints 201 losses."""
+"""Phase 1 always runs all its max_iterations = 200 iterations, each with
+its step (the 2-2-1 network never reaches the target): it prints 200 losses."""
 UNTIL = 0.002
 
 
@@ -59,7 +59,7 @@ def parse_losses(stdout: str, source: str) -> list[float]:
         values = [float(line) for line in stdout.splitlines()]
     except ValueError:
         raise PlotError(f"{source} printed something else than numbers") from None
-    if len(values) < PHASE1_STEPS + 3:
+    if len(values) < PHASE1_STEPS + 2:
         raise PlotError(f"{source} printed {len(values)} lines, too few for both phases")
     return values[:-1]
 
@@ -86,10 +86,9 @@ def expected_losses(example: str) -> list[float]:
 
 
 def steps_axis(losses: list[float]) -> list[int]:
-    """The Adam steps taken before each printed loss."""
-    phase1 = list(range(PHASE1_STEPS + 1))
-    phase2 = [PHASE1_STEPS + j for j in range(len(losses) - len(phase1))]
-    return phase1 + phase2
+    """The Adam steps taken before each printed loss: one step per loss,
+    across both phases."""
+    return list(range(len(losses)))
 
 
 def render(curves: dict[Curve, list[float]]) -> bytes:
@@ -102,7 +101,7 @@ def render(curves: dict[Curve, list[float]]) -> bytes:
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for curve, losses in curves.items():
         steps = steps_axis(losses)
-        after_growth = len(losses) - (PHASE1_STEPS + 1) - 1
+        after_growth = len(losses) - PHASE1_STEPS - 1  # the last loss met the target
         label = f"{curve.label}: {after_growth}"
         ax.plot(steps, losses, color=curve.color, linewidth=1.6, label=label)
         ax.plot(steps[-1], losses[-1], "o", color=curve.color, markersize=5)

@@ -359,9 +359,10 @@ def linear_regression(
     max_passes: float = 1000,
 ) -> tuple[list[float], dict[str, float], int, bool]:
     """Mini-batch training of `err = matmul(xb, W) + b - yb`, one step of
-    `opt` on `mean(err * err)` per block, `until` on the pass's summed
-    `sum(err * err) / rows`, checked on a pass's last block before its step;
-    after `max_passes` passes with steps, one more without them.
+    `opt` on `mean(err * err)` per block, the last block included; `until`
+    on the pass's summed `sum(err * err) / rows` (each block's term computed
+    before its step), checked once the pass's last block stepped; at most
+    `max_passes` passes.
 
     The arithmetic follows the compiled code operation by operation (sums
     from 0.0 in row order, the gradient of the mean as (1/n)·err twice), so
@@ -370,10 +371,9 @@ def linear_regression(
     p = {"W0": 0.0, "W1": 0.0, "b": 0.0}
     rows = len(X)
     pass_losses: list[float] = []
-    while True:
-        stepping = len(pass_losses) + 1 <= max_passes
+    while len(pass_losses) + 1 <= max_passes:
         pass_loss = 0.0
-        for k, block in enumerate(blocks(rows, size)):
+        for block in blocks(rows, size):
             x, y = X[block], Y[block, 0]
             err = [
                 (0.0 + float(r[0]) * p["W0"] + float(r[1]) * p["W1"] + p["b"]) - float(t)
@@ -383,15 +383,6 @@ def linear_regression(
             for e in err:
                 squares += e * e
             pass_loss += squares / rows
-            if k == len(blocks(rows, size)) - 1:
-                if until(pass_loss):
-                    pass_losses.append(pass_loss)
-                    return pass_losses, p, len(pass_losses), True
-                if not stepping:
-                    pass_losses.append(pass_loss)
-                    return pass_losses, p, len(pass_losses), False
-            if not stepping:
-                continue
             g = 1.0 / len(err)
             d = [g * e + g * e for e in err]
             grads = {"W0": 0.0, "W1": 0.0, "b": 0.0}
@@ -401,6 +392,9 @@ def linear_regression(
                 grads["b"] += de
             opt.step(p, grads)
         pass_losses.append(pass_loss)
+        if until(pass_loss):
+            return pass_losses, p, len(pass_losses), True
+    return pass_losses, p, len(pass_losses), False
 
 
 def example_data(name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -479,7 +473,10 @@ def test_a_batch_size_and_tensors_computed_in_the_loop() -> None:
 
 def test_one_block_of_all_rows_is_plain_training() -> None:
     """With a batch size of at least the row count every pass is one block:
-    the loop is an ordinary optimize loop, to the last bit."""
+    the loop is an ordinary optimize loop whose `until` is checked after the
+    step, to the last bit. The plain loop checks before stepping: it meets the
+    condition on the same iteration, one step earlier, and with that many
+    iterations as its budget and no condition it takes the same steps."""
     X, Y = example_data("minibatch_linear_regression")
     one_block = noma.compile(regression_program("sgd(0.1)", 100, "pass_loss < 1e-8")).run()
     plain = f"""
@@ -488,15 +485,23 @@ fn main() {{
     let Y = {literal(Y)};
     learn W = tensor [[0.0], [0.0]];
     learn b = 0.0;
-    optimize(W, b) with sgd(0.1) until pass_loss < 1e-8 {{
+    let n = 0;
+    optimize(W, b) with sgd(0.1, max_iterations=ITERATIONS) until UNTIL {{
+        n = n + 1;
         let err = matmul(X, W) + b - Y;
         let pass_loss = sum(err * err) / 22;
         minimize mean(err * err);
     }}
-    return [W[0][0], W[1][0], b, pass_loss];
+    return [W[0][0], W[1][0], b, pass_loss, n];
 }}
 """
-    np.testing.assert_array_equal(one_block, noma.compile(plain).run())
+    until = noma.compile(plain.replace("ITERATIONS", "1000").replace("UNTIL", "pass_loss < 1e-8"))
+    *checked_first, iterations = until.run()
+    assert checked_first[3] == one_block[3]  # the same pass meets the condition
+    assert checked_first[:3] != list(one_block[:3])  # one step fewer
+    budget = plain.replace("ITERATIONS", str(int(iterations))).replace("UNTIL", "0")
+    *stepped, _ = noma.compile(budget).run()
+    np.testing.assert_array_equal(stepped, one_block)
 
 
 # -- mini-batch training: what runs when ------------------------------------------------
@@ -537,34 +542,62 @@ def counting_run(tmp_path: Path, budget: str, until: str) -> tuple[list[float], 
 
 def test_until_is_checked_once_per_pass(tmp_path: Path) -> None:
     """`until passes >= 3` holds from the first block of pass 3, but counts
-    only on its last block: 3 whole passes run, and every block steps but
-    the last, where the loop stops."""
+    only after its last block: 3 whole passes run, every block steps, the
+    last one included, and the loop stops there."""
     values, stderr = counting_run(tmp_path, "", "passes >= 3")
     assert stderr == ""
-    steps = [3, 7, 5] * 2 + [3, 7]
+    steps = [3, 7, 5] * 3
     assert values == [3.0, 9.0, 9.0, 2.0, pytest.approx(-0.01 * sum(steps), rel=1e-12)]
 
 
+def test_until_and_the_end_of_a_pass_see_its_last_step(tmp_path: Path) -> None:
+    """The statements after the `batch` loop and the `until` condition run
+    after the step of the pass's last block: with `until w < -0.12`, w is
+    -0.03, -0.1, -0.15 after the blocks of pass 1, so the loop stops after
+    one pass (before its last step w is -0.1, which does not hold)."""
+    source = COUNTING.format(budget="", until="w < -0.12").replace(
+        "after = after + seen;", "after = w;"
+    )
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    values = [float(line) for line in proc.stdout.split()]
+    assert values == [1.0, 3.0, pytest.approx(-0.15, rel=1e-12), 2.0, pytest.approx(-0.15)]
+
+
 def test_max_iterations_counts_passes(tmp_path: Path) -> None:
-    """Two passes with a step per block, then one pass without steps whose
-    values the loop leaves behind, and the warning."""
+    """Two passes with a step per block, no pass after them, and the warning."""
     values, stderr = counting_run(tmp_path, ", max_iterations=2", "0")
-    assert values == [3.0, 9.0, 9.0, 2.0, pytest.approx(-0.01 * 2 * 15, rel=1e-12)]
+    assert values == [2.0, 6.0, 6.0, 2.0, pytest.approx(-0.01 * 2 * 15, rel=1e-12)]
     assert stderr == (
         "p.noma:7:5: warning: optimize loop stopped after max_iterations = 2 passes over the "
         "data before its `until` condition held\n"
     )
 
 
-@pytest.mark.parametrize(("budget", "passes_with_steps"), [("1.5", 1), ("0", 0)])
-def test_a_fractional_or_zero_pass_budget(
-    tmp_path: Path, budget: str, passes_with_steps: int
-) -> None:
-    values, stderr = counting_run(tmp_path, f", max_iterations={budget}", "0")
-    passes = passes_with_steps + 1
-    assert values[:3] == [passes, 3.0 * passes, 3.0 * passes]
-    assert values[4] == pytest.approx(-0.01 * 15 * passes_with_steps, rel=1e-12, abs=1e-300)
-    assert f"max_iterations = {budget} passes" in stderr
+def test_a_fractional_pass_budget_is_truncated(tmp_path: Path) -> None:
+    values, stderr = counting_run(tmp_path, ", max_iterations=1.5", "0")
+    assert values == [1.0, 3.0, 3.0, 2.0, pytest.approx(-0.01 * 15, rel=1e-12)]
+    assert "max_iterations = 1.5 passes" in stderr
+
+
+@pytest.mark.parametrize("budget", ["0", "-1", "0 / 0"])
+def test_no_pass_at_all(tmp_path: Path, budget: str) -> None:
+    """A budget below one pass (or NaN) runs no block: the carried variables
+    and the parameter keep their values, and reading a name of the body
+    after the loop is a located run-time error after the warning."""
+    source = COUNTING.format(budget=f", max_iterations={budget}", until="0")
+    proc = run_cli(tmp_path, source.replace("    print(index);\n", ""))
+    assert proc.returncode == 0, proc.stderr
+    assert [float(line) for line in proc.stdout.split()] == [0.0, 0.0, 0.0, 0.0]
+    assert "passes over the data before its `until` condition held" in proc.stderr
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 1
+    assert proc.stdout == ""  # the error comes right after the loop
+    assert proc.stderr.endswith(
+        "p.noma:7:5: runtime error: the optimize loop ran no iteration (max_iterations = "
+        f"{'nan' if budget == '0 / 0' else budget}): the names its body defines have no value "
+        "after it\n"
+    )
 
 
 def test_the_body_prints_on_every_block_and_the_loop_keeps_the_last_blocks_names(
@@ -590,8 +623,9 @@ fn main() {
     proc = run_cli(tmp_path, source)
     assert proc.returncode == 0, proc.stderr
     # Block 0 (mean(xb * xb) = 2.5) steps w from 4 to 4 - 0.25 * 2 * 2.5 * 4 = -1;
-    # on block 1 (mean 0.25) the loss is 0.25 < 0.5: the loop stops there.
-    assert proc.stdout.splitlines() == ["0.0", "1.0", "pass", "0.25", "-1.0"]
+    # block 1 (mean 0.25) has the loss 0.25 < 0.5 and steps w to
+    # -1 - 0.25 * 2 * 0.25 * -1 = -0.875; the pass ends and the loop stops.
+    assert proc.stdout.splitlines() == ["0.0", "1.0", "pass", "0.25", "-0.875"]
 
 
 def test_tensors_defined_around_the_batch_loop_and_rmsprop(tmp_path: Path) -> None:
@@ -651,13 +685,35 @@ fn main() {
 """
     proc = run_cli(tmp_path, source)
     assert proc.returncode == 0, proc.stderr
-    # Steps of -0.01 * (3, 7) per pass; w grows after the step of block 1.
+    # Steps of -0.01 * (3, 7) per pass; w grows after the step of block 1;
+    # two passes and no more.
     assert proc.stdout.splitlines() == [
         "[0.5]",
         "[0.47]",
         "[0.39999999999999997, 0.0]",
         "[0.37, -0.03]",
         "[0.3, -0.1]",
-        "[0.3, -0.1]",
-        "[0.3, -0.1]",
     ]
+
+
+def test_no_growth_when_a_mini_batch_loop_stops(tmp_path: Path) -> None:
+    """The pass's last block steps, then `until` holds: the growth that block
+    requested does not happen (the loop leaves the parameters as the
+    condition saw them)."""
+    source = """
+fn main() {
+    learn w = tensor [0.5];
+    optimize(w) with sgd(0.01) until passes >= 1 {
+        batch xb, i in tensor [[1.0], [2.0], [3.0], [4.0]] with 2 {
+            if i == 1 { realloc w = [2] init zeros; }
+            minimize sum(xb) * sum(w);
+        }
+        let passes = 1;
+    }
+    return w;
+}
+"""
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    # Steps of -0.01 * 3 and -0.01 * 7, both blocks; no second element.
+    assert proc.stdout.splitlines() == ["[0.39999999999999997]"]

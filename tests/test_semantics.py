@@ -4,8 +4,10 @@ reference semantics in tests/support/reference_training.py."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import pytest
+from programs import run_cli
 from reference_training import Optimizer, optimize
 
 import noma
@@ -142,9 +144,80 @@ fn main() {
     let steps = 0;
     learn x = 1.0;
     optimize(x) with sgd(0.25) until 0 { let loss = x * x; steps = steps + 1; minimize loss; }
-    return steps;
+    return [steps, x];
 }""")
-    assert result == 3.0  # two steps, and the body runs once more after the last
+    assert list(result) == [2.0, 0.25]  # two iterations, each with its step: x halves twice
+
+
+def test_the_body_runs_at_most_max_iterations_times() -> None:
+    """As in the original NOMA: each iteration is body, `until` check, step;
+    the last one steps too, and the names of the body keep their values from
+    it, computed before its step."""
+    result, printed = run("""
+fn main() {
+    learn x = 0.0;
+    let max_iterations = 6;
+    optimize(x) with adam(0.1) until loss < 0 {
+        let loss = (x - 5) ** 2;
+        print(loss);
+        minimize loss;
+    }
+    print(loss);
+    return x;
+}""")
+    p = {"x": 0.0}
+    losses: list[float] = []
+
+    def body(p: dict[str, float]) -> dict[str, float]:
+        losses.append((p["x"] - 5) ** 2)
+        return {"loss": losses[-1]}
+
+    values, steps, converged = optimize(
+        p,
+        Optimizer("adam", lr=0.1),
+        body,
+        lambda v: v["loss"] < 0,
+        lambda p: {"x": 2 * (p["x"] - 5)},
+        max_iterations=6,
+    )
+    assert (steps, converged, len(losses)) == (6, False, 6)
+    assert [float(v) for v in printed] == pytest.approx([*losses, values["loss"]], rel=1e-14)
+    assert result == pytest.approx(p["x"], rel=1e-14)
+    assert float(printed[-1]) != pytest.approx((p["x"] - 5) ** 2)  # not at the final x
+
+
+@pytest.mark.parametrize("budget", ["0", "-2", "0.5", "0 / 0"])
+def test_a_budget_below_one_runs_no_iteration(tmp_path: Path, budget: str) -> None:
+    """No body run, no step; the variables the body assigns keep their
+    values; a name the body defines has no value after the loop: reading it
+    is a located run-time error, after the warning."""
+    source = f"""
+fn main() {{
+    learn x = 1.0;
+    let runs = 0;
+    optimize(x) with sgd(0.25, max_iterations={budget}) until 0 {{
+        let loss = x * x;
+        runs = runs + 1;
+        print(runs);
+        minimize loss;
+    }}
+    print(runs);
+    print(x);
+    LAST
+}}"""
+    shown = "nan" if budget == "0 / 0" else budget
+    warning = (
+        f"p.noma:5:5: warning: optimize loop stopped after max_iterations = {shown} steps "
+        "before its `until` condition held\n"
+    )
+    proc = run_cli(tmp_path, source.replace("LAST", "return x;"))
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "0.0\n1.0\n1.0\n", warning)
+    proc = run_cli(tmp_path, source.replace("LAST", "return loss;"))
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == warning + (
+        f"p.noma:5:5: runtime error: the optimize loop ran no iteration (max_iterations = {shown}"
+        "): the names its body defines have no value after it\n"
+    )
 
 
 def test_trains_every_parameter_the_objective_depends_on() -> None:

@@ -12,9 +12,11 @@
  * It prints one line of JSON: the number of runs, every training time and
  * their median in seconds, and the final loss with "%.17g".
  *
- * The training follows NOMA's optimize loop, check-then-step: 320 times
- * compute the loss and the gradients and take one Adam step, then compute
- * the loss once more; that last loss is the result. Floating-point order, as
+ * The training follows NOMA's optimize loop (as the original NOMA's): 320
+ * iterations, each computing the loss, checking `until`, computing the
+ * gradients and taking one Adam step, the last iteration included. The
+ * result is the loss of the last iteration, computed before its step (the
+ * value `loss` has after the loop in the program). Floating-point order, as
  * in NOMA's code: matrix products and the mean accumulate sequentially from
  * 0.0 along the summed index; sigmoid(z) = 1 / (1 + exp(-z)) and its
  * derivative is g * (s * (1 - s)) (SigmoidOp.vjp); Adam as in
@@ -113,15 +115,16 @@ static void adam(double *p, double *m, double *v, double *t, const double *g, in
 __attribute__((noinline)) static double train(Model *model) {
     Activations a;
     double dw1[IN][HID], dw2[HID];
-    for (int step = 0; step < STEPS; step++) {
-        double loss = forward(model, &a);
+    double loss = NAN;
+    for (int iteration = 0; iteration < STEPS; iteration++) {
+        loss = forward(model, &a);
         if (loss < 0.0) return loss; /* the program's `until loss < 0`, never true */
         gradients(model, &a, dw1, dw2);
         adam(&model->w1[0][0], &model->m1[0][0], &model->v1[0][0], &model->t1, &dw1[0][0],
              IN * HID);
         adam(model->w2, model->m2, model->v2, &model->t2, dw2, HID);
     }
-    return forward(model, &a);
+    return loss;
 }
 
 static void init_model(Model *model) {

@@ -27,9 +27,10 @@
  * program does. benchmarks/run.py calls xor_growth_train_timed through
  * ctypes instead.
  *
- * Each phase follows NOMA's optimize loop, check-then-step: compute (and
- * print) the loss; stop if it is below 0.002; stop if one more step would
- * exceed max_iterations; else one Adam step. Floating-point order, as in
+ * Each phase follows NOMA's optimize loop (as the original NOMA's): at most
+ * max_iterations iterations, each computing (and printing) the loss,
+ * stopping if it is below 0.002, else taking one Adam step, the last
+ * iteration included. Floating-point order, as in
  * NOMA's code: matrix products and the mean accumulate sequentially from 0.0
  * along the summed index; sigmoid(z) = 1 / (1 + exp(-z)) and its derivative
  * is g * (s * (1 - s)); Adam as in noma/passes/expand_optimizers.py. */
@@ -200,20 +201,23 @@ static void adam(Param *q, const double *g, double lr) {
     }
 }
 
-/* One optimize loop, check-then-step; gives the steps taken and stores the
- * last loss computed. */
+/* One optimize loop: iterations of loss, check, step; gives the steps taken
+ * and stores the last loss computed. */
 static int optimize(Model *model, Phase phase, int print_losses, double *last_loss) {
     Activations a;
     double dw1[IN * BIG], dw2[BIG];
-    for (int steps = 0;; steps++) {
+    int steps = 0;
+    for (int iteration = 0; iteration < phase.max_iterations; iteration++) {
         double loss = forward(model, &a);
         *last_loss = loss;
         if (print_losses) printf("%.17g\n", loss);
-        if (loss < UNTIL || steps + 1 > phase.max_iterations) return steps;
+        if (loss < UNTIL) break;
         gradients(model, &a, dw1, dw2);
         adam(&model->w1, dw1, phase.lr);
         adam(&model->w2, dw2, phase.lr);
+        steps++;
     }
+    return steps;
 }
 
 /* The growth init tensors, of the full new shapes as in the NOMA program:

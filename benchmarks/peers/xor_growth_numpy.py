@@ -10,7 +10,7 @@ The run, as the NOMA program does it:
 1. A 2-2-1 sigmoid network (no biases, loss mean((pred - Y)^2)) from W1 and
    W2 of data/xor_init.json trains with Adam(0.05), `until loss < 0.002`,
    max_iterations 200. The small network never gets there, so this phase
-   prints 201 losses and takes 200 steps.
+   prints 200 losses and takes 200 steps.
 2. Growth, index preserving (LANGUAGE.md section 6): W1 becomes 2x16 with
    the columns W1_extra appended, W2 becomes 16x1 with the rows W2_extra
    appended; every old weight keeps its index. Each parameter's Adam moments
@@ -19,11 +19,11 @@ The run, as the NOMA program does it:
    step counts of both parameters.
 3. Adam(0.12), `until loss < 0.002`, max_iterations 120.
 
-Each phase is NOMA's optimize loop, check-then-step: compute (and print) the
-loss; stop if it is below 0.002; stop if one more step would exceed
-max_iterations; else take one Adam step (textbook, bias-corrected with the
-parameter's own step count). The final loss is the last one printed, which
-is also the NOMA program's result.
+Each phase is NOMA's optimize loop (as the original NOMA's): at most
+max_iterations iterations, each computing (and printing) the loss, stopping
+if it is below 0.002, else taking one Adam step (textbook, bias-corrected
+with the parameter's own step count), the last iteration included. The
+final loss is the last one printed, which is also the NOMA program's result.
 
 Two sets of arithmetic kernels compute the same thing:
 
@@ -266,20 +266,21 @@ class Model:
 
 
 def optimize(model: Model, phase: Phase, k: Kernels, losses: list[float], echo: bool) -> int:
-    """One optimize loop, check-then-step; appends every loss it computes
-    (printing it if `echo`) and gives the number of steps taken."""
+    """One optimize loop, iterations of loss, check, step; appends every loss
+    it computes (printing it if `echo`) and gives the number of steps taken."""
     steps = 0
-    while True:
+    for _ in range(phase.max_iterations):
         hidden, pred, loss = forward(model.w1, model.w2, k)
         losses.append(loss)
         if echo:
             print(loss)
-        if loss < UNTIL or steps + 1 > phase.max_iterations:
-            return steps
+        if loss < UNTIL:
+            break
         dw1, dw2 = backward(model.w2, hidden, pred, k)
         model.w1 = model.adam1.step(model.w1, dw1, phase.lr)
         model.w2 = model.adam2.step(model.w2, dw2, phase.lr)
         steps += 1
+    return steps
 
 
 @dataclass

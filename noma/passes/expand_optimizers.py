@@ -4,35 +4,53 @@
       <body> ; noma.minimize %loss wrt(%W) grads(%g) ; noma.until %c exports(%loss)
     }
   becomes
-    %it, %loss, %stop = scf.while (%i = 0.0) {
-      <body>
-      %stop = %c != 0 ; %go = !%stop && %i + 1 <= %max
-      scf.if %go { <Adam step on %W with %g, reading and writing its state m, v, t> }
-      scf.condition(%go) %i, %loss, %stop
-    } do {
-      scf.yield %i + 1.0
+    %runs = 1.0 <= %max
+    %loss, %stop = scf.if %runs {
+      %n, %loss, %stop = scf.while (%i = 0.0) {
+        <body>
+        %stop = %c != 0
+        scf.if !%stop { <Adam step on %W with %g, reading and writing its state m, v, t> }
+        %n = %i + 1
+        %go = !%stop && %n + 1 <= %max
+        scf.condition(%go) %n, %loss, %stop
+      } do {
+        scf.yield %n
+      }
+      scf.yield %loss, %stop
+    } else {
+      noma.assert false, "... ran no iteration ..."   (only if names of the body are used after it)
+      scf.yield <placeholder>, false
     }
     scf.if !%stop { noma.warning "... max_iterations ..." }
 
-Check-then-step (LANGUAGE.md section 5): each iteration runs the body and
-tests the condition; only if it does not hold is a step applied, so the
-parameters after the loop are those the condition held for. Ops of the body
-marked `noma.after_step` (requested growth) move into the step, after the
-updates: growth takes effect between two steps. The step stays in
-the same region as the body, so gradients never leave an iteration; only the
-exported values used after the loop are forwarded. After
-`max_iterations` steps the loop ends with a warning; the exported values are
-then those of the final parameters. The optimizer state lives with each
-parameter (`noma.state_read`/`noma.state_write`), so it persists from one
-optimize loop to the next until `noma.reset_optimizer` clears it, which this
-pass also expands.
+One iteration is body, `until` check, step, as in the original NOMA (`for _
+in 0..max_iter { forward; if until { return } backward; step }`; LANGUAGE.md
+section 5): the body runs at most `max_iterations` times (truncated; none
+when it is below 1 or NaN). When the condition holds no step is taken, so
+the parameters after the loop are those the condition held for; when the
+budget runs out, the last iteration still steps and the loop ends with a
+warning. Names exported from the body keep the values of the last
+iteration, computed before its step; if the loop ran no iteration and such a
+name is used after it, that is a located run-time error (it has no value).
+Ops of the body marked `noma.after_step` (requested growth) move into the
+step, after the updates: growth takes effect between two steps, and not when
+the loop stops on its condition. The step stays in the same region as the
+body, so gradients never leave an iteration; only the exported values used
+after the loop are forwarded. The optimizer state lives with each parameter
+(`noma.state_read`/`noma.state_write`), so it persists from one optimize
+loop to the next until `noma.reset_optimizer` clears it, which this pass
+also expands.
 
 A mini-batch loop (a body marked `noma.epoch_end %last`) handles one block
-of a pass over the data per iteration: the `until` condition counts only
-when `%last` holds, the loop counts passes instead of steps, every block
-steps while passes remain (`passes + 1 <= max_iterations`), and after them
-one more pass runs without steps; the loop then ends at its last block
-(warning about passes, not steps).
+of a pass over the data per iteration. Its step is unconditional and goes
+where `noma.epoch_end` stands, right after the block's `batch` body: every
+block steps, the last one included, and what follows the mark (the
+statements after the `batch` loop and the `until` condition, which the
+frontend evaluates on the last block only) sees the parameters after the
+step. The condition counts only when `%last` holds; the loop counts passes,
+runs whole passes while `passes + 1 <= max_iterations`, and ends at the
+last block of a pass (warning about passes, not steps); growth runs at the
+end of an iteration unless the loop stops there on its condition.
 """
 
 from __future__ import annotations
@@ -42,7 +60,7 @@ from dataclasses import dataclass
 from xdsl.context import Context
 from xdsl.dialects import arith, scf
 from xdsl.dialects.builtin import IntegerAttr, ModuleOp, f64, i1
-from xdsl.ir import Block, Region, SSAValue
+from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import (
     GreedyRewritePatternApplier,
@@ -55,8 +73,9 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.creation import FillOp
 from noma.dialects.noma.epochs import epoch_end_of
-from noma.dialects.noma.io import WarningOp
+from noma.dialects.noma.io import AssertOp, WarningOp
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
 from noma.dialects.noma.tensor_ops import CastOp
@@ -65,6 +84,10 @@ from noma.frontend.diagnostics import NomaError
 
 MAX_ITERATIONS_WARNING = (
     "optimize loop stopped after max_iterations = {0} steps before its `until` condition held"
+)
+NO_ITERATION_ERROR = (
+    "the optimize loop ran no iteration (max_iterations = {0}): the names its body defines "
+    "have no value after it"
 )
 MAX_PASSES_WARNING = (
     "optimize loop stopped after max_iterations = {0} passes over the data before its `until` "
@@ -78,28 +101,36 @@ class Budget:
     and `until` condition ran (i1 values), and the count it passes on."""
 
     stop: SSAValue
-    """The `until` condition held: the loop ends without a step."""
-    step: SSAValue
-    """This iteration takes its optimizer step."""
+    """The `until` condition held: the loop ends, without a step."""
+    go_on: SSAValue
+    """Not `stop`."""
     keep_going: SSAValue
     """Another iteration follows."""
     counter: SSAValue
-    """Forwarded to the after region: the steps (passes) counted so far."""
+    """The iterations (passes) done, this one included if it ends one."""
+
+
+def _true(b: NomaBuilder) -> SSAValue:
+    return b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+
+
+def _within(b: NomaBuilder, done: SSAValue, max_iterations: SSAValue) -> SSAValue:
+    """Whether iteration (pass) number `done + 1` is allowed: while it is <=
+    max_iterations, so that a fractional budget is truncated and NaN allows
+    none."""
+    return b.insert(arith.CmpfOp(b.add(done, b.constant(1.0)), max_iterations, "ole")).result
 
 
 def _step_budget(
     b: NomaBuilder, iteration: SSAValue, condition: SSAValue, max_iterations: SSAValue
 ) -> Budget:
-    """A plain loop: every iteration that does not stop takes a step, while
-    steps remain; `iteration` counts them (the after region adds one)."""
+    """A plain loop: `iteration` counts the iterations before this one; the
+    loop goes on unless the condition stopped it or the budget is spent."""
     stop = b.insert(arith.CmpfOp(condition, b.constant(0.0), "une")).result
-    # Step number `iteration + 1` is allowed while it is <= max_iterations,
-    # so a fractional budget is truncated and NaN allows none.
-    next_step = b.add(iteration, b.constant(1.0))
-    more = b.insert(arith.CmpfOp(next_step, max_iterations, "ole")).result
-    true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
-    keep_going = b.insert(arith.AndIOp(b.insert(arith.XOrIOp(stop, true)).result, more)).result
-    return Budget(stop, keep_going, keep_going, iteration)
+    done = b.add(iteration, b.constant(1.0))
+    go_on = b.insert(arith.XOrIOp(stop, _true(b))).result
+    keep_going = b.insert(arith.AndIOp(go_on, _within(b, done, max_iterations))).result
+    return Budget(stop, go_on, keep_going, done)
 
 
 def _pass_budget(
@@ -110,23 +141,20 @@ def _pass_budget(
     last: SSAValue,
 ) -> Budget:
     """A mini-batch loop (`noma.epoch_end`): an iteration is one block of a
-    pass over the data, and `passes` counts the passes done. The condition
-    counts only on a pass's last block. Every block of pass number
-    `passes + 1` steps while that number is <= max_iterations (the last
-    block unless the condition stops the loop there); after those passes,
-    one more runs without steps and the loop ends at its last block."""
-    true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
+    pass over the data, and `passes` counts the passes done before it. The
+    condition counts only on a pass's last block; a pass's other blocks
+    always go on, and its last block goes on to a next pass while passes
+    remain."""
+    true = _true(b)
     is_last = b.insert(arith.CmpfOp(last, b.constant(0.0), "une")).result
     holds = b.insert(arith.CmpfOp(condition, b.constant(0.0), "une")).result
     stop = b.insert(arith.AndIOp(is_last, holds)).result
-    next_pass = b.add(passes, b.constant(1.0))
-    more = b.insert(arith.CmpfOp(next_pass, max_iterations, "ole")).result
+    done = b.insert(arith.SelectOp(is_last, b.add(passes, b.constant(1.0)), passes)).result
     go_on = b.insert(arith.XOrIOp(stop, true)).result
-    step = b.insert(arith.AndIOp(go_on, more)).result
+    next_pass = b.insert(arith.AndIOp(go_on, _within(b, done, max_iterations))).result
     mid_pass = b.insert(arith.XOrIOp(is_last, true)).result
-    keep_going = b.insert(arith.AndIOp(go_on, b.insert(arith.OrIOp(more, mid_pass)).result)).result
-    counter = b.insert(arith.SelectOp(is_last, next_pass, passes)).result
-    return Budget(stop, step, keep_going, counter)
+    keep_going = b.insert(arith.OrIOp(mid_pass, next_pass)).result
+    return Budget(stop, go_on, keep_going, done)
 
 
 @dataclass
@@ -215,58 +243,132 @@ class ExpandOptimize(RewritePattern):
         before = before_region.block
         iteration = before.insert_arg(f64, 0)
         rewriter.erase(minimize)
+        growth = [o for o in before.ops if AFTER_STEP_ATTR in o.attributes]
+        for after in growth:
+            after.detach()
+            del after.attributes[AFTER_STEP_ATTR]
         b = NomaBuilder(InsertPoint.before(until), op.location)
         if epoch_end is None:
             budget = _step_budget(b, iteration, until.condition, op.max_iterations)
+            # The step, then the growth the body requested, unless the loop stops.
+            step = self._step(op, params, grads, hyper, growth)
+            b.insert(scf.IfOp(budget.go_on, [], Region(step)))
         else:
             iteration.name_hint = "passes"
+            # Every block steps where the mark stands, right after its `batch`
+            # body: what follows (the end of the pass, `until`) sees the step.
+            at_mark = NomaBuilder(InsertPoint.before(epoch_end), op.location)
+            for param, grad in zip(params, grads):
+                emit_step(at_mark, op.optimizer.data, param, grad, hyper)
             budget = _pass_budget(b, iteration, until.condition, op.max_iterations, epoch_end.last)
             rewriter.erase(epoch_end)
-        step = Block()
-        sb = NomaBuilder(InsertPoint.at_end(step), op.location)
-        for param, grad in zip(params, grads):
-            emit_step(sb, op.optimizer.data, param, grad, hyper)
-        # Growth the body requested happens after the step (and only with one).
-        for after in [o for o in before.ops if AFTER_STEP_ATTR in o.attributes]:
-            after.detach()
-            del after.attributes[AFTER_STEP_ATTR]
-            step.add_op(after)
-        sb.insert(scf.YieldOp())
-        b.insert(scf.IfOp(budget.step, [], Region(step)))
+            if growth:
+                grow = Block(growth)
+                grow.add_op(scf.YieldOp())
+                b.insert(scf.IfOp(budget.go_on, [], Region(grow)))
         forwarded = [budget.counter, *until.next, *(value for value, _ in exported), budget.stop]
         b.insert(scf.ConditionOp(budget.keep_going, *forwarded))
         rewriter.erase(until)
 
-        after = Block(arg_types=[v.type for v in forwarded])
-        ab = NomaBuilder(InsertPoint.at_end(after), op.location)
-        counter = after.args[0]
-        if epoch_end is None:
-            counter = ab.add(counter, ab.constant(1.0))
-        ab.insert(scf.YieldOp(counter, *after.args[1 : 1 + n_next]))
-
-        zero = NomaBuilder(InsertPoint.before(op), op.location).constant(0.0)
-        loop = scf.WhileOp(
-            [zero, *op.inits], [v.type for v in forwarded], before_region, Region(after)
-        )
-        loop.location = op.location
-        rewriter.insert(loop, InsertPoint.before(op))
         warning = MAX_ITERATIONS_WARNING if epoch_end is None else MAX_PASSES_WARNING
-        self._warn_if_not_converged(loop, op, warning)
-        for (_, result), new in zip(exported, loop.results[1 + n_next : -1]):
+        results = self._guarded_loop(op, before_region, forwarded, n_next, exported, warning)
+        for (_, result), new in zip(exported, results[n_next:]):
             result.replace_all_uses_with(new)
-        rewriter.replace(op, [], [*loop.results[1 : 1 + n_next], *([None] * len(export_results))])
+        rewriter.replace(op, [], [*results[:n_next], *([None] * len(export_results))])
+
+    def _guarded_loop(
+        self,
+        op: OptimizeOp,
+        before_region: Region,
+        forwarded: list[SSAValue],
+        n_next: int,
+        exported: list[tuple[SSAValue, SSAValue]],
+        warning: str,
+    ) -> list[SSAValue]:
+        """The `scf.while` of `before_region` (which ends in an
+        `scf.condition` of `forwarded`: the count, the carried values, the
+        exports, the stop flag), entered only if the budget allows one
+        iteration, since its body runs at least once; then the warning and
+        the check that exported names have values. Gives the carried values
+        and the exports after the loop."""
+        after = Block(arg_types=[v.type for v in forwarded])
+        NomaBuilder(InsertPoint.at_end(after), op.location).insert(
+            scf.YieldOp(*after.args[: 1 + n_next])
+        )
+        loop_block = Block()
+        lb = NomaBuilder(InsertPoint.at_end(loop_block), op.location)
+        loop = lb.insert(
+            scf.WhileOp(
+                [lb.constant(0.0), *op.inits],
+                [v.type for v in forwarded],
+                before_region,
+                Region(after),
+            )
+        )
+        lb.insert(scf.YieldOp(*loop.results[1:]))
+
+        outer = NomaBuilder(InsertPoint.before(op), op.location)
+        runs = outer.insert(arith.CmpfOp(outer.constant(1.0), op.max_iterations, "ole")).result
+        result_types = [v.type for v in forwarded[1:]]
+        idle = self._no_iteration(op, [r for _, r in exported], result_types)
+        ran = outer.insert(scf.IfOp(runs, result_types, Region(loop_block), Region(idle)))
+        self._warn_if_not_converged(ran.results[-1], op, warning)
+        if exported:
+            outer.insert(AssertOp(runs, NO_ITERATION_ERROR, [op.max_iterations]))
+        return list(ran.results[:-1])
 
     @staticmethod
-    def _warn_if_not_converged(loop: scf.WhileOp, op: OptimizeOp, warning: str) -> None:
-        b = NomaBuilder(InsertPoint.after(loop), op.location)
-        true = b.insert(arith.ConstantOp(IntegerAttr(1, i1))).result
-        not_converged = b.insert(arith.XOrIOp(loop.results[-1], true)).result
+    def _step(
+        op: OptimizeOp,
+        params: list[SSAValue],
+        grads: list[SSAValue],
+        hyper: Hyper,
+        growth: list[Operation],
+    ) -> Block:
+        """A block with one optimizer step, then `growth`, then a yield."""
+        step = Block()
+        sb = NomaBuilder(InsertPoint.at_end(step), op.location)
+        for param, grad in zip(params, grads):
+            emit_step(sb, op.optimizer.data, param, grad, hyper)
+        for after in growth:
+            step.add_op(after)
+        sb.insert(scf.YieldOp())
+        return step
+
+    @staticmethod
+    def _no_iteration(op: OptimizeOp, exported: list[SSAValue], types: list[Attribute]) -> Block:
+        """When the budget allows no iteration: the carried values as they
+        came in, placeholders for the names of the body used after the loop
+        (never read: that is a run-time error after the warning), and no stop."""
+        block = Block()
+        b = NomaBuilder(InsertPoint.at_end(block), op.location)
+        values: list[SSAValue] = list(op.inits)
+        values += [_placeholder(b, r.type) for r in exported]
+        values.append(b.insert(arith.ConstantOp(IntegerAttr(0, i1))).result)
+        assert [v.type for v in values] == types
+        b.insert(scf.YieldOp(*values))
+        return block
+
+    @staticmethod
+    def _warn_if_not_converged(stop: SSAValue, op: OptimizeOp, warning: str) -> None:
+        owner = stop.owner
+        assert isinstance(owner, Operation)
+        b = NomaBuilder(InsertPoint.after(owner), op.location)
+        not_converged = b.insert(arith.XOrIOp(stop, _true(b))).result
         block = Block()
         NomaBuilder(InsertPoint.at_end(block), op.location).insert(
             WarningOp(warning, op.max_iterations)
         )
         NomaBuilder(InsertPoint.at_end(block), op.location).insert(scf.YieldOp())
         b.insert(scf.IfOp(not_converged, [], Region(block)))
+
+
+def _placeholder(b: NomaBuilder, t: Attribute) -> SSAValue:
+    """Some value of type `t` (zeros, dynamic dimensions 1), never read."""
+    if t == f64:
+        return b.constant(0.0)
+    dims = [b.constant(1.0 if d is None else float(d)) for d in shape_of(t)]
+    return b.insert(FillOp(dims, b.constant(0.0), t)).result
 
 
 class ExpandResetOptimizer(RewritePattern):

@@ -290,7 +290,7 @@ def stand_in(tmp_path: Path, phase2_steps: int, final: str) -> Path:
     """A program that prints as many numbers as the demo does with
     `phase2_steps` steps in phase 2, and returns `final`."""
     path = tmp_path / "stand_in.noma"
-    lines = 201 + phase2_steps + 1
+    lines = 200 + phase2_steps + 1
     path.write_text(
         "fn main() {\n    let i = 0;\n"
         f"    while i < {lines} {{\n        print(0.5);\n        i = i + 1;\n    }}\n"

@@ -1,6 +1,6 @@
 """The numbers in examples/*.out, recomputed by plain-Python re-implementations
-of the same programs: the optimize loop's check-then-step semantics
-(LANGUAGE.md section 5), the textbook SGD / Adam / RMSprop updates and
+of the same programs: the optimize loop's iterations of body, `until` check,
+step (LANGUAGE.md section 5), the textbook SGD / Adam / RMSprop updates and
 hand-derived gradients. This checks what the compiler computes, not just that
 it computes the same thing as yesterday."""
 
@@ -282,18 +282,21 @@ def numpy_training(
     until: Callable[[float], bool],
     max_iterations: int = 1000,
 ) -> tuple[float, int, bool]:
-    """Check-then-step with array parameters (elementwise optimizer math)."""
+    """Iterations of body, check, step with array parameters (elementwise
+    optimizer math): at most `max_iterations`, the last one stepping too."""
     steps = 0
-    while True:
+    loss = math.nan
+    for _ in range(max_iterations):
         loss, grads = loss_and_grads(params)
-        if until(loss) or steps >= max_iterations:
-            return loss, steps, until(loss)
+        if until(loss):
+            return loss, steps, True
         for name, g in grads.items():
             flat = {f"{name}[{i}]": float(x) for i, x in enumerate(params[name].ravel())}
             flat_grads = {f"{name}[{i}]": float(x) for i, x in enumerate(g.ravel())}
             opt.step(flat, flat_grads)
             params[name] = np.array(list(flat.values())).reshape(params[name].shape)
         steps += 1
+    return loss, steps, False
 
 
 def test_tensor_basics() -> None:

@@ -2,8 +2,9 @@
 reset_optimizer() variant) against a NumPy reference written here, step by
 step, independently of the benchmark peers.
 
-The reference follows LANGUAGE.md: each optimize loop is check-then-step
-(section 5) with textbook Adam whose bias correction uses the parameter's own
+The reference follows LANGUAGE.md: each optimize loop runs at most
+max_iterations iterations of body, `until` check, step (section 5, as in the
+original NOMA) with textbook Adam whose bias correction uses the parameter's own
 step count; growth is index preserving and resizes the Adam moments the same
 way, new entries zero, the step count going on (section 6); reset_optimizer()
 zeroes the moments and the step counts.
@@ -110,10 +111,10 @@ def reference(reset: bool) -> Reference:
             ref.after = {"W1": w1, "W2": w2, "m1": adam1.m, "m2": adam2.m, "v1": adam1.v}
             ref.t_after_growth = (adam1.t, adam2.t)
         steps = 0
-        while True:
+        for _ in range(max_iterations):
             loss, g1, g2 = loss_and_grads(w1, w2)
             ref.losses.append(loss)
-            if loss < UNTIL or steps + 1 > max_iterations:
+            if loss < UNTIL:
                 break
             w1, w2 = adam1.step(w1, g1, lr), adam2.step(w2, g2, lr)
             steps += 1
@@ -155,13 +156,14 @@ def test_gradients_match_finite_differences() -> None:
 
 
 def test_phase_1_never_reaches_the_target(references: dict[bool, Reference]) -> None:
-    """201 losses (the last after 200 steps), all above 0.002, the same in
-    both variants; and training does lower the loss."""
+    """200 losses (the last before the 200th step, which the loop still
+    takes), all above 0.002, the same in both variants; and training does
+    lower the loss."""
     kept, reset = references[False], references[True]
     assert kept.phase_steps[0] == reset.phase_steps[0] == 200
-    assert kept.losses[:201] == reset.losses[:201]
-    assert min(kept.losses[:201]) > UNTIL
-    assert kept.losses[200] < kept.losses[0]
+    assert kept.losses[:200] == reset.losses[:200]
+    assert min(kept.losses[:200]) > UNTIL
+    assert kept.losses[199] < kept.losses[0]
 
 
 def test_growth_is_index_preserving(references: dict[bool, Reference]) -> None:
@@ -186,8 +188,8 @@ def test_growth_is_index_preserving(references: dict[bool, Reference]) -> None:
 def test_both_variants_reach_the_target_in_phase_2(references: dict[bool, Reference]) -> None:
     for ref in references.values():
         steps = ref.phase_steps[1]
-        assert len(ref.losses) == 201 + steps + 1
-        assert ref.losses[-1] < UNTIL <= min(ref.losses[201:-1])
+        assert len(ref.losses) == 200 + steps + 1
+        assert ref.losses[-1] < UNTIL <= min(ref.losses[200:-1])
         assert steps < PHASE2[1]
     assert references[False].phase_steps[1] == 68
     assert references[True].phase_steps[1] == 119
@@ -299,8 +301,8 @@ def test_keeping_the_optimizer_state_reaches_the_target_sooner(
     for reset, proc in noma_outputs.items():
         assert proc.returncode == 0, proc.stderr
         losses, _ = parse_output(proc.stdout)
-        first_below = next(i for i, loss in enumerate(losses[201:]) if loss < UNTIL)
-        assert first_below == len(losses) - 202  # the loop stopped there
+        first_below = next(i for i, loss in enumerate(losses[200:]) if loss < UNTIL)
+        assert first_below == len(losses) - 201  # the loop stopped there
         phase2_steps[reset] = first_below
         assert first_below == references[reset].phase_steps[1]
     assert phase2_steps[False] < phase2_steps[True]

@@ -1,6 +1,7 @@
 """Plain-Python reference semantics of NOMA training, for tests: the optimize
-loop's check-then-step (LANGUAGE.md section 5) and the textbook SGD / Adam /
-RMSprop updates with per-parameter state."""
+loop's iterations of body, `until` check, step (LANGUAGE.md section 5, as in
+the original NOMA) and the textbook SGD / Adam / RMSprop updates with
+per-parameter state."""
 
 from __future__ import annotations
 
@@ -44,17 +45,21 @@ def optimize(
     body: Callable[[dict[str, float]], dict[str, float]],
     until: Callable[[dict[str, float]], bool],
     grad: Grad,
-    max_iterations: int = 1000,
+    max_iterations: float = 1000,
 ) -> tuple[dict[str, float], int, bool]:
-    """Check-then-step: run the body, stop if the condition holds, stop after
-    `max_iterations` steps, else step. Gives the body's last values, the
-    number of steps and whether the condition held."""
+    """At most `max_iterations` iterations (a fraction truncated, none for
+    NaN), each one: run the body, stop if the condition holds, else step,
+    the last iteration included. Gives the body's last values (computed
+    before that iteration's step; empty when no iteration ran), the number
+    of steps and whether the condition held."""
+    values: dict[str, float] = {}
     steps = 0
-    while True:
+    iterations = 0
+    while iterations + 1 <= max_iterations:
+        iterations += 1
         values = body(params)
         if until(values):
             return values, steps, True
-        if steps >= max_iterations:
-            return values, steps, False
         opt.step(params, grad(params))
         steps += 1
+    return values, steps, False

@@ -1,18 +1,20 @@
 """Mini-batch training: an optimize loop whose iterations are the blocks of
 passes over the data (epochs).
 
-A `minimize` inside a `batch` loop steps once per block, while the `until`
-condition is checked once per pass and `max_iterations` counts passes
+A `minimize` inside a `batch` loop steps once per block, right after the
+block's `batch` body, the last block included, while the `until` condition is
+checked once per pass, after its last step, and `max_iterations` counts passes
 (LANGUAGE.md section 5). The frontend generates such a loop as a
 `noma.optimize` whose body handles one block, and marks it with
-`noma.epoch_end`, which tells `expand-optimizers` whether the block of this
-iteration is the last of its pass:
+`noma.epoch_end`, which tells `expand-optimizers` where the block's step goes
+and whether the block of this iteration is the last of its pass:
 
     %r = noma.optimize "sgd"(%W : ...) ... max_iterations(%passes) iter_args(...) {
     ^bb0(..., %block : f64):
       ... the block's body, noma.minimize %loss ...
       %last = noma.cmp "ge", %end, %rows : f64, f64 -> f64
-      noma.epoch_end %last : f64
+      noma.epoch_end %last : f64            // the step goes here
+      %c = scf.if %is_last { ... the end of the pass, the condition ... }
       noma.until %c next(...) exports(...)
     }
 """
@@ -31,11 +33,11 @@ from noma.dialects.noma.training import OptimizeOp
 @irdl_op_definition
 class EpochEndOp(IRDLOperation):
     """Marks an optimize loop as mini-batch training: an iteration ends a
-    pass over the data (an epoch) when `last` is non-zero. The `until`
-    condition then counts only at the end of a pass, and `max_iterations`
-    bounds the passes that take steps: once they are done, one more pass
-    runs without steps, so that what the body exports describes the final
-    parameters, and the loop ends at its last block.
+    pass over the data (an epoch) when `last` is non-zero. Every iteration
+    takes its optimizer step where the mark stands, so the ops after it (the
+    end of the pass, the condition) see the step. The `until` condition
+    counts only at the end of a pass, and `max_iterations` bounds the passes;
+    the loop ends at the last block of a pass.
 
         noma.epoch_end %last : f64
     """

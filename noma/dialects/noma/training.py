@@ -9,8 +9,9 @@ exports.
 
 One iteration: run the body; if the condition is non-zero, stop with the
 parameters as they are; otherwise apply one optimizer step with the gradients
-of the `noma.minimize` objective. After `max_iterations` steps the loop stops
-and warns.
+of the `noma.minimize` objective. At most `max_iterations` iterations run (as
+in the original NOMA), the last one stepping too; a loop that stops so warns.
+The exports are the values of the last iteration, computed before its step.
 
     %n, %loss = noma.optimize "adam" (%W : !noma.param<f64>) lr(%lr) beta1(%b1) beta2(%b2) eps(%eps) max_iterations(%max) iter_args(%n0 : f64) {
     ^bb0(%i : f64):
@@ -64,7 +65,7 @@ AFTER_STEP_ATTR = "noma.after_step"
 class OptimizeOp(IRDLOperation):
     """The optimize loop. `beta2` is the second-moment decay of Adam and the
     decay of RMSprop; `beta1` is Adam's first-moment decay. `max_iterations`
-    bounds the number of optimizer steps."""
+    bounds the number of iterations (of passes, for mini-batch training)."""
 
     name = "noma.optimize"
 

@@ -17,11 +17,19 @@ optimizer step see an ordinary body: the `batch` body is generated at the
 body's top level, on the block that a hidden carried block number selects.
 The statements before the `batch` loop run under an `scf.if` on the first
 block of a pass, together with the evaluation of the tensors and the batch
-size; the names they define are carried from block to block. The
-statements after it run, with the `until` condition, under an `scf.if` on
-the last block. `noma.epoch_end` tells `expand-optimizers` which iteration
-ends a pass: the condition counts only there, and `max_iterations` counts
-passes.
+size; the names they define are carried from block to block. Right after
+the `batch` body comes `noma.epoch_end`: `expand-optimizers` puts the
+block's step there, so every block steps, the last one included, before
+what follows. The statements after the `batch` loop then run, with the
+`until` condition, under an `scf.if` on the last block: they see the
+parameters after every step of the pass. The mark also tells which
+iteration ends a pass: the condition counts only there, and
+`max_iterations` counts passes.
+
+Moving the step to the mark, rather than evaluating the end of a pass at
+the start of the next iteration, keeps one iteration one block: no partial
+iteration is needed after the last pass, and what the pass's end defines is
+exported from the iteration that computed it.
 """
 
 from __future__ import annotations
@@ -222,6 +230,8 @@ class MinibatchMixin(BatchMixin):
         with self.at(batch.loc):
             last = self.is_last_block(walk, blocks)
             is_last = self.truthy(last)
+            # The block's step goes here: the end of the pass sees it.
+            self.emit(EpochEndOp(last))
         condition = self._last_block(stmt, after_batch, is_last)
         self.emit_deferred_growth(ctx.deferred)
 
@@ -245,7 +255,6 @@ class MinibatchMixin(BatchMixin):
         with self.at(batch.loc):
             following = self.b.add(number, self.constant(1.0))
             next_number = self.emit(arith.SelectOp(is_last, self.constant(0.0), following)).result
-            self.emit(EpochEndOp(last))
         with self.at(stmt.loc):
             pass_nexts = [
                 self.cast_to(v, pass_types[n]) for n, v in zip(inputs.names, next_pass_values)
