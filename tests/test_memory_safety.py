@@ -80,7 +80,8 @@ ERRORS = {
     ),
     "alloc 1e30": (
         "0, 1e30, 1",
-        ALLOC + f"runtime error: cannot allocate a [1e+30, 10] buffer: it needs 8e+31 bytes, {LIMIT}",
+        ALLOC + "runtime error: cannot allocate a [1e+30, 10] buffer: "
+        f"it needs 8e+31 bytes, {LIMIT}",
     ),
     "alloc 1/0": (
         "0, 1, 0",
@@ -111,7 +112,10 @@ RESULTS = {
     "realloc 3": ("1, 3, 1", "2.0\n"),  # the old rows keep their values
     "index -1": ("3, -1, 1", "6.0\n"),  # counts from the end
 }
-CASES = {**{k: (s, e, None) for k, (s, e) in ERRORS.items()}, **{k: (s, None, o) for k, (s, o) in RESULTS.items()}}
+CASES: dict[str, tuple[str, str | None, str | None]] = {
+    **{name: (size, error, None) for name, (size, error) in ERRORS.items()},
+    **{name: (size, None, output) for name, (size, output) in RESULTS.items()},
+}
 
 
 @pytest.fixture(scope="module")
@@ -127,7 +131,9 @@ def sizes_exe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return directory / "p"
 
 
-def run_exe(exe: Path, size: str, limit_bytes: int | None = None) -> subprocess.CompletedProcess[str]:
+def run_exe(
+    exe: Path, size: str, limit_bytes: int | None = None
+) -> subprocess.CompletedProcess[str]:
     """The executable on `size` (written to s.csv beside it), optionally with
     an address-space limit."""
     (exe.parent / "s.csv").write_text(size + "\n")
@@ -251,7 +257,9 @@ def test_constant_size_error_in_build_exe(tmp_path: Path) -> None:
         text=True, stdin=subprocess.DEVNULL, timeout=300, check=False,
     )  # fmt: skip
     assert proc.returncode == 1
-    assert proc.stderr.startswith("p.noma:2:5: error: cannot allocate a [10000000000000000000] buffer")
+    assert proc.stderr.startswith(
+        "p.noma:2:5: error: cannot allocate a [10000000000000000000] buffer"
+    )
     assert not (tmp_path / "p").exists()
 
 

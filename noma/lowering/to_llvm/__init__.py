@@ -90,11 +90,14 @@ class _DialectToLLVM(ModulePass):
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         try:
             apply_patterns(op, self.patterns)
+        except LoweringError as e:
+            raise LoweringError(f"{self.name}: {e}") from None
+        check_lowered(op, self.name, self.is_illegal)
+        try:
             if self.lowers_memref:
                 guard_allocations(op)
         except LoweringError as e:
             raise LoweringError(f"{self.name}: {e}") from None
-        check_lowered(op, self.name, self.is_illegal)
 
     @property
     def lowers_memref(self) -> bool:

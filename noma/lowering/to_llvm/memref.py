@@ -34,16 +34,16 @@ from __future__ import annotations
 from xdsl.dialects import arith, func, llvm, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    ModuleOp,
-    SymbolTable,
     AnyFloat,
     DenseArrayBase,
     DenseIntOrFPElementsAttr,
     IntegerAttr,
     IntegerType,
     MemRefType,
+    ModuleOp,
     NoneAttr,
     StridedLayoutAttr,
+    SymbolTable,
     TensorType,
     UnrealizedConversionCastOp,
     i8,
@@ -196,8 +196,8 @@ def guard_allocations(module: ModuleOp) -> None:
     """After each `llvm.call @malloc(%bytes)` in an `llvm.func`: a NULL result
     (for a non-zero `%bytes`) branches to a block that calls the runtime's
     `noma_alloc_failed(%bytes)`, which reports "runtime error: out of memory"
-    and exits; the rest of the block goes on in a new block. Idempotent: a
-    guarded call is followed by its NULL test, which is not re-guarded."""
+    and exits; the rest of the block goes on in a new block. A call already
+    guarded (by an earlier run of a pass) is left as it is."""
     calls = [
         op
         for op in module.walk()
@@ -213,7 +213,9 @@ def guard_allocations(module: ModuleOp) -> None:
         declaration = llvm.FuncOp(
             "noma_alloc_failed", failed_type, linkage=llvm.LinkageAttr("external")
         )
-        module.body.block.insert_op_before(declaration, module.body.block.first_op)  # type: ignore[arg-type]
+        first = module.body.block.first_op
+        assert first is not None  # the module holds the function being lowered
+        module.body.block.insert_op_before(declaration, first)
     for call in calls:
         _guard(call)
 
@@ -238,8 +240,8 @@ def _guard(call: llvm.CallOp) -> None:
     block, region = call.parent_block(), call.parent_region()
     owner = region.parent_op() if region is not None else None
     if block is None or region is None or not isinstance(owner, llvm.FuncOp | func.FuncOp):
-        # Inside an scf region, which must stay one block: as for scf itself.
-        raise lowering_error(call, "an allocation in a region that is not a function's body: run convert-scf-to-cf first")
+        # An scf region must stay one block: the guard needs a CFG.
+        raise lowering_error(call, "an allocation inside scf: run convert-scf-to-cf first")
     after = call.next_op
     assert after is not None, "a block ends with its terminator"
     rest = block.split_before(after)
