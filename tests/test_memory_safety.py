@@ -49,6 +49,11 @@ SIZES = """fn main(S) {
         alloc C = [n];
         print(sum(C));
     }
+    if kind == 5 {
+        alloc D = [n];
+        let e = D + 1.0;
+        print(e[0] + D[0]);
+    }
 }
 """
 ALLOC, REALLOC, RAND = "p.noma:6:9: ", "p.noma:10:9: ", "p.noma:14:15: "
@@ -111,6 +116,7 @@ RESULTS = {
     "alloc 1e6": ("4, 1000000, 1", "0.0\n"),  # 8 MB of zeros
     "realloc 3": ("1, 3, 1", "2.0\n"),  # the old rows keep their values
     "index -1": ("3, -1, 1", "6.0\n"),  # counts from the end
+    "temporary": ("5, 5, 1", "1.0\n"),
 }
 CASES: dict[str, tuple[str, str | None, str | None]] = {
     **{name: (size, error, None) for name, (size, error) in ERRORS.items()},
@@ -192,6 +198,18 @@ def test_a_failed_malloc_is_located_in_an_executable(sizes_exe: Path) -> None:
         ALLOC_1D + "runtime error: cannot allocate a [200000000] buffer: "
         "out of memory (1600000000 bytes)\n",
         None,
+    )
+
+
+def test_a_failed_malloc_of_a_temporary_is_located_at_its_op(sizes_exe: Path) -> None:
+    """`D + 1.0` needs a second 400 MB buffer, which a 600 MB address space
+    refuses: reported at the `+` (not at the `alloc` of the same size that
+    was checked last), with the byte count."""
+    if physical_memory() < 4 * 10**9:
+        pytest.skip("needs 4 GB of physical memory, so that 400 MB passes the size check")
+    proc = run_exe(sizes_exe, "5, 50000000, 1", limit_bytes=600 * 10**6)
+    check_outcome(
+        proc, "p.noma:26:19: runtime error: out of memory: cannot allocate 400000000 bytes\n", None
     )
 
 

@@ -7,7 +7,7 @@
 // malloc and free are declared once, on first use.
 // CHECK-DAG: llvm.func @malloc(i64) -> !llvm.ptr
 // CHECK-DAG: llvm.func @free(!llvm.ptr)
-// CHECK-DAG: llvm.func @noma_alloc_failed(i64)
+// CHECK-DAG: llvm.func @noma_alloc_failed(i64, !llvm.ptr, i64)
 
 // Globals are flattened to one array of the element type.
 // CHECK-DAG: llvm.mlir.global private constant @greeting(dense<[104, 105, 0]> : tensor<3xi8>) {addr_space = 0 : i32} : !llvm.array<3 x i8>
@@ -54,8 +54,11 @@
 // CHECK: %[[RAW:.*]] = llvm.extractvalue %[[D]][0]
 // CHECK-NEXT: llvm.call @free(%[[RAW]]) : (!llvm.ptr) -> ()
 // CHECK-NEXT: llvm.return
+// The report names the allocation's place (here none: an empty string).
 // CHECK-NEXT: ^[[FAIL]]:
-// CHECK-NEXT: llvm.call @noma_alloc_failed(%[[BYTES]]) : (i64) -> ()
+// CHECK-NEXT: %[[WHERE:.*]] = llvm.mlir.addressof @[[PLACE:__noma_alloc_where[0-9]+]] : !llvm.ptr
+// CHECK-NEXT: %[[LEN:.*]] = llvm.mlir.constant(0) : i64
+// CHECK-NEXT: llvm.call @noma_alloc_failed(%[[BYTES]], %[[WHERE]], %[[LEN]]) : (i64, !llvm.ptr, i64) -> ()
 // CHECK-NEXT: llvm.unreachable
 func.func @alloc_dynamic(%n: index) -> f64 {
   %m = memref.alloc(%n) : memref<?x3xf64>
@@ -129,4 +132,17 @@ func.func @globals() -> i8 {
 func.func @aligned() -> memref<16xf64> {
   %m = memref.alloc() {alignment = 64 : i64} : memref<16xf64>
   func.return %m : memref<16xf64>
+}
+
+// A located allocation: its place ("p.noma:2:3: ") is a constant string,
+// added after the functions, for the report.
+// CHECK-LABEL: llvm.func @located
+// CHECK: llvm.call @malloc
+// CHECK: llvm.mlir.addressof @[[AT:__noma_alloc_where[0-9]+]] : !llvm.ptr
+// CHECK-NEXT: llvm.mlir.constant(12) : i64
+// CHECK-NEXT: llvm.call @noma_alloc_failed
+// CHECK: llvm.mlir.global private constant @[[AT]](dense<[112, 46, 110, 111, 109, 97, 58, 50, 58, 51, 58, 32]> : tensor<12xi8>) {addr_space = 0 : i32} : !llvm.array<12 x i8>
+func.func @located(%n: index) -> memref<?xf64> {
+  %m = memref.alloc(%n) : memref<?xf64> loc("p.noma":2:3)
+  func.return %m : memref<?xf64>
 }

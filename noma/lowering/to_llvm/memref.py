@@ -4,9 +4,9 @@ Buffers come from `malloc` (declared as `llvm.func @malloc(i64) -> !llvm.ptr`)
 and go back with `free`. The byte count of a run-time size is computed without
 overflow (as i128, saturated) and a count that does not fit in i64 becomes -1,
 which no malloc satisfies; a NULL from malloc (of a non-zero count) branches to
-`llvm.call @noma_alloc_failed(%bytes)` (the C runtime's "runtime error: out of
-memory" exit, `llvm.unreachable` after it), added by `guard_allocations` once
-every op is lowered. Loads and stores address `aligned + offset + sum(i_k *
+`llvm.call @noma_alloc_failed(%bytes, %where, %where_len)` (the C runtime's
+"prog.noma:3:5: runtime error: out of memory" exit, `llvm.unreachable` after
+it), added by `guard_allocations` once every op is lowered. Loads and stores address `aligned + offset + sum(i_k *
 stride_k)` with strides and offset taken from the type when it fixes them and
 from the descriptor otherwise. Allocation, copy and globals need the identity
 (row-major) layout. `reinterpret_cast` builds a new descriptor over the same
@@ -51,6 +51,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
+from noma.frontend.diagnostics import op_loc
 from noma.lowering.to_llvm.arith import icmp
 from noma.lowering.to_llvm.descriptor import (
     Descriptor,
@@ -144,6 +145,7 @@ class AllocLowering(RewritePattern):
         nbytes = _byte_count(rewriter, sizes, element_size(elem, op), alignment, op)
         declare_function(op, "malloc", [I64], PTR, rewriter)
         call = llvm.CallOp("malloc", materialize(rewriter, nbytes), return_type=PTR)
+        call.location = op.location  # where a failure is reported
         raw = emit(rewriter, call)
         aligned = _aligned(raw, alignment, rewriter) if alignment > 1 else raw
         desc = pack(rewriter, len(sizes), [raw, aligned, 0, *sizes, *strides])
@@ -193,11 +195,13 @@ def _byte_count(
 
 
 def guard_allocations(module: ModuleOp) -> None:
-    """After each `llvm.call @malloc(%bytes)` in an `llvm.func`: a NULL result
-    (for a non-zero `%bytes`) branches to a block that calls the runtime's
-    `noma_alloc_failed(%bytes)`, which reports "runtime error: out of memory"
-    and exits; the rest of the block goes on in a new block. A call already
-    guarded (by an earlier run of a pass) is left as it is."""
+    """After each `llvm.call @malloc(%bytes)`: a NULL result (for a non-zero
+    `%bytes`) branches to a block that calls the runtime's
+    `noma_alloc_failed(%bytes, %where, %where_len)`, which reports
+    "<where>runtime error: out of memory ..." and exits; the rest of the block
+    goes on in a new block. `where` is the allocation's source location
+    ("prog.noma:3:5: ", empty when it has none), a constant global. A call
+    already guarded (by an earlier run of a pass) is left as it is."""
     calls = [
         op
         for op in module.walk()
@@ -208,16 +212,40 @@ def guard_allocations(module: ModuleOp) -> None:
     ]
     if not calls:
         return
-    if SymbolTable.lookup_symbol(module, "noma_alloc_failed") is None:
-        failed_type = llvm.LLVMFunctionType([I64], None)
-        declaration = llvm.FuncOp(
-            "noma_alloc_failed", failed_type, linkage=llvm.LinkageAttr("external")
+    body = module.body.block
+    first = body.first_op
+    assert first is not None  # the module holds the functions being lowered
+    if SymbolTable.lookup_symbol(module, FAILED) is None:
+        failed_type = llvm.LLVMFunctionType([I64, PTR, I64], None)
+        body.insert_op_before(
+            llvm.FuncOp(FAILED, failed_type, linkage=llvm.LinkageAttr("external")), first
         )
-        first = module.body.block.first_op
-        assert first is not None  # the module holds the function being lowered
-        module.body.block.insert_op_before(declaration, first)
+    places: dict[str, tuple[str, int]] = {}
     for call in calls:
-        _guard(call)
+        loc = op_loc(call)
+        where = f"{loc}: " if loc is not None else ""
+        if where not in places:
+            places[where] = (_add_text_global(module, where), len(where.encode("utf-8")))
+        _guard(call, *places[where])
+
+
+FAILED = "noma_alloc_failed"
+
+
+def _add_text_global(module: ModuleOp, text: str) -> str:
+    """A private constant byte array holding `text`; its symbol."""
+    n = 0
+    while SymbolTable.lookup_symbol(module, f"__noma_alloc_where{n}") is not None:
+        n += 1
+    symbol = f"__noma_alloc_where{n}"
+    data = text.encode("utf-8")
+    signed = [v - 256 if v > 127 else v for v in data]
+    value = DenseIntOrFPElementsAttr.from_list(TensorType(i8, [len(data)]), signed)
+    text_global = llvm.GlobalOp(
+        llvm.LLVMArrayType(len(data), i8), symbol, "private", constant=True, value=value
+    )
+    module.body.block.add_op(text_global)
+    return symbol
 
 
 def _is_guarded(call: llvm.CallOp) -> bool:
@@ -227,16 +255,18 @@ def _is_guarded(call: llvm.CallOp) -> bool:
     branch = block.last_op if block is not None else None
     if not isinstance(branch, llvm.CondBrOp):
         return False
-    report = branch.then_block.first_op
+    report = next(
+        (op for op in branch.then_block.ops if isinstance(op, llvm.CallOp)), None
+    )
     return (
-        isinstance(report, llvm.CallOp)
+        report is not None
         and report.callee is not None
-        and report.callee.string_value() == "noma_alloc_failed"
+        and report.callee.string_value() == FAILED
         and report.args[0] is call.args[0]
     )
 
 
-def _guard(call: llvm.CallOp) -> None:
+def _guard(call: llvm.CallOp, where: str, where_len: int) -> None:
     block, region = call.parent_block(), call.parent_region()
     owner = region.parent_op() if region is not None else None
     if block is None or region is None or not isinstance(owner, llvm.FuncOp | func.FuncOp):
@@ -257,9 +287,11 @@ def _guard(call: llvm.CallOp) -> None:
     for op in (address, zero, is_null, wanted, failed, branch):
         op.location = call.location
         block.add_op(op)
-    report = llvm.CallOp("noma_alloc_failed", nbytes)
+    text = llvm.AddressOfOp(where, PTR)
+    length = llvm.ConstantOp(IntegerAttr(where_len, I64), I64)
+    report = llvm.CallOp(FAILED, nbytes, text.results[0], length.results[0])
     unreachable = llvm.UnreachableOp()
-    for op in (report, unreachable):
+    for op in (text, length, report, unreachable):
         op.location = call.location
         failed_block.add_op(op)
 

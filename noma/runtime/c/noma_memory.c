@@ -176,12 +176,17 @@ void noma_check_dims(char *where_alloc, char *where_aligned,
     last_dims.bytes = (int64_t)bytes;
 }
 
-void noma_alloc_failed(int64_t bytes)
+void noma_alloc_failed(int64_t bytes, const char *where, int64_t where_len)
 {
     message m = {.len = 0};
     m.text[0] = '\0';
-    if (bytes > 0 && bytes == last_dims.bytes) {
-        append(&m, last_dims.where, (size_t)last_dims.where_len);
+    if (where == NULL || where_len < 0)
+        where_len = 0;
+    append(&m, where, (size_t)where_len);
+    /* The shape is known when this allocation is the one the last check at
+     * the same place asked for. */
+    if (bytes > 0 && bytes == last_dims.bytes && where_len == last_dims.where_len &&
+        memcmp(where, last_dims.where, (size_t)where_len) == 0) {
         append_str(&m, "runtime error: cannot allocate a ");
         int64_t shown = last_dims.rank < REMEMBERED_RANK ? last_dims.rank
                                                          : REMEMBERED_RANK;

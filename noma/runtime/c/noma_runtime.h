@@ -233,15 +233,17 @@ void noma_check_dims(char *where_alloc, char *where_aligned,
                      int64_t rank, int64_t dims_stride);
 
 /* Compiled code's malloc of `bytes` returned NULL (bytes < 0: the byte
- * count overflowed 64 bits).  A runtime error, located and naming the shape
- * when the last noma_check_dims of this thread asked for exactly that many
- * bytes ("prog.noma:3:5: runtime error: cannot allocate a [1000000, 100000]
- * buffer: out of memory (800000000000 bytes)"), else "runtime error: out of
+ * count overflowed 64 bits) at `where` (where_len bytes, not NUL-terminated,
+ * such as "prog.noma:3:5: ", empty when unknown).  A runtime error that
+ * names the shape when the last noma_check_dims of this thread was at the
+ * same place and asked for exactly that many bytes ("prog.noma:3:5: runtime
+ * error: cannot allocate a [1000000, 100000] buffer: out of memory
+ * (800000000000 bytes)"), else "prog.noma:3:5: runtime error: out of
  * memory: cannot allocate N bytes".  Never returns. */
 #if defined(__GNUC__) || defined(__clang__)
 __attribute__((noreturn))
 #endif
-void noma_alloc_failed(int64_t bytes);
+void noma_alloc_failed(int64_t bytes, const char *where, int64_t where_len);
 
 /* ---- file I/O: CSV and safetensors (noma_io.c) ------------------------ */
 
