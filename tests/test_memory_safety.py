@@ -1,18 +1,21 @@
-"""Memory safety of run-time sizes and indices (issue 9), in `noma run` (the
-JIT) and in a `noma build-exe` executable.
+"""Memory safety of run-time sizes and indices (issue 9), in the JIT (what
+`noma run` runs) and in a `noma build-exe` executable.
 
 One program takes a case and a size from a CSV file (`--arg S=s.csv`: the
 case, then a numerator and a denominator, so that 1/0 and 0/0 give inf and
 NaN) and allocates with `alloc`, `realloc` or `rand_tensor`, or indexes a
-vector. It is built into an executable once; every case runs in both modes
-and must give the same located error (exit 1, never a signal) or result.
+vector. It is compiled once for the JIT (run in this process, as `noma run`
+does: a runtime error returns from the run) and built once into an
+executable; every case runs in both and must give the same located error
+(exit 1 for the executable, never a signal) or result. The issue's own
+programs also run through the `noma run` command.
 
 Sizes are checked where f64 dimensions become integers (`noma_check_dims` in
 the C runtime: at least 1, finite, at most 2^48 bytes and the machine's
 memory), so the messages below follow from the requested shapes: a
 [n, 10] buffer of f64 needs n * 10 * 8 bytes. A malloc that fails anyway
-(here under an address-space limit) is reported with the shape the check
-remembered. Constant sizes are compile errors.
+(here under an address-space limit) is reported at the allocation. Constant
+sizes are compile errors.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from noma.compiler import Program, ProgramError
+from noma.frontend.irgen.files import arg_ranks
 from programs import run_cli
 
 SIZES = """fn main(S) {
@@ -154,9 +159,31 @@ def run_exe(
     )  # fmt: skip
 
 
-def run_jit(tmp_path: Path, size: str) -> subprocess.CompletedProcess[str]:
-    (tmp_path / "s.csv").write_text(size + "\n")
-    return run_cli(tmp_path, SIZES, "--arg", "S=s.csv")
+@pytest.fixture(scope="module")
+def sizes_program(tmp_path_factory: pytest.TempPathFactory) -> tuple[Program, Path]:
+    """The program compiled once for the JIT, and where its size file goes."""
+    csv = tmp_path_factory.mktemp("sizes_jit") / "s.csv"
+    csv.write_text("4, 1, 1\n")
+    program = Program(SIZES, "p.noma", arg_ranks({"S": str(csv)}))
+    program.jit  # noqa: B018  (compiled now, not in the first case)
+    return program, csv
+
+
+def run_jit(
+    sizes_program: tuple[Program, Path], size: str, capfd: pytest.CaptureFixture[str]
+) -> subprocess.CompletedProcess[str]:
+    """One run in this process, as `noma run` makes it: exit status 1 when
+    the program stops with a runtime error."""
+    program, csv = sizes_program
+    csv.write_text(size + "\n")
+    capfd.readouterr()
+    try:
+        program.run(args={"S": str(csv)})
+        status = 0
+    except ProgramError:
+        status = 1
+    out, err = capfd.readouterr()
+    return subprocess.CompletedProcess([], status, out, err)
 
 
 def check_outcome(
@@ -172,9 +199,32 @@ def check_outcome(
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_sizes_and_indices_in_the_jit(tmp_path: Path, case: str) -> None:
+def test_sizes_and_indices_in_the_jit(
+    sizes_program: tuple[Program, Path], capfd: pytest.CaptureFixture[str], case: str
+) -> None:
     size, error, output = CASES[case]
-    check_outcome(run_jit(tmp_path, size), error, output)
+    check_outcome(run_jit(sizes_program, size, capfd), error, output)
+
+
+@pytest.mark.parametrize(
+    ("statement", "message"),
+    [
+        (
+            "alloc B = [n, 10];\n    print(B[1][0]);",
+            "p.noma:3:5: runtime error: cannot allocate a [100000000000, 10] buffer: "
+            "it needs 8000000000000 bytes, more than the memory of this machine (",
+        ),
+        (
+            "print(rand_tensor(n, 10)[1][0]);",
+            "p.noma:3:11: runtime error: cannot allocate a [100000000000, 10] buffer: "
+            "it needs 8000000000000 bytes, more than the memory of this machine (",
+        ),
+    ],
+)
+def test_the_issues_programs_with_noma_run(tmp_path: Path, statement: str, message: str) -> None:
+    """The issue's programs (a segfault, exit 139, before), through the CLI."""
+    source = f"fn main() {{\n    let n = sum(tensor [100000000000.0]);\n    {statement}\n}}\n"
+    check_outcome(run_cli(tmp_path, source), message, None)
 
 
 @pytest.mark.parametrize("case", CASES)
