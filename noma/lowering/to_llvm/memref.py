@@ -6,9 +6,11 @@ overflow (as i128, saturated) and a count that does not fit in i64 becomes -1,
 which no malloc satisfies; a NULL from malloc (of a non-zero count) branches to
 `llvm.call @noma_alloc_failed(%bytes, %where, %where_len)` (the C runtime's
 "prog.noma:3:5: runtime error: out of memory" exit, `llvm.unreachable` after
-it), added by `guard_allocations` once every op is lowered. Loads and stores address `aligned + offset + sum(i_k *
-stride_k)` with strides and offset taken from the type when it fixes them and
-from the descriptor otherwise. Allocation, copy and globals need the identity
+it), added by `guard_allocations` once every op is lowered.
+
+Loads and stores address `aligned + offset + sum(i_k * stride_k)` with strides
+and offset taken from the type when it fixes them and from the descriptor
+otherwise. Allocation, copy and globals need the identity
 (row-major) layout. `reinterpret_cast` builds a new descriptor over the same
 pointers, so views (such as an N-d buffer seen as a flat `memref<?xf64>`) cost
 no copy.
