@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pytest
 
+from c_programs import WARNINGS, build_with_runtime
 from noma.compiler import Program, ProgramError
 from noma.frontend.irgen.files import arg_ranks
 from programs import run_cli
@@ -343,3 +344,99 @@ def test_large_valid_allocations_work(tmp_path: Path) -> None:
     zeros, mean = proc.stdout.split()
     assert float(zeros) == 0.0
     assert abs(float(mean) - 0.5) < 0.01
+
+
+# -- the C runtime's checks, called directly ----------------------------------------
+
+HARNESS = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "noma_runtime.h"
+
+/* harness WHERE FAIL_BYTES FAIL_WHERE d0 d1 ...: noma_check_dims at WHERE
+ * (then "checked"), then, unless FAIL_BYTES is "-", noma_alloc_failed of
+ * FAIL_BYTES at FAIL_WHERE. */
+int main(int argc, char **argv)
+{
+    char *where = argv[1];
+    double dims[16];
+    int rank = argc - 4;
+    for (int i = 0; i < rank; ++i)
+        dims[i] = strtod(argv[4 + i], NULL);
+    noma_check_dims(where, where, 0, (int64_t)strlen(where), 1, dims, dims, 0,
+                    rank, 1);
+    printf("checked\n");
+    if (strcmp(argv[2], "-") != 0)
+        noma_alloc_failed(strtoll(argv[2], NULL, 10), argv[3],
+                          (int64_t)strlen(argv[3]));
+    return 0;
+}
+"""
+AT = "prog.noma:3:5: "
+
+
+@pytest.fixture(scope="module")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    directory = tmp_path_factory.mktemp("memory_harness")
+    return build_with_runtime(
+        directory, "harness", HARNESS, ["-std=c11", "-O2", *WARNINGS], quiet=True
+    )
+
+
+def call_harness(harness: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(harness), *args], capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+@pytest.mark.parametrize(
+    ("dims", "message"),
+    [
+        (["0.5", "3"], "a dimension must be at least 1, got 0.5"),
+        (["3", "nan"], "a dimension must be at least 1, got nan"),
+        (["-inf"], "a dimension must be at least 1, got -inf"),
+        (["3", "inf"], "cannot allocate a [3, inf] buffer: a dimension must be finite"),
+        # 2^45 + 1 doubles: 8 bytes over 2^48.
+        (
+            ["35184372088833"],
+            "cannot allocate a [35184372088833] buffer: it needs 281474976710664 bytes, " + LIMIT,
+        ),
+        # Each factor fits, the product does not even fit in 64 bits.
+        (
+            ["4294967296", "4294967296", "1.5"],
+            "cannot allocate a [4294967296, 4294967296, 1.5] buffer: "
+            "it needs 147573952589676412928 bytes, " + LIMIT,
+        ),
+    ],
+)
+def test_check_dims_refuses(harness: Path, dims: list[str], message: str) -> None:
+    proc = call_harness(harness, AT, "-", "", *dims)
+    assert (proc.returncode, proc.stdout) == (1, "")
+    assert proc.stderr == f"{AT}runtime error: {message}\n"
+
+
+def test_check_dims_accepts_and_truncates(harness: Path) -> None:
+    """[2.9, 3] is a [2, 3] buffer; exactly 2^45 doubles is within the limit
+    (only the machine's memory can refuse it)."""
+    assert call_harness(harness, AT, "-", "", "2.9", "3").stdout == "checked\n"
+    proc = call_harness(harness, AT, "-", "", "35184372088832")
+    assert "2^48" not in proc.stderr
+
+
+def test_alloc_failed_names_the_shape_checked_at_the_same_place(harness: Path) -> None:
+    """48 bytes = [2, 3] doubles, checked at the same place: the shape; at
+    another place, or another size: the byte count only."""
+    proc = call_harness(harness, AT, "48", AT, "2.5", "3")
+    assert (proc.returncode, proc.stdout) == (1, "checked\n")
+    assert proc.stderr == (
+        f"{AT}runtime error: cannot allocate a [2.5, 3] buffer: out of memory (48 bytes)\n"
+    )
+    other = "prog.noma:9:1: "
+    proc = call_harness(harness, AT, "48", other, "2", "3")
+    assert proc.stderr == f"{other}runtime error: out of memory: cannot allocate 48 bytes\n"
+    proc = call_harness(harness, AT, "56", AT, "2", "3")
+    assert proc.stderr == f"{AT}runtime error: out of memory: cannot allocate 56 bytes\n"
+    proc = call_harness(harness, AT, "-1", "", "2", "3")
+    assert proc.returncode == 1
+    assert proc.stderr == "runtime error: out of memory: the size of a buffer overflows 64 bits\n"

@@ -45,6 +45,8 @@ typedef struct {
 
 static void append(message *m, const char *s, size_t n)
 {
+    if (n == 0)
+        return; /* s may be NULL */
     size_t room = sizeof m->text - 1 - m->len;
     if (n > room)
         n = room;
