@@ -41,8 +41,10 @@ func.func @resize(%t: tensor<2xf64>, %g: tensor<?xf64>) -> tensor<?xf64> {
 
 // -----
 
-// A buffer: zero-filled at `alloc` (dimensions checked to be at least 1),
-// released by `free`; `check_alive` tests the flag.
+// A buffer: zero-filled at `alloc`, released by `free`; `check_alive` tests
+// the flag. Before any f64 dimension becomes an index, one runtime call
+// checks them all (at least 1, finite, within the size limit), from an f64
+// array on the stack at the function's entry (a loop does not grow it).
 func.func @buffer(%n: f64) {
   %B = noma.alloc [%n] : !noma.buffer<tensor<?xf64>>
   noma.free %B : !noma.buffer<tensor<?xf64>>
@@ -50,10 +52,17 @@ func.func @buffer(%n: f64) {
   func.return
 }
 // CHECK-LABEL: func.func @buffer
+// CHECK-SAME:    (%[[N:.*]]: f64)
+// CHECK-NEXT:    %[[DIMS:.*]] = memref.alloca() : memref<1xf64>
 // CHECK-NEXT:    %[[CELL:.*]] = memref.alloca() : memref<memref<?xf64>>
 // CHECK-NEXT:    %[[ALIVE:.*]] = memref.alloca() : memref<i1>
-// CHECK:         func.call @noma_runtime_error
-// CHECK:         %[[B:.*]] = memref.alloc(%{{.*}}) : memref<?xf64>
+// CHECK:         memref.store %[[N]], %[[DIMS]][%{{.*}}] : memref<1xf64>
+// CHECK-NEXT:    %[[FLAT:.*]] = "memref.cast"(%[[DIMS]]) : (memref<1xf64>) -> memref<?xf64>
+// CHECK-NOT:     scf.if
+// CHECK:         func.call @noma_check_dims(%{{.*}}, %[[FLAT]]) : (memref<?xi8>, memref<?xf64>) -> ()
+// CHECK-NEXT:    %[[I:.*]] = arith.fptosi %[[N]] : f64 to i64
+// CHECK-NEXT:    %[[D:.*]] = arith.index_cast %[[I]] : i64 to index
+// CHECK-NEXT:    %[[B:.*]] = memref.alloc(%[[D]]) : memref<?xf64>
 // CHECK:         scf.for
 // CHECK:         memref.store %[[B]], %[[CELL]][]
 // CHECK:         %[[NOW:.*]] = memref.load %[[CELL]][]
@@ -63,3 +72,4 @@ func.func @buffer(%n: f64) {
 // CHECK-NEXT:    %[[HOLDS:.*]] = memref.load %[[ALIVE]][] : memref<i1>
 // CHECK:         scf.if
 // CHECK:           func.call @noma_runtime_error
+// CHECK:       func.func private @noma_check_dims(memref<?xi8>, memref<?xf64>)

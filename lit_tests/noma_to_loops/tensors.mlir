@@ -59,6 +59,24 @@ func.func @matmul_t(%a: tensor<4x2xf64>, %b: tensor<4x3xf64>) -> tensor<2x3xf64>
 // CHECK-NEXT:          memref.load %[[A]][%[[K]], %[[I]]] : memref<4x2xf64>
 // CHECK-NEXT:          memref.load %[[B]][%[[K]], %[[J]]] : memref<4x3xf64>
 
+// An element read with a run-time index: truncated (fptosi, which saturates
+// and maps NaN to 0), negative counting from the end, and bounds checked; a
+// NaN index fails the check (`cmpf ord`) instead of reading element 0.
+func.func @element(%v: tensor<2xf64>, %i: f64) -> f64 {
+  %x = noma.index %v, %i : tensor<2xf64>, f64 -> f64
+  func.return %x : f64
+}
+// CHECK-LABEL: func.func @element(
+// CHECK-SAME:    %[[V:.*]]: memref<2xf64>, %[[I:.*]]: f64) -> f64
+// CHECK:         %[[I64:.*]] = arith.fptosi %[[I]] : f64 to i64
+// CHECK:         %[[INSIDE:.*]] = arith.andi %{{.*}}, %{{.*}} : i1
+// CHECK-NEXT:    %[[NUMBER:.*]] = arith.cmpf ord, %[[I]], %[[I]] : f64
+// CHECK-NEXT:    %[[OK:.*]] = arith.andi %[[INSIDE]], %[[NUMBER]] : i1
+// CHECK:         %[[FAILED:.*]] = arith.xori %[[OK]], %{{.*}} : i1
+// CHECK-NEXT:    scf.if %[[FAILED]] {
+// CHECK:           func.call @noma_runtime_error
+// CHECK:         memref.load %[[V]][%{{.*}}] : memref<2xf64>
+
 // A dynamic dimension against a static one: checked once, at run time.
 func.func @dynamic(%x: tensor<?xf64>, %y: tensor<2xf64>) -> tensor<2xf64> {
   %s = noma.add %x, %y : tensor<?xf64>, tensor<2xf64> -> tensor<2xf64> loc("p.noma":3:9)

@@ -56,3 +56,13 @@ func.func @dim_out_of_range(%m: memref<?xf64>) -> index {
   %d = memref.dim %m, %c3 : memref<?xf64>
   func.return %d : index
 }
+
+// -----
+
+// A static buffer whose byte count does not fit in i64 (run-time sizes are
+// computed without wrapping and fail in malloc instead).
+// CHECK: convert-to-llvm: cannot lower 'memref.alloc' at loc("prog.noma":9:1): a buffer of 73786976294838206464 bytes is too large
+func.func @too_large() {
+  %m = memref.alloc() : memref<4611686018427387904x2xf64> loc("prog.noma":9:1)
+  func.return
+}

@@ -7,6 +7,7 @@
 // malloc and free are declared once, on first use.
 // CHECK-DAG: llvm.func @malloc(i64) -> !llvm.ptr
 // CHECK-DAG: llvm.func @free(!llvm.ptr)
+// CHECK-DAG: llvm.func @noma_alloc_failed(i64, !llvm.ptr, i64)
 
 // Globals are flattened to one array of the element type.
 // CHECK-DAG: llvm.mlir.global private constant @greeting(dense<[104, 105, 0]> : tensor<3xi8>) {addr_space = 0 : i32} : !llvm.array<3 x i8>
@@ -14,14 +15,32 @@
 "memref.global"() <{constant, initial_value = dense<[104, 105, 0]> : tensor<3xi8>, sym_name = "greeting", sym_visibility = "private", type = memref<3xi8>}> : () -> ()
 "memref.global"() <{constant, initial_value = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf64>, sym_name = "table", sym_visibility = "private", type = memref<2x3xf64>}> : () -> ()
 
-// Dynamic size: bytes = n * 3 * 8; strides [3, 1]; offset 0.
+// Dynamic size: bytes = n * 3 * 8, computed in i128 and saturated at 2^63 so
+// that it never wraps; a count beyond i64 becomes -1, which malloc refuses.
+// Strides [3, 1]; offset 0.
 // CHECK-LABEL: llvm.func @alloc_dynamic
 // CHECK-SAME: (%[[N:[^:]+]]: i64)
-// CHECK: %[[C3:.*]] = llvm.mlir.constant(3) : i64
-// CHECK-NEXT: %[[COUNT:.*]] = llvm.mul %[[C3]], %[[N]] : i64
-// CHECK-NEXT: %[[C8:.*]] = llvm.mlir.constant(8) : i64
-// CHECK-NEXT: %[[BYTES:.*]] = llvm.mul %[[COUNT]], %[[C8]] : i64
+// CHECK: %[[BOUND:.*]] = llvm.mlir.constant(9223372036854775808 : i128) : i128
+// CHECK-NEXT: %[[C24:.*]] = llvm.mlir.constant(24 : i128) : i128
+// CHECK-NEXT: %[[WIDE:.*]] = llvm.zext %[[N]] : i64 to i128
+// CHECK-NEXT: %[[PROD:.*]] = llvm.mul %[[C24]], %[[WIDE]] : i128
+// CHECK-NEXT: %[[OVER:.*]] = llvm.icmp "ugt" %[[PROD]], %[[BOUND]] : i128
+// CHECK-NEXT: %[[SAT:.*]] = llvm.select %[[OVER]], %[[BOUND]], %[[PROD]] : i1, i128
+// CHECK-NEXT: %[[MAX:.*]] = llvm.mlir.constant(9223372036854775807 : i128) : i128
+// CHECK-NEXT: %[[BIG:.*]] = llvm.icmp "ugt" %[[SAT]], %[[MAX]] : i128
+// CHECK-NEXT: %[[LOW:.*]] = llvm.trunc %[[SAT]] : i128 to i64
+// CHECK-NEXT: %[[NONE:.*]] = llvm.mlir.constant(-1) : i64
+// CHECK-NEXT: %[[BYTES:.*]] = llvm.select %[[BIG]], %[[NONE]], %[[LOW]] : i1, i64
 // CHECK-NEXT: %[[P:.*]] = llvm.call @malloc(%[[BYTES]]) : (i64) -> !llvm.ptr
+// A NULL result (for a non-zero count) branches to the runtime's
+// out-of-memory error; the function goes on in a new block.
+// CHECK-NEXT: %[[ADDRESS:.*]] = llvm.ptrtoint %[[P]] : !llvm.ptr to i64
+// CHECK-NEXT: %[[ZERO:.*]] = llvm.mlir.constant(0) : i64
+// CHECK-NEXT: %[[NULL:.*]] = llvm.icmp "eq" %[[ADDRESS]], %[[ZERO]] : i64
+// CHECK-NEXT: %[[WANTED:.*]] = llvm.icmp "ne" %[[BYTES]], %[[ZERO]] : i64
+// CHECK-NEXT: %[[FAILED:.*]] = llvm.and %[[NULL]], %[[WANTED]] : i1
+// CHECK-NEXT: llvm.cond_br %[[FAILED]], ^[[FAIL:.*]], ^[[GOT:[^ ]*]]
+// CHECK-NEXT: ^[[GOT]]:
 // CHECK: llvm.insertvalue %[[P]], %{{.*}}[0]
 // CHECK-NEXT: llvm.insertvalue %[[P]], %{{.*}}[1]
 // CHECK: llvm.insertvalue %[[N]], %{{.*}}[3, 0]
@@ -34,6 +53,13 @@
 // CHECK-NEXT: llvm.load %[[ADDR]] : !llvm.ptr -> f64
 // CHECK: %[[RAW:.*]] = llvm.extractvalue %[[D]][0]
 // CHECK-NEXT: llvm.call @free(%[[RAW]]) : (!llvm.ptr) -> ()
+// CHECK-NEXT: llvm.return
+// The report names the allocation's place (here none: an empty string).
+// CHECK-NEXT: ^[[FAIL]]:
+// CHECK-NEXT: %[[WHERE:.*]] = llvm.mlir.addressof @[[PLACE:__noma_alloc_where[0-9]+]] : !llvm.ptr
+// CHECK-NEXT: %[[LEN:.*]] = llvm.mlir.constant(0) : i64
+// CHECK-NEXT: llvm.call @noma_alloc_failed(%[[BYTES]], %[[WHERE]], %[[LEN]]) : (i64, !llvm.ptr, i64) -> ()
+// CHECK-NEXT: llvm.unreachable
 func.func @alloc_dynamic(%n: index) -> f64 {
   %m = memref.alloc(%n) : memref<?x3xf64>
   %c2 = arith.constant 2 : index
@@ -106,4 +132,17 @@ func.func @globals() -> i8 {
 func.func @aligned() -> memref<16xf64> {
   %m = memref.alloc() {alignment = 64 : i64} : memref<16xf64>
   func.return %m : memref<16xf64>
+}
+
+// A located allocation: its place ("p.noma:2:3: ") is a constant string,
+// added after the functions, for the report.
+// CHECK-LABEL: llvm.func @located
+// CHECK: llvm.call @malloc
+// CHECK: llvm.mlir.addressof @[[AT:__noma_alloc_where[0-9]+]] : !llvm.ptr
+// CHECK-NEXT: llvm.mlir.constant(12) : i64
+// CHECK-NEXT: llvm.call @noma_alloc_failed
+// CHECK: llvm.mlir.global private constant @[[AT]](dense<[112, 46, 110, 111, 109, 97, 58, 50, 58, 51, 58, 32]> : tensor<12xi8>) {addr_space = 0 : i32} : !llvm.array<12 x i8>
+func.func @located(%n: index) -> memref<?xf64> {
+  %m = memref.alloc(%n) : memref<?xf64> loc("p.noma":2:3)
+  func.return %m : memref<?xf64>
 }

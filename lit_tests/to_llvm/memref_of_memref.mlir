@@ -90,8 +90,10 @@ func.func @cell_argument(%cell: memref<memref<?xf64>>, %buf: memref<?xf64>) -> m
 // descriptor struct.
 // CHECK-LABEL: llvm.func @table
 // CHECK-SAME: (%[[N:[^:]+]]: i64, %[[I:[^:]+]]: i64
-// CHECK: %[[C40:.*]] = llvm.mlir.constant(40) : i64
-// CHECK-NEXT: %[[BYTES:.*]] = llvm.mul %[[N]], %[[C40]] : i64
+// CHECK: %[[C40:.*]] = llvm.mlir.constant(40 : i128) : i128
+// CHECK-NEXT: %[[WIDE:.*]] = llvm.zext %[[N]] : i64 to i128
+// CHECK-NEXT: llvm.mul %[[C40]], %[[WIDE]] : i128
+// CHECK: %[[BYTES:.*]] = llvm.select %{{.*}}, %{{.*}}, %{{.*}} : i1, i64
 // CHECK-NEXT: llvm.call @malloc(%[[BYTES]])
 // CHECK: %[[E:.*]] = llvm.getelementptr %{{.*}}[%[[I]]] : (!llvm.ptr, i64) -> !llvm.ptr, !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>
 // CHECK-NEXT: llvm.store %{{.*}}, %[[E]] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>, !llvm.ptr
@@ -124,15 +126,22 @@ func.func @copy_cell(%a: memref<memref<?x?xf64>>, %b: memref<memref<?x?xf64>>) {
   func.return
 }
 
-// The buffers a cell holds: dynamic rank-2 alloc (d0 * d1 * 8 bytes), dims
-// read from the descriptor, and a copy between two memref<?x?xf64> of the same
-// shape (a memcpy of the source's d0 * d1 * 8 bytes).
+// The buffers a cell holds: dynamic rank-2 alloc (8 * d0 * d1 bytes, each
+// product in i128 saturated at 2^63), dims read from the descriptor, and a
+// copy between two memref<?x?xf64> of the same shape (a memcpy of the
+// source's d0 * d1 * 8 bytes).
 // CHECK-LABEL: llvm.func @copy_dynamic
 // CHECK: %[[D0:.*]] = llvm.extractvalue %[[SRC:.*]][3, 0]
 // CHECK-NEXT: %[[D1:.*]] = llvm.extractvalue %[[SRC]][3, 1]
-// CHECK-NEXT: %[[COUNT:.*]] = llvm.mul %[[D1]], %[[D0]] : i64
-// CHECK-NEXT: %[[C8:.*]] = llvm.mlir.constant(8) : i64
-// CHECK-NEXT: %[[BYTES:.*]] = llvm.mul %[[COUNT]], %[[C8]] : i64
+// CHECK-NEXT: %[[BOUND:.*]] = llvm.mlir.constant(9223372036854775808 : i128) : i128
+// CHECK-NEXT: %[[C8:.*]] = llvm.mlir.constant(8 : i128) : i128
+// CHECK-NEXT: %[[W0:.*]] = llvm.zext %[[D0]] : i64 to i128
+// CHECK-NEXT: %[[P0:.*]] = llvm.mul %[[C8]], %[[W0]] : i128
+// CHECK-NEXT: %[[O0:.*]] = llvm.icmp "ugt" %[[P0]], %[[BOUND]] : i128
+// CHECK-NEXT: %[[S0:.*]] = llvm.select %[[O0]], %[[BOUND]], %[[P0]] : i1, i128
+// CHECK-NEXT: %[[W1:.*]] = llvm.zext %[[D1]] : i64 to i128
+// CHECK-NEXT: %[[P1:.*]] = llvm.mul %[[S0]], %[[W1]] : i128
+// CHECK: %[[BYTES:.*]] = llvm.select %{{.*}}, %{{.*}}, %{{.*}} : i1, i64
 // CHECK-NEXT: llvm.call @malloc(%[[BYTES]])
 // CHECK: llvm.insertvalue %[[D0]], %{{.*}}[3, 0]
 // CHECK-NEXT: llvm.insertvalue %[[D1]], %{{.*}}[3, 1]

@@ -16,6 +16,7 @@ from xdsl.parser import Parser
 
 from noma.lowering.translate import translate_to_llvmir
 from noma.pipeline import build_pipeline, make_context
+from noma.runtime.jit import load_runtime
 
 LLVM_STAGE = "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"
 
@@ -57,7 +58,9 @@ class Jit:
 
 
 def compile_ir(llvm_ir: str) -> Jit:
-    """Parse and verify LLVM IR text with llvmlite, then compile it with MCJIT."""
+    """Parse and verify LLVM IR text with llvmlite, then compile it with MCJIT
+    (with the C runtime loaded: allocations report failures through it)."""
+    load_runtime()
     parsed = llvm.parse_assembly(llvm_ir)
     parsed.verify()
     machine = llvm.Target.from_default_triple().create_target_machine()

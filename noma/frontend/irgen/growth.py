@@ -16,6 +16,7 @@ of the body an `scf.if` on the flag holds the `noma.realloc`, marked
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -29,6 +30,7 @@ from noma.dialects.noma.shapes import shape_of, type_of
 from noma.dialects.noma.training import AFTER_STEP_ATTR
 from noma.dialects.noma.types import BufferType, ParamType
 from noma.frontend import ast
+from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.control_flow import ControlFlowMixin
 from noma.frontend.irgen.scope import (
     BufferBinding,
@@ -41,6 +43,15 @@ from noma.frontend.irgen.storage_access import all_statements, constant_of
 from noma.frontend.irgen.tensors import literal_number
 
 INIT_OPERANDS = {"zeros": 0, "normal": 2, "uniform": 2, "expr": 1}
+
+MAX_BUFFER_BYTES = 2**48
+"""The largest buffer a program may ask for (256 TiB of f64 elements): the
+C runtime's NOMA_MAX_BUFFER_BYTES, which checks run-time dimensions."""
+
+
+def _dim_text(d: float) -> str:
+    """A requested dimension as messages show it: 100000000000, 0.5, 1e+30."""
+    return str(int(d)) if d == int(d) and abs(d) < 1e21 else repr(d)
 
 
 def dynamic_type(t: Attribute) -> Attribute:
@@ -102,15 +113,19 @@ class GrowthMixin(ControlFlowMixin):
     def gen_alloc(self, stmt: ast.Alloc) -> None:
         if not stmt.dims:
             raise self.error(stmt.loc, "a buffer needs at least one dimension")
-        dims = self.gen_dims(stmt.dims)
+        dims = self.gen_dims(stmt.dims, stmt.loc)
         buffer_type = BufferType(TensorType(f64, [DYNAMIC_INDEX] * len(dims)))
         buffer = self.emit(storage.AllocOp(dims, buffer_type)).buffer
         known = self.static_type(dims)
         self.scope.define(stmt.name, BufferBinding(buffer, stmt.loc, known=known))
 
-    def gen_dims(self, dims: tuple[ast.Expr, ...]) -> list[SSAValue]:
-        """Dimensions as f64 scalars; a constant one must be at least 1."""
+    def gen_dims(self, dims: tuple[ast.Expr, ...], loc: SourceLoc) -> list[SSAValue]:
+        """Dimensions as f64 scalars. Constant ones are checked here (run-time
+        ones by the runtime's `noma_check_dims`): each at least 1 and finite,
+        and when all are constant, the buffer within MAX_BUFFER_BYTES
+        (reported at `loc`, the statement or call, naming the shape)."""
         values = []
+        constants: list[float | None] = []
         for d in dims:
             v = self.gen_expr(d)
             if v.type != f64:
@@ -120,7 +135,20 @@ class GrowthMixin(ControlFlowMixin):
                 constant = constant_of(v)
             if constant is not None and not constant >= 1:
                 raise self.error(d.loc, f"a dimension must be at least 1, got {constant:g}")
+            if constant is not None and math.isinf(constant):
+                raise self.error(d.loc, f"a dimension must be finite, got {constant:g}")
             values.append(v)
+            constants.append(constant)
+        if constants and all(c is not None for c in constants):
+            bytes_needed = 8 * math.prod(int(c) for c in constants)  # type: ignore[arg-type]
+            if bytes_needed > MAX_BUFFER_BYTES:
+                shape = ", ".join(_dim_text(c) for c in constants)  # type: ignore[arg-type]
+                raise self.error(
+                    loc,
+                    f"cannot allocate a [{shape}] buffer: it needs "
+                    f"{_dim_text(float(bytes_needed))} bytes, "
+                    f"more than the limit of {MAX_BUFFER_BYTES} bytes (2^48)",
+                )
         return values
 
     @staticmethod
@@ -170,7 +198,7 @@ class GrowthMixin(ControlFlowMixin):
                 stmt.init.loc,
                 "a buffer's new elements are zero; `init` is for learnable parameters",
             )
-        dims = self.gen_dims(stmt.dims)
+        dims = self.gen_dims(stmt.dims, stmt.loc)
         policy, args = self.gen_init_policy(stmt, binding, dims)
         ctx = self.state.optimize
         site = ctx.deferred.get(id(stmt)) if ctx is not None else None

@@ -45,7 +45,7 @@ class RandomBuiltinsMixin(GrowthMixin):
             self.require_scalar(self.gen_expr(a), a.loc, f"an argument of '{name}'")
             for a in call.args[:count]
         ]
-        dims = self.gen_dims(call.args[count:])
+        dims = self.gen_dims(call.args[count:], call.loc)
         with self.at(call.loc):
             distribution, a, b = self.distribution(name, params)
             result: Attribute = f64

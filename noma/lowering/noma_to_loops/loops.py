@@ -33,7 +33,7 @@ from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import Shape, is_static, num_elements, row_major_strides, shape_of
-from noma.lowering.noma_to_loops.runtime import Runtime, located_text
+from noma.lowering.noma_to_loops.runtime import FLAT, Runtime, located_text, location_prefix
 
 if TYPE_CHECKING:
     from noma.dialects.noma import creation
@@ -327,6 +327,10 @@ class LoopLowering:
         low = self.b.insert(arith.CmpiOp(index, zero, "sge")).result
         high = self.b.insert(arith.CmpiOp(index, extent, "slt")).result
         inside = self.b.insert(arith.AndIOp(low, high)).result
+        # fptosi saturates (NaN -> 0, +-inf -> the i64 bounds, which the
+        # comparisons above reject); a NaN index must not read element 0.
+        is_number = self.b.insert(arith.CmpfOp(value, value, "ord")).result
+        inside = self.b.insert(arith.AndIOp(inside, is_number)).result
         self.check(inside, "index {0} is out of bounds for a dimension of size {1}", [value, extent])
         return index
 
@@ -513,18 +517,23 @@ class LoopLowering:
         return self.accumulate(self.dims(value), lambda b, ivs: self.scalar_at(b, value, ivs))
 
     def dims_from_f64(self, values: Sequence[SSAValue]) -> list[SSAValue]:
-        """Dimensions given as f64 values: truncated toward zero, each
-        checked to be at least 1."""
+        """Dimensions given as f64 values, truncated toward zero. One runtime
+        call (`noma_check_dims`) checks them all before anything converts
+        them: each at least 1 and finite, the buffer within the size limit
+        (its byte count cannot overflow), else a located runtime error that
+        names the requested shape."""
+        array = self.bz.entry_builder(self.op).insert(
+            memref.AllocaOp.get(f64, shape=[len(values)])
+        ).memref  # at the function's entry: a loop must not grow the stack
+        for axis, value in enumerate(values):
+            self.b.insert(memref.StoreOp.get(value, array, [self.index_constant(axis)]))
+        flat = self.b.insert(memref.CastOp.get(array, FLAT)).results[0]
+        where = self.runtime.string(self.b, location_prefix(self.op), self.op.location)
+        self.runtime.call(self.b, "noma_check_dims", [where, flat], self.op.location)
         dims = []
         for value in values:
             as_int = self.b.insert(arith.FPToSIOp(value, i64)).result
-            dim = self.b.insert(arith.IndexCastOp(as_int, INDEX)).result
-            positive = self.b.insert(arith.CmpiOp(dim, self.index_constant(1), "sge")).result
-            # NaN and values beyond i64 convert to garbage: also test the f64.
-            at_least_one = self.b.insert(arith.CmpfOp(value, self.f64_constant(1.0), "oge")).result
-            ok = self.b.insert(arith.AndIOp(positive, at_least_one)).result
-            self.check(ok, "a dimension must be at least 1, got {0}", [value])
-            dims.append(dim)
+            dims.append(self.b.insert(arith.IndexCastOp(as_int, INDEX)).result)
         return dims
 
     def shaped_dims(self, t: Attribute, values: Sequence[SSAValue]) -> list[SSAValue]:

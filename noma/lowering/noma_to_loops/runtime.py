@@ -43,6 +43,7 @@ RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]
     "noma_warning": ((STRING, f64), ()),
     "noma_runtime_error": ((STRING, f64, f64), ()),
     "noma_shape_error": ((STRING, SHAPE, SHAPE), ()),
+    "noma_check_dims": ((STRING, FLAT), ()),
     "noma_rng_seed": ((i64,), ()),
     "noma_rng_uniform_range": ((f64, f64), (f64,)),
     "noma_rng_normal": ((f64, f64), (f64,)),

@@ -37,7 +37,7 @@ from noma.lowering.to_llvm.arith import ARITH_PATTERNS
 from noma.lowering.to_llvm.cf import CF_PATTERNS
 from noma.lowering.to_llvm.func import FUNC_PATTERNS
 from noma.lowering.to_llvm.math import MATH_PATTERNS
-from noma.lowering.to_llvm.memref import MEMREF_PATTERNS
+from noma.lowering.to_llvm.memref import MEMREF_PATTERNS, guard_allocations
 from noma.lowering.to_llvm.types import LoweringError, check_lowered
 
 __all__ = [
@@ -93,6 +93,16 @@ class _DialectToLLVM(ModulePass):
         except LoweringError as e:
             raise LoweringError(f"{self.name}: {e}") from None
         check_lowered(op, self.name, self.is_illegal)
+        try:
+            if self.lowers_memref:
+                guard_allocations(op)
+        except LoweringError as e:
+            raise LoweringError(f"{self.name}: {e}") from None
+
+    @property
+    def lowers_memref(self) -> bool:
+        """Allocations need their NULL guards once everything is lowered."""
+        return any(p in MEMREF_PATTERNS for p in self.patterns)
 
     def is_illegal(self, op: Operation) -> bool:
         return op.dialect_name() in self.dialects

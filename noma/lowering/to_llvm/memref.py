@@ -1,9 +1,16 @@
 """`memref` -> `llvm` (MemRefToLLVM) on MLIR's descriptor struct.
 
 Buffers come from `malloc` (declared as `llvm.func @malloc(i64) -> !llvm.ptr`)
-and go back with `free`; loads and stores address `aligned + offset + sum(i_k *
-stride_k)` with strides and offset taken from the type when it fixes them and
-from the descriptor otherwise. Allocation, copy and globals need the identity
+and go back with `free`. The byte count of a run-time size is computed without
+overflow (as i128, saturated) and a count that does not fit in i64 becomes -1,
+which no malloc satisfies; a NULL from malloc (of a non-zero count) branches to
+`llvm.call @noma_alloc_failed(%bytes, %where, %where_len)` (the C runtime's
+"prog.noma:3:5: runtime error: out of memory" exit, `llvm.unreachable` after
+it), added by `guard_allocations` once every op is lowered.
+
+Loads and stores address `aligned + offset + sum(i_k * stride_k)` with strides
+and offset taken from the type when it fixes them and from the descriptor
+otherwise. Allocation, copy and globals need the identity
 (row-major) layout. `reinterpret_cast` builds a new descriptor over the same
 pointers, so views (such as an N-d buffer seen as a flat `memref<?xf64>`) cost
 no copy.
@@ -26,7 +33,7 @@ becomes, with D = !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>,
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, llvm, memref
+from xdsl.dialects import arith, func, llvm, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
     AnyFloat,
@@ -35,15 +42,18 @@ from xdsl.dialects.builtin import (
     IntegerAttr,
     IntegerType,
     MemRefType,
+    ModuleOp,
     NoneAttr,
     StridedLayoutAttr,
+    SymbolTable,
     TensorType,
     UnrealizedConversionCastOp,
     i8,
 )
-from xdsl.ir import Attribute, Operation, SSAValue
+from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
+from noma.frontend.diagnostics import op_loc
 from noma.lowering.to_llvm.arith import icmp
 from noma.lowering.to_llvm.descriptor import (
     Descriptor,
@@ -128,19 +138,164 @@ class AllocLowering(RewritePattern):
         t = _identity(op.memref.type, op)
         elem = element_type(t, op)
         sizes = _sizes(t, tuple(op.dynamic_sizes), op, rewriter)
-        strides, count = row_major(rewriter, sizes)
-        nbytes = mul(rewriter, count, element_size(elem, op))
+        # Strides only: the element count is part of the checked byte count.
+        inner_strides, inner_count = row_major(rewriter, sizes[1:])
+        strides = [inner_count, *inner_strides] if sizes else []
         alignment = op.alignment.value.data if op.alignment is not None else 0
         if alignment & (alignment - 1):
             raise lowering_error(op, f"alignment {alignment} is not a power of two")
-        if alignment > 1:
-            nbytes = add(rewriter, nbytes, alignment)
+        nbytes = _byte_count(rewriter, sizes, element_size(elem, op), alignment, op)
         declare_function(op, "malloc", [I64], PTR, rewriter)
         call = llvm.CallOp("malloc", materialize(rewriter, nbytes), return_type=PTR)
+        call.location = op.location  # where a failure is reported
         raw = emit(rewriter, call)
         aligned = _aligned(raw, alignment, rewriter) if alignment > 1 else raw
         desc = pack(rewriter, len(sizes), [raw, aligned, 0, *sizes, *strides])
         replace_with_llvm(op, rewriter, [desc])
+
+
+I128 = IntegerType(128)
+I64_MAX = 2**63 - 1
+
+
+def _byte_count(
+    b: PatternRewriter, sizes: list[Index], element: int, alignment: int, op: Operation
+) -> Index:
+    """Bytes of a buffer of `sizes` elements of `element` bytes (plus
+    `alignment` when it is over 1): a Python int when every size is static
+    (an error if it does not fit in i64); else computed in i128, saturated at
+    2^63 after each product (so it never wraps), and -1 when it does not fit
+    in i64 (malloc then fails, and the guard reports it)."""
+    extra = alignment if alignment > 1 else 0
+    static = element
+    dynamic: list[SSAValue] = []
+    for size in sizes:
+        if isinstance(size, int):
+            static *= size
+        else:
+            dynamic.append(size)
+    if not dynamic:
+        if static + extra > I64_MAX:
+            raise lowering_error(op, f"a buffer of {static + extra} bytes is too large")
+        return static + extra
+    if static == 0:
+        return extra
+    if static + extra > I64_MAX:
+        return -1
+    bound = constant(b, 2**63, I128)
+    total = constant(b, static, I128)
+    for size in dynamic:
+        wide = emit(b, llvm.ZExtOp(size, I128))
+        product = emit(b, llvm.MulOp(total, wide))
+        over = emit(b, icmp(product, bound, "ugt"))
+        total = emit(b, llvm.SelectOp(over, bound, product))
+    if extra:
+        total = emit(b, llvm.AddOp(total, constant(b, extra, I128)))
+    too_big = emit(b, icmp(total, constant(b, I64_MAX, I128), "ugt"))
+    narrow = emit(b, llvm.TruncOp(total, I64))
+    return emit(b, llvm.SelectOp(too_big, constant(b, -1), narrow))
+
+
+def guard_allocations(module: ModuleOp) -> None:
+    """After each `llvm.call @malloc(%bytes)`: a NULL result (for a non-zero
+    `%bytes`) branches to a block that calls the runtime's
+    `noma_alloc_failed(%bytes, %where, %where_len)`, which reports
+    "<where>runtime error: out of memory ..." and exits; the rest of the block
+    goes on in a new block. `where` is the allocation's source location
+    ("prog.noma:3:5: ", empty when it has none), a constant global. A call
+    already guarded (by an earlier run of a pass) is left as it is."""
+    calls = [
+        op
+        for op in module.walk()
+        if isinstance(op, llvm.CallOp)
+        and op.callee is not None
+        and op.callee.string_value() == "malloc"
+        and not _is_guarded(op)
+    ]
+    if not calls:
+        return
+    body = module.body.block
+    first = body.first_op
+    assert first is not None  # the module holds the functions being lowered
+    if SymbolTable.lookup_symbol(module, FAILED) is None:
+        failed_type = llvm.LLVMFunctionType([I64, PTR, I64], None)
+        body.insert_op_before(
+            llvm.FuncOp(FAILED, failed_type, linkage=llvm.LinkageAttr("external")), first
+        )
+    places: dict[str, tuple[str, int]] = {}
+    for call in calls:
+        loc = op_loc(call)
+        where = f"{loc}: " if loc is not None else ""
+        if where not in places:
+            places[where] = (_add_text_global(module, where), len(where.encode("utf-8")))
+        _guard(call, *places[where])
+
+
+FAILED = "noma_alloc_failed"
+
+
+def _add_text_global(module: ModuleOp, text: str) -> str:
+    """A private constant byte array holding `text`; its symbol."""
+    n = 0
+    while SymbolTable.lookup_symbol(module, f"__noma_alloc_where{n}") is not None:
+        n += 1
+    symbol = f"__noma_alloc_where{n}"
+    data = text.encode("utf-8")
+    signed = [v - 256 if v > 127 else v for v in data]
+    value = DenseIntOrFPElementsAttr.from_list(TensorType(i8, [len(data)]), signed)
+    text_global = llvm.GlobalOp(
+        llvm.LLVMArrayType(len(data), i8), symbol, "private", constant=True, value=value
+    )
+    module.body.block.add_op(text_global)
+    return symbol
+
+
+def _is_guarded(call: llvm.CallOp) -> bool:
+    """The call's block ends in its guard: a branch whose failing side
+    reports this call's byte count."""
+    block = call.parent_block()
+    branch = block.last_op if block is not None else None
+    if not isinstance(branch, llvm.CondBrOp):
+        return False
+    report = next(
+        (op for op in branch.then_block.ops if isinstance(op, llvm.CallOp)), None
+    )
+    return (
+        report is not None
+        and report.callee is not None
+        and report.callee.string_value() == FAILED
+        and report.args[0] is call.args[0]
+    )
+
+
+def _guard(call: llvm.CallOp, where: str, where_len: int) -> None:
+    block, region = call.parent_block(), call.parent_region()
+    owner = region.parent_op() if region is not None else None
+    if block is None or region is None or not isinstance(owner, llvm.FuncOp | func.FuncOp):
+        # An scf region must stay one block: the guard needs a CFG.
+        raise lowering_error(call, "an allocation inside scf: run convert-scf-to-cf first")
+    after = call.next_op
+    assert after is not None, "a block ends with its terminator"
+    rest = block.split_before(after)
+    failed_block = Block()
+    region.add_block(failed_block)
+    nbytes, raw = call.args[0], call.results[0]
+    address = llvm.PtrToIntOp(raw, I64)  # xDSL's icmp takes integers only
+    zero = llvm.ConstantOp(IntegerAttr(0, I64), I64)
+    is_null = icmp(address.results[0], zero.results[0], "eq")
+    wanted = icmp(nbytes, zero.results[0], "ne")
+    failed = llvm.AndOp(is_null.results[0], wanted.results[0])
+    branch = llvm.CondBrOp(failed.results[0], failed_block, (), rest, ())
+    for op in (address, zero, is_null, wanted, failed, branch):
+        op.location = call.location
+        block.add_op(op)
+    text = llvm.AddressOfOp(where, PTR)
+    length = llvm.ConstantOp(IntegerAttr(where_len, I64), I64)
+    report = llvm.CallOp(FAILED, nbytes, text.results[0], length.results[0])
+    unreachable = llvm.UnreachableOp()
+    for op in (text, length, report, unreachable):
+        op.location = call.location
+        failed_block.add_op(op)
 
 
 class AllocaLowering(RewritePattern):

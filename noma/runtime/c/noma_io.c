@@ -1546,6 +1546,8 @@ static double *read_tensor_data(FILE *f, const st_entry *e, size_t count,
                                 int *read_errno)
 {
     size_t elsize = dtype_size(e);
+    if (count > SIZE_MAX / sizeof(double))
+        return NULL; /* reported as out of memory */
     double *out = malloc((count ? count : 1) * sizeof *out);
     if (out == NULL)
         return NULL;
@@ -2242,7 +2244,9 @@ void noma_safetensors_writer_add(int64_t writer, char *name_alloc, char *name,
                       &e.name_len);
     /* A private copy: the program may free or overwrite its buffers before
      * the save. */
-    e.data = malloc((e.count ? e.count : 1) * sizeof *e.data);
+    e.data = e.count > SIZE_MAX / sizeof *e.data
+                 ? NULL
+                 : malloc((e.count ? e.count : 1) * sizeof *e.data);
     if (w->len == w->cap && e.name != NULL && e.data != NULL) {
         size_t cap = w->cap ? w->cap * 2 : 8;
         writer_entry *p = realloc(w->items, cap * sizeof *p);

@@ -745,6 +745,8 @@ void noma_tape_push(int64_t tape, double x)
     noma_tape *t = tape_from_handle(tape);
     if (t->len == t->cap) {
         /* Geometric growth keeps push amortised O(1). */
+        if (t->cap > SIZE_MAX / 2 / sizeof *t->data)
+            noma_fail("runtime error: out of memory (tape)");
         size_t cap = t->cap ? t->cap * 2 : 64;
         double *data = realloc(t->data, cap * sizeof *data);
         if (data == NULL)
@@ -771,3 +773,4 @@ void noma_tape_free(int64_t tape)
     free(t->data);
     free(t);
 }
+

@@ -201,6 +201,50 @@ double noma_tape_pop(int64_t tape);
 /* Releases the tape; a zero handle is ignored. */
 void noma_tape_free(int64_t tape);
 
+/* ---- allocation checks (noma_memory.c) --------------------------------- */
+
+/* The largest buffer compiled code allocates: 2^48 bytes (256 TiB, 2^45
+ * doubles), and no more than the machine's physical memory: NOMA writes
+ * every element of a buffer when it allocates it.  Within it the byte count
+ * of a buffer never overflows 64 bits. */
+#define NOMA_MAX_BUFFER_BYTES ((int64_t)1 << 48)
+
+/* Checks the f64 dimensions of a buffer that compiled code is about to
+ * allocate (an expanded memref<?xf64> of `rank` values): each at least 1
+ * (NaN is not) and finite, and the buffer's 8-byte elements within
+ * NOMA_MAX_BUFFER_BYTES and physical memory.  Otherwise a runtime error
+ * that begins with `where` (an expanded memref<?xi8> such as
+ * "prog.noma:3:5: ", written as it is) and names the requested shape:
+ *   "prog.noma:3:5: runtime error: a dimension must be at least 1, got 0.5"
+ *   "prog.noma:3:5: runtime error: cannot allocate a [inf] buffer: a
+ *    dimension must be finite"
+ *   "prog.noma:3:5: runtime error: cannot allocate a [100000000000, 10]
+ *    buffer: it needs 8000000000000 bytes, more than the memory of this
+ *    machine (N bytes)"  (or "more than the limit of 281474976710656 bytes
+ *    (2^48)")
+ * After a successful check every dimension truncates to an int64 in
+ * [1, 2^45].  The place and shape are remembered (per thread) so that, when
+ * the malloc of exactly that many bytes fails next, noma_alloc_failed
+ * reports them. */
+void noma_check_dims(char *where_alloc, char *where_aligned,
+                     int64_t where_offset, int64_t where_size,
+                     int64_t where_stride, double *dims_alloc,
+                     double *dims_aligned, int64_t dims_offset,
+                     int64_t rank, int64_t dims_stride);
+
+/* Compiled code's malloc of `bytes` returned NULL (bytes < 0: the byte
+ * count overflowed 64 bits) at `where` (where_len bytes, not NUL-terminated,
+ * such as "prog.noma:3:5: ", empty when unknown).  A runtime error that
+ * names the shape when the last noma_check_dims of this thread was at the
+ * same place and asked for exactly that many bytes ("prog.noma:3:5: runtime
+ * error: cannot allocate a [1000000, 100000] buffer: out of memory
+ * (800000000000 bytes)"), else "prog.noma:3:5: runtime error: out of
+ * memory: cannot allocate N bytes".  Never returns. */
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((noreturn))
+#endif
+void noma_alloc_failed(int64_t bytes, const char *where, int64_t where_len);
+
 /* ---- file I/O: CSV and safetensors (noma_io.c) ------------------------ */
 
 #include "noma_io.h"
