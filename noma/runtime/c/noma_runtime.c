@@ -10,6 +10,7 @@
  */
 #include "noma_runtime.h"
 
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -263,6 +264,9 @@ int noma_format_f64(double x, char *buf, int64_t size)
 /* Printing                                                                 */
 /* ======================================================================== */
 
+/* Records the first failed write to stdout (defined at the end). */
+static void note_stdout_state(void);
+
 /* Writes the memref<?xi8> text to f (no newline). */
 static void write_memref_text(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride)
@@ -284,6 +288,7 @@ void noma_print_f64(double x)
     int len = format_f64_full(x, buf);
     buf[len++] = '\n';
     fwrite(buf, 1, (size_t)len, stdout);
+    note_stdout_state();
 }
 
 void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
@@ -292,11 +297,14 @@ void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
     (void)alloc; /* Only the aligned pointer addresses the data. */
     write_memref_text(stdout, aligned, offset, size, stride);
     fputc('\n', stdout);
+    note_stdout_state();
 }
 
 void noma_rt_flush(void)
 {
-    fflush(stdout);
+    errno = 0;
+    if (fflush(stdout) != 0)
+        note_stdout_state();
     fflush(stderr);
 }
 
@@ -304,15 +312,12 @@ void noma_rt_flush(void)
 /* Diagnostics                                                              */
 /* ======================================================================== */
 
-/* Writes the memref<?xi8> text to f with each "{i}" (i < nvalues) replaced
- * by values[i]; other braces are copied verbatim. Messages mostly quote
- * counts, sizes and indices, so an integral value prints without the ".0"
- * that repr() would add ("index 5", not "index 5.0"). */
 /* Writes placeholder {k} (0 <= k < nvalues) of a message; ctx holds the values. */
 typedef void (*noma_value_writer)(FILE *f, int k, const void *ctx);
 
 /* Writes the message (an expanded memref<?xi8>) with each "{k}" replaced by
- * write_value(k); other text, and placeholders out of range, verbatim. */
+ * write_value(k) and each "{{" by "{"; other text, and placeholders out of
+ * range, verbatim. */
 static void write_substituted(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride,
                               noma_value_writer write_value, const void *ctx,
@@ -324,6 +329,14 @@ static void write_substituted(FILE *f, const char *aligned, int64_t offset,
     int64_t i = 0;
     while (i < size) {
         char c = base[i * stride];
+        if (c == '{' && i + 1 < size && base[(i + 1) * stride] == '{') {
+            /* "{{" is a literal "{": how the compiler quotes the location
+             * (a file may be named "p{0}.noma"), so that only the message
+             * has placeholders. */
+            fputc('{', f);
+            i += 2;
+            continue;
+        }
         if (c == '{' && i + 2 < size && base[(i + 2) * stride] == '}') {
             char d = base[(i + 1) * stride];
             int k = d - '0';
@@ -573,6 +586,7 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
                         dims_aligned, dims_offset, dims_stride, rank, 0};
     write_tensor_level(&p, 0);
     fputc('\n', stdout);
+    note_stdout_state();
 }
 
 /* ======================================================================== */
@@ -770,4 +784,35 @@ void noma_tape_free(int64_t tape)
         return;
     free(t->data);
     free(t);
+}
+
+/* ======================================================================== */
+/* Standard output that cannot be written                                   */
+/* ======================================================================== */
+
+/* errno of the first failed write to stdout (0: none).  A full disk, a
+ * closed descriptor or a broken pipe must not pass silently: the driver
+ * (executables) and the CLI (JIT) check it once the output is flushed. */
+static int stdout_errno = 0;
+
+static void note_stdout_state(void)
+{
+    if (stdout_errno == 0 && ferror(stdout))
+        stdout_errno = errno != 0 ? errno : EIO;
+}
+
+int noma_rt_check_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        note_stdout_state();
+    int e = stdout_errno;
+    if (e == 0)
+        return 0;
+    stdout_errno = 0;
+    clearerr(stdout);
+    fprintf(stderr, "runtime error: cannot write to standard output: %s\n",
+            strerror(e));
+    fflush(stderr);
+    return 1;
 }
