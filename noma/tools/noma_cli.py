@@ -108,8 +108,8 @@ def run(
             parser=parse_seed,
             metavar="N",
             help="Seed of the random generator (random built-ins, `realloc` init): an "
-            "integer from -2^63 to 2^64 - 1, decimal or 0x hexadecimal; N and N + 2^64 are "
-            "the same seed.",
+            "integer from -2^63 to 2^64 - 1, decimal or 0x hexadecimal (its 64-bit two's "
+            "complement bits: -1 and 2^64 - 1 are one seed).",
         ),
     ] = DEFAULT_SEED,
     arg: ArgOption = None,
@@ -121,7 +121,7 @@ def run(
     def action() -> None:
         # The files give the ranks of main's parameters (docs/language.md 13.3).
         program = compile(source, arg_files=args)
-        program.check_arg_names(args)
+        program.check_arg_names(args)  # before the JIT exists
         try:
             result = program.run(seed=seed, args=args)
             if isinstance(result, float):
