@@ -297,11 +297,13 @@ def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
 
 
 def test_noma_run_rejects_a_malformed_arg(tmp_path: Path) -> None:
-    (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
+    (tmp_path / "p.noma").write_text("fn main(X, Y) { return 1; }\n")
+    np.savetxt(tmp_path / "x.csv", np.ones((1, 1)))
     for value in ("X", "=x.csv"):
         proc = cli("run", "--arg", value, "p.noma", cwd=tmp_path)
         assert proc.returncode == 2
         assert "NAME=FILE" in proc.stderr and "Traceback" not in proc.stderr
+    # An empty FILE is well-formed (and unused here).
     proc = cli("run", "--arg", "X=x.csv", "--arg", "Y=", "p.noma", cwd=tmp_path)
     assert outcome(proc) == (0, "1.0\n", "")
 
