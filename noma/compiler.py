@@ -24,9 +24,10 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Attribute
 
 from noma import pipeline
+from noma.dialects.noma.files import LoadArgOp
 from noma.frontend import compile_to_ir
-from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.diagnostics import NomaError, SourceLoc
+from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.irgen.files import arg_ranks
 
 PACKED_PREFIX = "_noma_packed_"
@@ -103,8 +104,6 @@ class Program:
     def main_entry(self) -> MainEntry:
         """main's location and parameters (each parameter is read by one
         `noma.load_arg` in the entry function, in order)."""
-        from noma.dialects.noma.files import LoadArgOp
-
         names = tuple(
             op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp)
         )
