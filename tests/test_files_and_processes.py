@@ -181,6 +181,8 @@ int fsync(int fd)
 
 @pytest.fixture(scope="module")
 def fsync_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if sys.platform != "linux":
+        pytest.skip(f"the fault injection preloads a library (LD_PRELOAD), not on {sys.platform}")
     d = tmp_path_factory.mktemp("shim")
     (d / "shim.c").write_text(FSYNC_SHIM)
     lib = d / "libfsync_fault.so"

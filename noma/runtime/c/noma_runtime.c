@@ -267,6 +267,14 @@ int noma_format_f64(double x, char *buf, int64_t size)
 /* Records the first failed write to stdout (defined at the end). */
 static void note_stdout_state(void);
 
+/* fflush(stdout), noting a failure with its errno. */
+static void flush_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0)
+        note_stdout_state();
+}
+
 /* Writes the memref<?xi8> text to f (no newline). */
 static void write_memref_text(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride)
@@ -302,9 +310,7 @@ void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
 
 void noma_rt_flush(void)
 {
-    errno = 0;
-    if (fflush(stdout) != 0)
-        note_stdout_state();
+    flush_stdout();
     fflush(stderr);
 }
 
@@ -389,7 +395,7 @@ void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
     (void)alloc;
     /* Flush stdout first so that, when both streams go to the same place,
      * the warning appears after what the program printed before it. */
-    fflush(stdout);
+    flush_stdout();
     double values[1] = {v0};
     write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
                       values, 1);
@@ -412,7 +418,7 @@ __attribute__((noreturn))
 #endif
 static void noma_abort_run(void)
 {
-    fflush(stdout);
+    flush_stdout();
     fflush(stderr);
     noma_invoke_frame *frame = noma_current_frame;
     if (frame != NULL)
@@ -426,7 +432,7 @@ __attribute__((noreturn))
 #endif
 static void noma_fail(const char *message)
 {
-    fflush(stdout);
+    flush_stdout();
     fputs(message, stderr);
     fputc('\n', stderr);
     noma_abort_run();
@@ -443,7 +449,7 @@ void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
 {
     (void)alloc;
     /* stdout first, so that the error follows the program's output. */
-    fflush(stdout);
+    flush_stdout();
     double values[2] = {v0, v1};
     write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
                       values, 2);
@@ -460,7 +466,7 @@ void noma_shape_error(char *alloc, char *aligned, int64_t offset,
     (void)alloc;
     (void)a_alloc;
     (void)b_alloc;
-    fflush(stdout);
+    flush_stdout();
     noma_shape_arg shapes[2] = {{a_aligned, a_offset, a_size, a_stride},
                                 {b_aligned, b_offset, b_size, b_stride}};
     write_substituted(stderr, aligned, offset, size, stride, write_shape_value,
@@ -517,7 +523,7 @@ static void fail_tensor_shape(int64_t size, const int64_t *dims,
                               int64_t dims_offset, int64_t dims_stride,
                               int64_t rank)
 {
-    fflush(stdout);
+    flush_stdout();
     fprintf(stderr, "runtime error: internal: tensor of %lld elements printed with ",
             (long long)size);
     if (rank < 0) {
@@ -623,7 +629,7 @@ int noma_rt_invoke(void (*packed)(void **), void **args)
         status = 1;
     }
     noma_current_frame = frame.prev;
-    fflush(stdout);
+    flush_stdout();
     return status;
 }
 
