@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -24,7 +24,9 @@ from xdsl.dialects.func import FuncOp
 from xdsl.ir import Attribute
 
 from noma import pipeline
+from noma.dialects.noma.files import LoadArgOp
 from noma.frontend import compile_to_ir
+from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.irgen.files import arg_ranks
 
@@ -35,6 +37,17 @@ PACKED_PREFIX = "_noma_packed_"
 DEFAULT_SEED = 0x4E4F4D41
 """The seed of the random generator when none is given ("NOMA"; the C
 runtime's NOMA_DEFAULT_SEED)."""
+
+
+@dataclass(frozen=True)
+class MainEntry:
+    """What an executable needs to report an `--arg` that main does not take
+    as `noma run` does: main's location prefix (`prog.noma:1:1: `), its
+    parameters in order, and the source excerpt under the message."""
+
+    where: str
+    parameters: tuple[str, ...]
+    excerpt: str
 
 
 class ProgramError(Exception):
@@ -88,6 +101,30 @@ class Program:
     def entry(self) -> FuncOp:
         return _entry_function(self.ir("noma"))
 
+    def main_entry(self) -> MainEntry:
+        """main's location and parameters (each parameter is read by one
+        `noma.load_arg` in the entry function, in order)."""
+        names = tuple(
+            op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp)
+        )
+        loc = SourceLoc.from_attr(self.entry.location)
+        if loc is None:
+            return MainEntry("", names, "")
+        # As the CLI renders a NomaError: the excerpt from the file, if any.
+        rendered = NomaError(loc, "").render()
+        first, _, excerpt = rendered.partition("\n")
+        return MainEntry(f"{loc}: ", names, f"\n{excerpt}" if excerpt else "")
+
+    def check_arg_names(self, names: Iterable[str]) -> None:
+        """A NomaError at main for the first of `names` (`--arg NAME=...`)
+        that is not one of main's parameters."""
+        entry = self.main_entry()
+        for name in names:
+            if name not in entry.parameters:
+                takes = ", ".join(entry.parameters) or "none"
+                loc = SourceLoc.from_attr(self.entry.location)
+                raise NomaError(loc, f"main has no parameter named '{name}'; it takes {takes}")
+
     @cached_property
     def _packed_entry(self) -> tuple[int, list[Attribute]]:
         """The address of the packed entry point and main's result types."""
@@ -105,6 +142,7 @@ class Program:
         parameters to the files their values are read from (`--arg
         NAME=FILE`); the runtime's table is cleared first, so a run never
         sees the files of an earlier one."""
+        self.check_arg_names(args or {})
         address, outputs = self._packed_entry
         jit = self.jit
         jit.runtime.rng_seed(seed)

@@ -15,7 +15,8 @@ They are linked by the system C compiler with the runtime's flags and
 libraries. Every intermediate lives in a temporary directory, and the
 executable is linked to a temporary name next to the output and renamed
 into place, so a failed build never leaves a half-written file nor clobbers
-the executable that was there.
+the executable that was there; a SIGTERM, SIGINT or SIGHUP removes them
+before it ends the process.
 
     >>> build_executable(noma.compile("prog.noma"), Path("prog"))
 """
@@ -31,8 +32,8 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import TensorType
 
-from noma.atomic import replacing
-from noma.compiler import PACKED_PREFIX, Program
+from noma.atomic import cleanup_on_signals, replacing
+from noma.compiler import PACKED_PREFIX, MainEntry, Program
 from noma.runtime import build
 from noma.runtime.build import RUNTIME_CFLAGS, RuntimeBuildError, find_c_compiler
 
@@ -73,21 +74,37 @@ def result_rank(program: Program) -> int:
     return rank
 
 
-def entry_stub(packed_name: str, rank: int) -> str:
+def _c_string(name: str, text: str) -> str:
+    """A private LLVM constant holding `text` (UTF-8) and a NUL."""
+    data = text.encode("utf-8") + b"\0"
+    body = "".join(
+        chr(b) if 0x20 <= b < 0x7F and b not in (0x22, 0x5C) else f"\\{b:02X}" for b in data
+    )
+    return f'@{name} = private unnamed_addr constant [{len(data)} x i8] c"{body}"\n'
+
+
+def entry_stub(packed_name: str, rank: int, entry: MainEntry | None = None) -> str:
     """LLVM IR for `int main(int argc, char **argv)` calling
-    `noma_exe_main(argc, argv, packed, rank)`.
+    `noma_exe_main(argc, argv, packed, rank, &entry)`, where the entry
+    (noma_exe_entry) says where main is and which parameters it takes.
 
     Appended to the program's module rather than written as a C stub because
     the packed entry point is `_noma_packed_fn.main`, which is not a C
     identifier; in LLVM IR any symbol can be named, portably.
     """
+    entry = entry or MainEntry("", (), "")
     return (
         "\n; The executable's entry point (noma/executable.py).\n"
-        "declare i32 @noma_exe_main(i32, ptr, ptr, i64)\n\n"
+        + _c_string("noma_exe.where", entry.where)
+        + _c_string("noma_exe.parameters", ",".join(entry.parameters))
+        + _c_string("noma_exe.excerpt", entry.excerpt)
+        + "@noma_exe.entry = private unnamed_addr constant { ptr, ptr, ptr } "
+        "{ ptr @noma_exe.where, ptr @noma_exe.parameters, ptr @noma_exe.excerpt }\n"
+        "declare i32 @noma_exe_main(i32, ptr, ptr, i64, ptr)\n\n"
         "define i32 @main(i32 %argc, ptr %argv) {\n"
         "entry:\n"
         f'  %status = call i32 @noma_exe_main(i32 %argc, ptr %argv, ptr @"{packed_name}", '
-        f"i64 {rank})\n"
+        f"i64 {rank}, ptr @noma_exe.entry)\n"
         "  ret i32 %status\n"
         "}\n"
     )
@@ -100,7 +117,7 @@ def executable_ir(program: Program) -> str:
         if re.search(rf'^(define|declare)\b[^@\n]*@"?{symbol}"?\(', ir, re.MULTILINE):
             raise ExecutableBuildError(f"the program's LLVM module already has a '{symbol}'")
     packed = PACKED_PREFIX + program.entry.sym_name.data
-    return ir + entry_stub(packed, result_rank(program))
+    return ir + entry_stub(packed, result_rank(program), program.main_entry())
 
 
 def _check_output(output: Path) -> None:
@@ -161,7 +178,9 @@ def build_executable(program: Program, output: str | os.PathLike[str], opt_level
     _check_output(target)
     ir = executable_ir(program)  # the program's own errors come first
     compiler = find_c_compiler()
-    with tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
+    # SIGTERM or SIGINT while the object and the temporary output exist:
+    # both are removed, then the signal ends the process.
+    with cleanup_on_signals(), tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
         obj = emit_object_file(ir, Path(scratch) / "program.o", speed_level=opt_level)
         with replacing(target, mode=0o777) as temp:
             _link(compiler, obj, temp)

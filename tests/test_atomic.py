@@ -4,6 +4,7 @@ a new file gets ordinary permissions."""
 from __future__ import annotations
 
 import os
+import signal
 import stat
 from pathlib import Path
 
@@ -56,3 +57,19 @@ def test_failed_write_keeps_the_previous_file(
 def test_write_into_a_missing_directory_fails_cleanly(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         atomic.write_text(tmp_path / "missing" / "out.txt", "x")
+
+
+def test_sigint_during_a_write_removes_the_temporary(tmp_path: Path) -> None:
+    """A stop signal inside `replacing` becomes an exception that removes
+    the temporary; then the signal reaches its own handler again (here
+    Python's, which raises KeyboardInterrupt), and the handlers are back."""
+    target = tmp_path / "out.txt"
+    target.write_text("precious")
+    before = signal.getsignal(signal.SIGINT)
+    with pytest.raises(KeyboardInterrupt), atomic.replacing(target) as temp:
+        temp.write_text("half")
+        signal.raise_signal(signal.SIGINT)
+        pytest.fail("the signal did not stop the write")
+    assert target.read_text() == "precious"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.txt"]
+    assert signal.getsignal(signal.SIGINT) is before

@@ -206,12 +206,12 @@ def test_help(built: dict[str, Built]) -> None:
         (["-x"], "unknown option '-x'"),
         (["extra"], "unexpected argument 'extra'"),
         (["--seed"], "option --seed needs a value"),
-        (["--seed", "abc"], "invalid --seed 'abc'"),
-        (["--seed", "0x"], "invalid --seed '0x'"),
-        (["--seed", "12x"], "invalid --seed '12x'"),
-        (["--seed", " 1"], "invalid --seed ' 1'"),
-        (["--seed", ""], "invalid --seed ''"),
-        (["--seed", "18446744073709551616"], "invalid --seed '18446744073709551616'"),
+        (["--seed", "abc"], "invalid value for --seed: 'abc'"),
+        (["--seed", "0x"], "invalid value for --seed: '0x'"),
+        (["--seed", "12x"], "invalid value for --seed: '12x'"),
+        (["--seed", " 1"], "invalid value for --seed: ' 1'"),
+        (["--seed", ""], "invalid value for --seed: ''"),
+        (["--seed", "18446744073709551616"], "invalid value for --seed: '18446744073709551616'"),
         (["--arg"], "option --arg needs a value NAME=FILE"),
         (["--arg", "X"], "--arg expects NAME=FILE, got 'X'"),
         (["--arg", "=data.csv"], "--arg expects NAME=FILE, got '=data.csv'"),
@@ -230,10 +230,18 @@ def test_bad_command_line_is_a_usage_error(
     assert end == ""
 
 
-def test_args_are_accepted_by_a_program_without_parameters(built: dict[str, Built]) -> None:
-    """The files are handed to the runtime; a main that takes none ignores them."""
-    proc = built["grow"].run("--arg", "X=a.csv", "--arg=Y=b.csv", "--arg", "X=c.csv")
-    assert outcome(proc) == outcome(built["grow"].reference)
+def test_args_for_a_program_without_parameters_are_refused(built: dict[str, Built]) -> None:
+    """An --arg main does not take is the located error of `noma run` (issue
+    9), at main, naming the first such parameter; nothing runs."""
+    grow = built["grow"]
+    proc = grow.run("--arg", "X=a.csv", "--arg=Y=b.csv", "--arg", "X=c.csv")
+    reference = cli("run", grow.case.source, "--arg", "X=a.csv", "--arg", "Y=b.csv",
+                    cwd=grow.case.cwd)  # fmt: skip
+    assert outcome(proc) == outcome(reference) == (
+        1, "",
+        "grow.noma:1:1: error: main has no parameter named 'X'; it takes none\n"
+        f"    {GROW_BY_DEFAULT.strip()}\n    ^\n",
+    )  # fmt: skip
 
 
 def _compiles(source: str) -> bool:
@@ -289,11 +297,13 @@ def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
 
 
 def test_noma_run_rejects_a_malformed_arg(tmp_path: Path) -> None:
-    (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
+    (tmp_path / "p.noma").write_text("fn main(X, Y) { return 1; }\n")
+    np.savetxt(tmp_path / "x.csv", np.ones((1, 1)))
     for value in ("X", "=x.csv"):
         proc = cli("run", "--arg", value, "p.noma", cwd=tmp_path)
         assert proc.returncode == 2
         assert "NAME=FILE" in proc.stderr and "Traceback" not in proc.stderr
+    # An empty FILE is well-formed (and unused here).
     proc = cli("run", "--arg", "X=x.csv", "--arg", "Y=", "p.noma", cwd=tmp_path)
     assert outcome(proc) == (0, "1.0\n", "")
 

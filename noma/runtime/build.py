@@ -14,18 +14,29 @@ compilers simply produces a new name. Builds go to a temporary file in the
 cache directory and are atomically renamed into place, so concurrent
 processes never observe a half-written library and never need a lock (the
 worst case is two processes compiling the same thing once each).
+
+The cache is trusted only when nobody else can write to it: the directory
+(created 0700) and the library must belong to the user, must not be
+writable by group or others, and must not be symbolic links (checked with
+lstat). A library is loaded into the process, so a cache that fails the
+check is not used at all: the runtime is then built in a private temporary
+directory (0700, removed at exit), with one warning per process.
 """
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import os
 import shlex
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from noma.atomic import cleanup_on_signals
 
 __all__ = [
     "RUNTIME_CFLAGS",
@@ -34,6 +45,8 @@ __all__ = [
     "build_runtime_library",
     "cache_dir",
     "find_c_compiler",
+    "trusted_cache_dir",
+    "untrusted_reason",
     "runtime_header_path",
     "runtime_include_dir",
     "runtime_source_path",
@@ -112,6 +125,62 @@ def cache_dir() -> Path:
     return Path.home() / ".cache" / "noma"
 
 
+def untrusted_reason(path: Path, *, directory: bool) -> str | None:
+    """Why the cached artefact (or cache directory) at `path` must not be
+    used, or None when it can: it must be a real directory (or regular
+    file), not a symbolic link, owned by this user and not writable by
+    group or others. Checked with lstat, so a link is never followed."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"it cannot be examined ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return "it is a symbolic link"
+    if directory and not stat.S_ISDIR(st.st_mode):
+        return "it is not a directory"
+    if not directory and not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    getuid = getattr(os, "getuid", None)
+    if getuid is not None and st.st_uid != getuid():
+        return "it belongs to another user"
+    if st.st_mode & 0o022:
+        return "it is writable by others"
+    return None
+
+
+_private_cache: Path | None = None
+
+
+def _private_cache_dir(rejected: Path, reason: str) -> Path:
+    """A fresh 0700 directory for this process's builds (removed at exit),
+    used instead of a cache directory that cannot be trusted; says why
+    once."""
+    global _private_cache
+    if _private_cache is None:
+        _private_cache = Path(tempfile.mkdtemp(prefix="noma-cache-"))
+        atexit.register(shutil.rmtree, _private_cache, ignore_errors=True)
+        print(
+            f"noma: warning: not using the cache directory {rejected}: {reason}; "
+            "building the runtime in a private directory instead",
+            file=sys.stderr,
+        )
+    return _private_cache
+
+
+def trusted_cache_dir() -> Path:
+    """`cache_dir()`, created 0700 if missing, when it can be trusted (see
+    `untrusted_reason`); otherwise a private temporary directory."""
+    directory = cache_dir()
+    try:
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        return _private_cache_dir(directory, f"it cannot be created ({exc.strerror})")
+    reason = untrusted_reason(directory, directory=True)
+    if reason is not None:
+        return _private_cache_dir(directory, reason)
+    return directory
+
+
 def find_c_compiler() -> list[str]:
     """The C compiler command as an argv prefix: ``$CC`` (split like a shell
     would, so ``CC="ccache gcc"`` works) or ``cc``, with the program resolved
@@ -185,18 +254,23 @@ def build_runtime_library(*, force: bool = False) -> Path:
     compiler = find_c_compiler()
     flags = RUNTIME_CFLAGS + _SHARED_FLAGS
     key = _cache_key(compiler, flags + _LINK_LIBS)
-    directory = cache_dir()
+    directory = trusted_cache_dir()
     target = directory / f"{_LIB_STEM}-{key}{_shared_library_suffix()}"
-    if target.is_file() and not force:
+    # In a trusted directory only we can have put a file, but its mode may
+    # have been loosened since: such a file is rebuilt (and replaced).
+    if not force and untrusted_reason(target, directory=False) is None:
         return target
+    # A signal during the build removes the temporary file, then ends us.
+    with cleanup_on_signals():
+        _compile_library(compiler, flags, key, directory, target)
+    return target
 
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RuntimeBuildError(
-            f"cannot create the NOMA cache directory {directory}: {exc}"
-        ) from exc
 
+def _compile_library(
+    compiler: list[str], flags: tuple[str, ...], key: str, directory: Path, target: Path
+) -> None:
+    """Compile the runtime into a temporary file in `directory` and rename
+    it to `target`; the temporary is removed on any failure."""
     # Same directory as the target so that os.replace is an atomic rename.
     fd, tmp_name = tempfile.mkstemp(
         prefix=f".{_LIB_STEM}-{key}-", suffix=_shared_library_suffix(), dir=directory
@@ -233,4 +307,3 @@ def build_runtime_library(*, force: bool = False) -> Path:
     finally:
         if not replaced:
             tmp.unlink(missing_ok=True)
-    return target

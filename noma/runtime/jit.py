@@ -173,6 +173,8 @@ class NomaRuntime:
         lib.noma_print_f64.restype = None
         lib.noma_rt_flush.argtypes = []
         lib.noma_rt_flush.restype = None
+        lib.noma_rt_check_stdout.argtypes = []
+        lib.noma_rt_check_stdout.restype = ctypes.c_int
         lib.noma_rt_invoke.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
         lib.noma_rt_invoke.restype = ctypes.c_int
         lib.noma_tape_new.argtypes = []
@@ -221,6 +223,12 @@ class NomaRuntime:
     def flush(self) -> None:
         """Flush C stdout and stderr (Python's own streams are separate)."""
         self.lib.noma_rt_flush()
+
+    def check_stdout(self) -> bool:
+        """Flush C stdout; True if a write to it failed since the last check
+        (then `runtime error: cannot write to standard output: <reason>` is
+        on stderr already)."""
+        return bool(self.lib.noma_rt_check_stdout())
 
     def print_tensor(self, array: np.ndarray) -> None:
         """Print an f64 tensor of any rank through C stdio, exactly as compiled

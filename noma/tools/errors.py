@@ -4,10 +4,12 @@ never a Python traceback (set NOMA_DEBUG=1 to see one for a compiler bug)."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
@@ -17,6 +19,48 @@ from noma.frontend.diagnostics import NomaError
 def fail(message: str) -> None:
     print(message, file=sys.stderr)
     sys.exit(1)
+
+
+def reserve_standard_descriptors() -> None:
+    """Puts /dev/null on a closed fd 0, 1 or 2 (`noma run >&-`), so that no
+    file opened later takes its number, where the program's output would
+    go. stdin and stdout get it read-only: writing to a closed stdout then
+    still fails (EBADF) and is reported, never silently discarded."""
+    for fd, flags in ((0, os.O_RDONLY), (1, os.O_RDONLY), (2, os.O_WRONLY)):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, flags)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+
+
+def stdout_failure_exit(exc: BaseException | None = None) -> NoReturn:
+    """Exit status 1 after a failed write to stdout. `exc` is the failure of
+    Python's stdout (reported here); without it the C runtime has reported
+    its own (`runtime error: cannot write to standard output: ...`). What
+    is still buffered is dropped, so that nothing complains again at exit."""
+    if exc is not None:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        print(f"noma: error: cannot write to standard output: {reason}", file=sys.stderr)
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+    sys.exit(1)
+
+
+def die_of_interrupt(tool: str) -> NoReturn:
+    """End as an interrupted command-line tool does: killed by SIGINT (the
+    shell shows status 130), after saying so."""
+    print(f"{tool}: interrupted", file=sys.stderr)
+    sys.stderr.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(130)  # if SIGINT could not end us
 
 
 @contextmanager
@@ -40,7 +84,7 @@ def reported_errors(tool: str) -> Iterator[None]:
     except RecursionError:
         fail(f"{tool}: error: the input is nested too deeply")
     except KeyboardInterrupt:
-        fail(f"{tool}: interrupted")
+        die_of_interrupt(tool)
     except Exception as e:  # noqa: BLE001 - the last line of defence
         if os.environ.get("NOMA_DEBUG"):
             traceback.print_exc()

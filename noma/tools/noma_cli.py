@@ -8,6 +8,7 @@ noma emit --stage loops prog.noma  the IR after a stage of the pipeline
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,11 @@ import typer
 
 from noma import atomic, pipeline
 from noma.compiler import DEFAULT_SEED, Program, compile
-from noma.tools.errors import reported_errors
+from noma.tools.errors import (
+    reported_errors,
+    reserve_standard_descriptors,
+    stdout_failure_exit,
+)
 
 app = typer.Typer(
     add_completion=False,
@@ -59,6 +64,29 @@ def _parse_args(values: list[str] | None) -> dict[str, str]:
     return args
 
 
+_SEED_SYNTAX = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)")
+SEED_MIN, SEED_END = -(2**63), 2**64
+"""Seeds are the integers in [SEED_MIN, SEED_END): every int64 and every
+uint64, as the generator takes their 64-bit two's-complement bits."""
+
+
+def parse_seed(text: str | int) -> int:
+    """`--seed N` exactly as executables take it (noma_exe_main.c): decimal
+    or 0x hexadecimal, optionally signed, from -2^63 to 2^64 - 1; anything
+    else is a usage error (exit status 2) with the executables' words."""
+    if isinstance(text, int):  # the default
+        return text
+    if _SEED_SYNTAX.fullmatch(text):
+        sign = -1 if text.startswith("-") else 1
+        digits = text.lstrip("+-")
+        value = sign * int(digits, 16 if digits[:2].lower() == "0x" else 10)
+        if SEED_MIN <= value < SEED_END:
+            return value
+    raise typer.BadParameter(
+        f"'{text}' is not an integer from -2^63 to 2^64 - 1 (decimal or 0x hexadecimal)"
+    )
+
+
 ArgOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -76,7 +104,12 @@ def run(
     seed: Annotated[
         int,
         typer.Option(
-            "--seed", help="Seed of the random generator (random built-ins, `realloc` init)."
+            "--seed",
+            parser=parse_seed,
+            metavar="N",
+            help="Seed of the random generator (random built-ins, `realloc` init): an "
+            "integer from -2^63 to 2^64 - 1, decimal or 0x hexadecimal (its 64-bit two's "
+            "complement bits: -1 and 2^64 - 1 are one seed).",
         ),
     ] = DEFAULT_SEED,
     arg: ArgOption = None,
@@ -88,12 +121,18 @@ def run(
     def action() -> None:
         # The files give the ranks of main's parameters (docs/language.md 13.3).
         program = compile(source, arg_files=args)
-        result = program.run(seed=seed, args=args)
-        if isinstance(result, float):
-            program.jit.print_f64(result)
-        elif result is not None:
-            program.jit.runtime.print_tensor(result)
-        program.jit.flush()
+        program.check_arg_names(args)  # before the JIT exists
+        try:
+            result = program.run(seed=seed, args=args)
+            if isinstance(result, float):
+                program.jit.print_f64(result)
+            elif result is not None:
+                program.jit.runtime.print_tensor(result)
+        finally:
+            # Also after a run-time error: what was printed may be lost too.
+            program.jit.flush()
+            if program.jit.runtime.check_stdout():
+                stdout_failure_exit()
 
     _guarded(action)
 
@@ -128,7 +167,13 @@ def build_exe(
     from noma.executable import build_executable
 
     args = _parse_args(arg)
-    _guarded(lambda: build_executable(compile(source, arg_files=args), output, opt_level))
+
+    def action() -> None:
+        program = compile(source, arg_files=args)
+        program.check_arg_names(args)
+        build_executable(program, output, opt_level)
+
+    _guarded(action)
 
 
 @app.command()
@@ -174,14 +219,32 @@ def emit(
 
     text = _guarded(action)
     if output is None:
-        sys.stdout.write(text)
+        try:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        except OSError as exc:
+            stdout_failure_exit(exc)
     else:
         _guarded(lambda: atomic.write_text(output, text))
 
 
 def main() -> None:
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 10000))
-    app()
+    reserve_standard_descriptors()
+    if sys.stdout is None:  # fd 1 was closed when Python started
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as we do
+    try:
+        app(standalone_mode=True)
+    except OSError as exc:  # only writes to stdout (--help) are not guarded
+        stdout_failure_exit(exc)
+    finally:
+        # Output the tools wrote through Python (emit, --help) is flushed
+        # here, so that a full disk or a closed stdout is an error (exit 1),
+        # not a message from the interpreter at exit.
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError) as exc:
+            stdout_failure_exit(exc)
 
 
 if __name__ == "__main__":

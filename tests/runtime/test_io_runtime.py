@@ -17,6 +17,7 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -365,11 +366,28 @@ def test_safetensors_name_and_type_errors(
     )
 
 
-def test_safetensors_need_a_regular_file(
-    rt: NomaRuntime, capfd: pytest.CaptureFixture[str]
+def test_safetensors_are_read_from_streams(
+    rt: NomaRuntime, in_tmp: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
+    """A FIFO has no size and cannot seek: it is read to its end first, then
+    the tensors are found as in a regular file (issue 9). An empty stream
+    is a short file like any other."""
+    tensors = {"W": np.arange(6.0).reshape(2, 3), "b": np.array([0.5, -1.5])}
+    data = Path("w.safetensors")
+    save_file(tensors, str(data))
+    os.mkfifo("pipe.safetensors")
+
+    def feed() -> None:
+        with open("pipe.safetensors", "wb") as fifo:
+            fifo.write(data.read_bytes())
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    loaded = rt.load_safetensors("pipe.safetensors", "b", rank=1, where=WHERE)
+    writer.join(timeout=60)
+    np.testing.assert_array_equal(loaded, tensors["b"])
     assert _error(rt, capfd, lambda: rt.load_safetensors("/dev/null", rank=1, where=WHERE)) == (
-        "/dev/null is not a regular file; safetensors are read from regular files only"
+        "/dev/null: malformed header: the file has 0 bytes, fewer than the 8 of the header length"
     )
 
 

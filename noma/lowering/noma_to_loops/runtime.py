@@ -71,8 +71,10 @@ def location_prefix(op: Operation) -> str:
 
 
 def located_text(op: Operation, severity: str, text: str) -> str:
-    """`prog.noma:3:5: runtime error: text`."""
-    return f"{location_prefix(op)}{severity}: {text}"
+    """`prog.noma:3:5: runtime error: text`, a template for the runtime's
+    `{k}` placeholders: braces of the location (a file `p{0}.noma`) are
+    doubled, which the runtime writes as one."""
+    return f"{location_prefix(op).replace('{', '{{')}{severity}: {text}"
 
 
 class Runtime:

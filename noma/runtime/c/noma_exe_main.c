@@ -8,15 +8,16 @@
  * printers, free the result's buffer, flush.  Keeping the same order and
  * the same printers is what makes the two modes byte-identical.
  */
+#define _POSIX_C_SOURCE 200809L /* fcntl, open */
 #include "noma_exe_main.h"
 
-#include <ctype.h>
 #include <errno.h>
-#include <limits.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "noma_io.h" /* noma_set_arg, noma_clear_args */
 #include "noma_runtime.h"
@@ -60,8 +61,9 @@ static void print_help(const char *prog)
            "prints, then main's result on the last line (as `noma run` does).\n"
            "\n"
            "options:\n"
-           "  --seed N          seed of the random generator: decimal or 0x\n"
-           "                    hexadecimal, taken modulo 2^64 (default 0x%X)\n"
+           "  --seed N          seed of the random generator: an integer from\n"
+           "                    -2^63 to 2^64 - 1, decimal or 0x hexadecimal;\n"
+           "                    N and N + 2^64 are the same seed (default 0x%X)\n"
            "  --arg NAME=FILE   the file for main's parameter NAME (repeatable;\n"
            "                    the last one for a name wins)\n"
            "  -h, --help        show this message and exit\n"
@@ -87,9 +89,23 @@ static int usage_error(const char *prog, const char *format, ...)
     return NOMA_EXE_USAGE_ERROR;
 }
 
-/* An optionally signed decimal or 0x-hexadecimal integer, nothing else (no
- * spaces, no octal), reduced modulo 2^64 as `noma run --seed` reduces it.
- * Magnitudes of 2^64 or more are rejected rather than silently wrapped. */
+/* The value of hexadecimal or decimal digit c, or -1. */
+static int digit_value(char c, int base)
+{
+    int v = -1;
+    if (c >= '0' && c <= '9')
+        v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+        v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+        v = c - 'A' + 10;
+    return v < base ? v : -1;
+}
+
+/* A seed, exactly as `noma run --seed` takes it (noma_cli.parse_seed): an
+ * optionally signed decimal or 0x-hexadecimal integer, nothing else (no
+ * spaces, no octal, no second "0x"), from -2^63 to 2^64 - 1, so that every
+ * int64 and every uint64 is a seed; its 64-bit two's-complement bits. */
 static int parse_seed(const char *text, uint64_t *seed)
 {
     const char *p = text;
@@ -103,20 +119,17 @@ static int parse_seed(const char *text, uint64_t *seed)
         base = 16;
         p += 2;
     }
-    int leading_digit = base == 16 ? isxdigit((unsigned char)*p) : isdigit((unsigned char)*p);
-    if (!leading_digit)
+    if (*p == '\0')
         return 0;
-    char *end = NULL;
-    errno = 0;
-    unsigned long long magnitude = strtoull(p, &end, base);
-    if (errno == ERANGE || end == NULL || *end != '\0')
-        return 0;
-#if ULLONG_MAX > UINT64_MAX
-    if (magnitude > UINT64_MAX)
-        return 0;
-#endif
-    uint64_t bits = (uint64_t)magnitude;
-    *seed = negative ? (uint64_t)0 - bits : bits;
+    uint64_t limit = negative ? (uint64_t)1 << 63 : UINT64_MAX;
+    uint64_t magnitude = 0;
+    for (; *p != '\0'; p++) {
+        int d = digit_value(*p, base);
+        if (d < 0 || magnitude > (limit - (uint64_t)d) / (uint64_t)base)
+            return 0;
+        magnitude = magnitude * (uint64_t)base + (uint64_t)d;
+    }
+    *seed = negative ? (uint64_t)0 - magnitude : magnitude;
     return 1;
 }
 
@@ -179,9 +192,7 @@ static parse_result parse_options(int argc, char **argv, exe_options *opts)
                 return PARSE_ERROR;
             }
             if (!parse_seed(value, &opts->seed)) {
-                usage_error(opts->prog,
-                            "invalid --seed '%s' (expected a 64-bit integer, "
-                            "decimal or 0x hexadecimal)",
+                usage_error(opts->prog, "invalid value for --seed: " NOMA_EXE_SEED_ERROR,
                             value);
                 return PARSE_ERROR;
             }
@@ -283,6 +294,47 @@ static int print_tensor_result(exe_memref *d, int64_t rank, const char *prog)
     return 0;
 }
 
+/* Whether `name` is one of main's parameters (comma-separated). */
+static int takes_parameter(const char *params, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *p = params; *p != '\0';) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        if (len == n && memcmp(p, name, n) == 0)
+            return 1;
+        p += len + (comma != NULL);
+    }
+    return 0;
+}
+
+/* An --arg for a parameter main does not have is a located error, as
+ * Program.check_arg_names reports it for `noma run` (the same text, the
+ * source excerpt included); 1 if there is one. */
+static int unknown_parameter(const exe_options *opts, const noma_exe_entry *entry)
+{
+    for (int i = 0; i < opts->nargs; i++) {
+        const char *name = opts->args[i].name;
+        if (takes_parameter(entry->parameters, name))
+            continue;
+        fprintf(stderr, "%serror: main has no parameter named '%s'; it takes ",
+                entry->where, name);
+        if (entry->parameters[0] == '\0') {
+            fputs("none", stderr);
+        } else {
+            for (const char *p = entry->parameters; *p != '\0'; p++) {
+                if (*p == ',')
+                    fputs(", ", stderr);
+                else
+                    fputc(*p, stderr);
+            }
+        }
+        fprintf(stderr, "%s\n", entry->excerpt);
+        return 1;
+    }
+    return 0;
+}
+
 /* Seeds, hands over the args, runs, prints: Program.run and `noma run`. */
 static int run_program(const exe_options *opts, void (*packed)(void **),
                        int64_t result_rank)
@@ -311,12 +363,34 @@ static int run_program(const exe_options *opts, void (*packed)(void **),
         status = print_tensor_result(tensor, result_rank, opts->prog);
     free(tensor);
     noma_rt_flush();
+    if (noma_rt_check_stdout() != 0)
+        status = 1;
     return status == 0 ? NOMA_EXE_OK : NOMA_EXE_RUNTIME_ERROR;
 }
 
-int noma_exe_main(int argc, char **argv, void (*packed)(void **),
-                  int64_t result_rank)
+/* Puts /dev/null on a closed fd 0, 1 or 2 (`prog >&-`), so that no file the
+ * program opens takes its number: a file being saved would otherwise
+ * receive what the program prints.  stdin and stdout get it read-only, so
+ * that writing to a closed stdout still fails (EBADF) and is reported, as
+ * `noma run` does (noma/tools/errors.py). */
+static void reserve_standard_descriptors(void)
 {
+    static const int flags[3] = {O_RDONLY, O_RDONLY, O_WRONLY};
+    for (int fd = 0; fd < 3; fd++) {
+        if (fcntl(fd, F_GETFD) != -1 || errno != EBADF)
+            continue;
+        int opened = open("/dev/null", flags[fd]);
+        if (opened >= 0 && opened != fd) {
+            dup2(opened, fd);
+            close(opened);
+        }
+    }
+}
+
+int noma_exe_main(int argc, char **argv, void (*packed)(void **),
+                  int64_t result_rank, const noma_exe_entry *entry)
+{
+    reserve_standard_descriptors();
     exe_options opts = {program_name(argc, argv), NOMA_DEFAULT_SEED, NULL, 0};
     opts.args = calloc(argc > 0 ? (size_t)argc : 1, sizeof(exe_arg));
     if (opts.args == NULL) {
@@ -327,13 +401,16 @@ int noma_exe_main(int argc, char **argv, void (*packed)(void **),
     switch (parse_options(argc, argv, &opts)) {
     case PARSE_HELP:
         print_help(opts.prog);
-        status = fflush(stdout) == 0 ? NOMA_EXE_OK : NOMA_EXE_RUNTIME_ERROR;
+        status = noma_rt_check_stdout() == 0 ? NOMA_EXE_OK : NOMA_EXE_RUNTIME_ERROR;
         break;
     case PARSE_ERROR:
         status = NOMA_EXE_USAGE_ERROR;
         break;
     default:
-        status = run_program(&opts, packed, result_rank);
+        if (unknown_parameter(&opts, entry))
+            status = NOMA_EXE_RUNTIME_ERROR;
+        else
+            status = run_program(&opts, packed, result_rank);
         break;
     }
     free_options(&opts);

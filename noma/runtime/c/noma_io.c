@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -530,19 +531,18 @@ static FILE *open_for_reading(const char *path, struct stat *st,
     return f;
 }
 
-/* The whole file, NUL-terminated (so that a cell at the very end can be
- * handed to strtod in place); NULL with the message in err. */
-static char *read_whole_file(const char *path, size_t *len_out, strbuf *err)
+/* The rest of f up to EOF, NUL-terminated, in a buffer that grows as
+ * needed (pipes, FIFOs and /dev/stdin have no size to read up front); the
+ * status st only gives a first guess.  Closes f.  NULL with the message in
+ * err. */
+static char *read_stream(FILE *f, const struct stat *st, const char *path,
+                         size_t *len_out, strbuf *err)
 {
-    struct stat st;
-    FILE *f = open_for_reading(path, &st, err);
-    if (f == NULL)
-        return NULL;
     /* The size is only a hint (the file may change, or not be regular). */
     size_t cap = 4096;
-    if (S_ISREG(st.st_mode) && st.st_size > 0 &&
-        (uint64_t)st.st_size < (uint64_t)SIZE_MAX - 1)
-        cap = (size_t)st.st_size + 1;
+    if (S_ISREG(st->st_mode) && st->st_size > 0 &&
+        (uint64_t)st->st_size < (uint64_t)SIZE_MAX - 1)
+        cap = (size_t)st->st_size + 1;
     char *buf = malloc(cap);
     size_t len = 0;
     int e = 0;
@@ -590,6 +590,17 @@ static char *read_whole_file(const char *path, size_t *len_out, strbuf *err)
     buf[len] = '\0';
     *len_out = len;
     return buf;
+}
+
+/* The whole file, NUL-terminated (so that a cell at the very end can be
+ * handed to strtod in place); NULL with the message in err. */
+static char *read_whole_file(const char *path, size_t *len_out, strbuf *err)
+{
+    struct stat st;
+    FILE *f = open_for_reading(path, &st, err);
+    if (f == NULL)
+        return NULL;
+    return read_stream(f, &st, path, len_out, err);
 }
 
 /* ======================================================================== */
@@ -1430,7 +1441,7 @@ static void sb_put_names(strbuf *sb, const st_entries *es)
 /* Picks the entry to load; NULL with the message in err. */
 static const st_entry *select_entry(const char *path, const st_entries *es,
                                     const char *want, size_t want_len,
-                                    strbuf *err)
+                                    int exact, strbuf *err)
 {
     sb_put_text(err, path, strlen(path), 0);
     if (want_len == 0) {
@@ -1455,8 +1466,9 @@ static const st_entry *select_entry(const char *path, const st_entries *es,
         }
     }
     /* `load_safetensors W = "w.safetensors"` names the variable; a file
-     * with a single tensor of another name still gives that tensor. */
-    if (es->len == 1) {
+     * with a single tensor of another name still gives that tensor.  Not
+     * when the name was written out (`--arg X=w.safetensors:W`). */
+    if (es->len == 1 && !exact) {
         sb_free(err);
         return &es->items[0];
     }
@@ -1581,14 +1593,15 @@ static double *read_tensor_data(FILE *f, const st_entry *e, size_t count,
 }
 
 static loaded_tensor *read_safetensors(const char *path, const char *want,
-                                       size_t want_len, int64_t rank,
-                                       strbuf *err)
+                                       size_t want_len, int exact,
+                                       int64_t rank, strbuf *err)
 {
     struct stat st;
     FILE *f = open_for_reading(path, &st, err);
     if (f == NULL)
         return NULL;
     char *header = NULL;
+    char *stream = NULL; /* the whole of a pipe or FIFO */
     st_entries es = {NULL, 0, 0};
     loaded_tensor *t = NULL;
     json_reader r = {path, NULL, 0, 0, 0, err};
@@ -1597,11 +1610,18 @@ static loaded_tensor *read_safetensors(const char *path, const char *want,
     int e = 0;
 
     if (!S_ISREG(st.st_mode)) {
-        /* The tensor is found by seeking, which pipes cannot do. */
-        sb_put_text(err, path, strlen(path), 0);
-        sb_puts(err, " is not a regular file; safetensors are read from "
-                "regular files only");
-        goto done;
+        /* The tensor is found by seeking, which pipes cannot do: read the
+         * stream to its end, then seek in memory. */
+        size_t stream_len = 0;
+        stream = read_stream(f, &st, path, &stream_len, err);
+        f = NULL;
+        if (stream == NULL)
+            goto done;
+        file_size = stream_len;
+        if (stream_len > 0 && (f = fmemopen(stream, stream_len, "rb")) == NULL) {
+            err->oom = 1;
+            goto done;
+        }
     }
     if (file_size < 8) {
         malformed(&r, "the file has %llu bytes, fewer than the 8 of the "
@@ -1664,7 +1684,7 @@ static loaded_tensor *read_safetensors(const char *path, const char *want,
         }
     }
 
-    const st_entry *entry = select_entry(path, &es, want, want_len, err);
+    const st_entry *entry = select_entry(path, &es, want, want_len, exact, err);
     if (entry == NULL)
         goto done;
     size_t count = 0;
@@ -1693,7 +1713,9 @@ static loaded_tensor *read_safetensors(const char *path, const char *want,
         err->oom = 1;
     }
 done:
-    fclose(f);
+    if (f != NULL)
+        fclose(f);
+    free(stream);
     free(header);
     entries_free(&es);
     return t;
@@ -1842,7 +1864,7 @@ int64_t noma_load_safetensors(char *where_alloc, char *where,
         p = path_dup(str_arg(path, path_offset, path_size, path_stride),
                      "read", &err);
     if (p != NULL)
-        t = read_safetensors(p, n, name_len, rank, &err);
+        t = read_safetensors(p, n, name_len, 0, rank, &err);
     free(p);
     free(n);
     if (t == NULL)
@@ -1889,12 +1911,13 @@ int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,
     size_t len = strlen(file);
     loaded_tensor *t = NULL;
     if (ends_with_safetensors(file, len)) {
-        t = read_safetensors(file, "", 0, rank, &err);
+        t = read_safetensors(file, "", 0, 0, rank, &err);
     } else {
         char *colon = strrchr(file, ':');
         if (colon != NULL && ends_with_safetensors(file, (size_t)(colon - file))) {
             *colon = '\0';
-            t = read_safetensors(file, colon + 1, strlen(colon + 1), rank, &err);
+            t = read_safetensors(file, colon + 1, strlen(colon + 1), 1, rank,
+                                 &err);
         } else {
             t = read_csv(file, &err);
             if (t != NULL && rank != 2) {
@@ -1951,6 +1974,69 @@ void noma_loaded_take(int64_t handle, double *dest_alloc, double *dest_aligned,
 /* Atomic writes                                                            */
 /* ======================================================================== */
 
+/*
+ * While a temporary file exists, the signals that stop a process by default
+ * at a user's request (SIGINT, SIGTERM, SIGHUP) are caught: their arrival
+ * abandons the write (the temporary goes, the target stays), and once the
+ * temporary is gone the signal is raised again under the disposition the
+ * process had (an executable then dies of it, with the conventional status;
+ * the JIT's Python sees its own handler run).  SIGXFSZ is ignored meanwhile,
+ * so that going over the file-size limit (ulimit -f) makes write() fail
+ * with EFBIG, reported like any failed write, instead of killing the
+ * process with the temporary left behind.  Signals the process ignores stay
+ * ignored.
+ */
+#define STOP_SIGNAL_COUNT 3
+static const int stop_signals[STOP_SIGNAL_COUNT] = {SIGINT, SIGTERM, SIGHUP};
+static volatile sig_atomic_t write_stopped_by = 0;
+
+static void note_stop_signal(int sig)
+{
+    write_stopped_by = sig;
+}
+
+typedef struct {
+    int active;
+    int caught[STOP_SIGNAL_COUNT]; /* installed our handler over old[i] */
+    struct sigaction old[STOP_SIGNAL_COUNT];
+    struct sigaction old_xfsz;
+} signal_guard;
+
+static void guard_begin(signal_guard *g)
+{
+    struct sigaction note;
+    memset(&note, 0, sizeof note);
+    note.sa_handler = note_stop_signal;
+    sigemptyset(&note.sa_mask);
+    struct sigaction ignore = note;
+    ignore.sa_handler = SIG_IGN;
+    write_stopped_by = 0;
+    for (int i = 0; i < STOP_SIGNAL_COUNT; ++i) {
+        g->caught[i] = sigaction(stop_signals[i], NULL, &g->old[i]) == 0 &&
+                       g->old[i].sa_handler != SIG_IGN &&
+                       sigaction(stop_signals[i], &note, NULL) == 0;
+    }
+    sigaction(SIGXFSZ, &ignore, &g->old_xfsz);
+    g->active = 1;
+}
+
+/* Puts the old dispositions back, then raises a stop signal that arrived
+ * meanwhile (call it once the temporary file is gone). */
+static void guard_end(signal_guard *g)
+{
+    if (!g->active)
+        return;
+    g->active = 0;
+    sigaction(SIGXFSZ, &g->old_xfsz, NULL);
+    for (int i = 0; i < STOP_SIGNAL_COUNT; ++i)
+        if (g->caught[i])
+            sigaction(stop_signals[i], &g->old[i], NULL);
+    int sig = write_stopped_by;
+    write_stopped_by = 0;
+    if (sig != 0)
+        raise(sig);
+}
+
 /* A file being written: a temporary next to the target, renamed over it by
  * out_commit.  err records the first failure; later writes are skipped. */
 typedef struct {
@@ -1959,6 +2045,7 @@ typedef struct {
     size_t dir_len; /* bytes of tmp (and path) naming the directory */
     FILE *f;
     int err;
+    signal_guard guard; /* active from before the temporary exists */
 } atomic_out;
 
 /* The permission bits for the new file: those of the file it replaces, or
@@ -1981,6 +2068,7 @@ static int out_open(atomic_out *o, const char *path, strbuf *err)
     o->tmp = NULL;
     o->f = NULL;
     o->err = 0;
+    o->guard.active = 0;
     const char *slash = strrchr(path, '/');
     o->dir_len = slash ? (size_t)(slash - path) + 1 : 0;
     const char *base = path + o->dir_len;
@@ -2001,11 +2089,13 @@ static int out_open(atomic_out *o, const char *path, strbuf *err)
     memcpy(o->tmp + o->dir_len + 1 + base_len, ".XXXXXX", 8);
 
     mode_t mode = target_mode(path);
+    guard_begin(&o->guard);
     int fd = mkstemp(o->tmp);
     if (fd < 0) {
         int e = errno;
         free(o->tmp);
         o->tmp = NULL;
+        guard_end(&o->guard);
         cannot(err, "write", path, strlen(path), e);
         return 0;
     }
@@ -2015,6 +2105,7 @@ static int out_open(atomic_out *o, const char *path, strbuf *err)
         unlink(o->tmp);
         free(o->tmp);
         o->tmp = NULL;
+        guard_end(&o->guard);
         cannot(err, "write", path, strlen(path), e);
         return 0;
     }
@@ -2026,6 +2117,8 @@ static int out_open(atomic_out *o, const char *path, strbuf *err)
 
 static void out_write(atomic_out *o, const void *p, size_t n)
 {
+    if (o->err == 0 && write_stopped_by != 0)
+        o->err = EINTR;
     if (o->err != 0 || n == 0)
         return;
     errno = 0;
@@ -2044,6 +2137,7 @@ static void out_abort(atomic_out *o)
         free(o->tmp);
         o->tmp = NULL;
     }
+    guard_end(&o->guard);
 }
 
 /* fsync of the directory, so that the rename itself survives a crash; a
@@ -2077,6 +2171,8 @@ static int out_commit(atomic_out *o, strbuf *err)
     o->f = NULL;
     if (e == 0 && closed != 0)
         e = errno ? errno : EIO;
+    if (e == 0 && write_stopped_by != 0)
+        e = EINTR; /* stopped by a signal: the old file stays */
     if (e == 0 && rename(o->tmp, o->path) != 0)
         e = errno;
     if (e != 0) {
@@ -2087,6 +2183,7 @@ static int out_commit(atomic_out *o, strbuf *err)
     sync_directory(o);
     free(o->tmp);
     o->tmp = NULL;
+    guard_end(&o->guard);
     return 1;
 }
 

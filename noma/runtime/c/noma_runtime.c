@@ -10,6 +10,7 @@
  */
 #include "noma_runtime.h"
 
+#include <errno.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -263,6 +264,17 @@ int noma_format_f64(double x, char *buf, int64_t size)
 /* Printing                                                                 */
 /* ======================================================================== */
 
+/* Records the first failed write to stdout (defined at the end). */
+static void note_stdout_state(void);
+
+/* fflush(stdout), noting a failure with its errno. */
+static void flush_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0)
+        note_stdout_state();
+}
+
 /* Writes the memref<?xi8> text to f (no newline). */
 static void write_memref_text(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride)
@@ -284,6 +296,7 @@ void noma_print_f64(double x)
     int len = format_f64_full(x, buf);
     buf[len++] = '\n';
     fwrite(buf, 1, (size_t)len, stdout);
+    note_stdout_state();
 }
 
 void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
@@ -292,11 +305,12 @@ void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
     (void)alloc; /* Only the aligned pointer addresses the data. */
     write_memref_text(stdout, aligned, offset, size, stride);
     fputc('\n', stdout);
+    note_stdout_state();
 }
 
 void noma_rt_flush(void)
 {
-    fflush(stdout);
+    flush_stdout();
     fflush(stderr);
 }
 
@@ -304,15 +318,12 @@ void noma_rt_flush(void)
 /* Diagnostics                                                              */
 /* ======================================================================== */
 
-/* Writes the memref<?xi8> text to f with each "{i}" (i < nvalues) replaced
- * by values[i]; other braces are copied verbatim. Messages mostly quote
- * counts, sizes and indices, so an integral value prints without the ".0"
- * that repr() would add ("index 5", not "index 5.0"). */
 /* Writes placeholder {k} (0 <= k < nvalues) of a message; ctx holds the values. */
 typedef void (*noma_value_writer)(FILE *f, int k, const void *ctx);
 
 /* Writes the message (an expanded memref<?xi8>) with each "{k}" replaced by
- * write_value(k); other text, and placeholders out of range, verbatim. */
+ * write_value(k) and each "{{" by "{"; other text, and placeholders out of
+ * range, verbatim. */
 static void write_substituted(FILE *f, const char *aligned, int64_t offset,
                               int64_t size, int64_t stride,
                               noma_value_writer write_value, const void *ctx,
@@ -324,6 +335,14 @@ static void write_substituted(FILE *f, const char *aligned, int64_t offset,
     int64_t i = 0;
     while (i < size) {
         char c = base[i * stride];
+        if (c == '{' && i + 1 < size && base[(i + 1) * stride] == '{') {
+            /* "{{" is a literal "{": how the compiler quotes the location
+             * (a file may be named "p{0}.noma"), so that only the message
+             * has placeholders. */
+            fputc('{', f);
+            i += 2;
+            continue;
+        }
         if (c == '{' && i + 2 < size && base[(i + 2) * stride] == '}') {
             char d = base[(i + 1) * stride];
             int k = d - '0';
@@ -376,7 +395,7 @@ void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
     (void)alloc;
     /* Flush stdout first so that, when both streams go to the same place,
      * the warning appears after what the program printed before it. */
-    fflush(stdout);
+    flush_stdout();
     double values[1] = {v0};
     write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
                       values, 1);
@@ -399,7 +418,7 @@ __attribute__((noreturn))
 #endif
 static void noma_abort_run(void)
 {
-    fflush(stdout);
+    flush_stdout();
     fflush(stderr);
     noma_invoke_frame *frame = noma_current_frame;
     if (frame != NULL)
@@ -413,7 +432,7 @@ __attribute__((noreturn))
 #endif
 static void noma_fail(const char *message)
 {
-    fflush(stdout);
+    flush_stdout();
     fputs(message, stderr);
     fputc('\n', stderr);
     noma_abort_run();
@@ -430,7 +449,7 @@ void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
 {
     (void)alloc;
     /* stdout first, so that the error follows the program's output. */
-    fflush(stdout);
+    flush_stdout();
     double values[2] = {v0, v1};
     write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
                       values, 2);
@@ -447,7 +466,7 @@ void noma_shape_error(char *alloc, char *aligned, int64_t offset,
     (void)alloc;
     (void)a_alloc;
     (void)b_alloc;
-    fflush(stdout);
+    flush_stdout();
     noma_shape_arg shapes[2] = {{a_aligned, a_offset, a_size, a_stride},
                                 {b_aligned, b_offset, b_size, b_stride}};
     write_substituted(stderr, aligned, offset, size, stride, write_shape_value,
@@ -504,7 +523,7 @@ static void fail_tensor_shape(int64_t size, const int64_t *dims,
                               int64_t dims_offset, int64_t dims_stride,
                               int64_t rank)
 {
-    fflush(stdout);
+    flush_stdout();
     fprintf(stderr, "runtime error: internal: tensor of %lld elements printed with ",
             (long long)size);
     if (rank < 0) {
@@ -573,6 +592,7 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
                         dims_aligned, dims_offset, dims_stride, rank, 0};
     write_tensor_level(&p, 0);
     fputc('\n', stdout);
+    note_stdout_state();
 }
 
 /* ======================================================================== */
@@ -609,7 +629,7 @@ int noma_rt_invoke(void (*packed)(void **), void **args)
         status = 1;
     }
     noma_current_frame = frame.prev;
-    fflush(stdout);
+    flush_stdout();
     return status;
 }
 
@@ -774,3 +794,33 @@ void noma_tape_free(int64_t tape)
     free(t);
 }
 
+/* ======================================================================== */
+/* Standard output that cannot be written                                   */
+/* ======================================================================== */
+
+/* errno of the first failed write to stdout (0: none).  A full disk, a
+ * closed descriptor or a broken pipe must not pass silently: the driver
+ * (executables) and the CLI (JIT) check it once the output is flushed. */
+static int stdout_errno = 0;
+
+static void note_stdout_state(void)
+{
+    if (stdout_errno == 0 && ferror(stdout))
+        stdout_errno = errno != 0 ? errno : EIO;
+}
+
+int noma_rt_check_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0 || ferror(stdout))
+        note_stdout_state();
+    int e = stdout_errno;
+    if (e == 0)
+        return 0;
+    stdout_errno = 0;
+    clearerr(stdout);
+    fprintf(stderr, "runtime error: cannot write to standard output: %s\n",
+            strerror(e));
+    fflush(stderr);
+    return 1;
+}

@@ -46,6 +46,13 @@ int noma_format_f64(double x, char *buf, int64_t size);
 /* fflush(stdout) and fflush(stderr). */
 void noma_rt_flush(void);
 
+/* Flushes stdout; if any write to it failed since the last check (a full
+ * disk, a closed descriptor, a broken pipe), prints
+ *   runtime error: cannot write to standard output: <strerror>
+ * on stderr, forgets the failure and returns 1; otherwise returns 0.  The
+ * executable driver and `noma run` call it last and then exit with 1. */
+int noma_rt_check_stdout(void);
+
 /* stdout: an f64 tensor as nested brackets, then "\n" ("[[1.0, 2.0], [3.0,
  * 4.0]]"; rank 0 is just the number; a dimension of size 0 prints "[]" at
  * its level, so shape [2, 0] is "[[], []]").  Elements print as
@@ -64,6 +71,10 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
                        int64_t rank, int64_t dims_stride);
 
 /* ---- diagnostics ------------------------------------------------------- */
+
+/* In the texts below, "{{" stands for a literal "{": the compiler writes the
+ * location prefix ("p{0}.noma:3:5: ") with its braces doubled, so that only
+ * the message after it has placeholders. */
 
 /* stderr: the text with every "{0}" replaced by repr(v0), then "\n". */
 void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
