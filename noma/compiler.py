@@ -27,6 +27,8 @@ from noma import pipeline
 from noma.frontend import compile_to_ir
 from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.irgen.files import arg_ranks
+from noma.frontend.source import read_source_file
+from noma.frontend.verify import verify
 
 PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
@@ -68,7 +70,7 @@ class Program:
             module = self.ir(names[index - 1]).clone()
             spec = pipeline.STAGES[index].passes
             pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
-            module.verify()  # each stage is valid IR, as `noma-opt` checks
+            verify(module)  # each stage is valid IR, as `noma-opt` checks
         self._stages[stage] = module
         return module
 
@@ -178,5 +180,5 @@ def compile(
         and "\n" not in source_or_path
     ):
         path = Path(source_or_path)
-        return Program(path.read_text(encoding="utf-8"), str(source_or_path), ranks)
+        return Program(read_source_file(path), str(source_or_path), ranks)
     return Program(str(source_or_path), "<source>", ranks)

@@ -60,8 +60,9 @@ class GenState:
     """The value of the last top-level `return` when no flag is used."""
     returns_value: bool | None = None
     """Whether the function's returns carry a value (None: no return seen)."""
-    result_type: Attribute = f64
-    """The type of the result variable used with the returned flag."""
+    result_type: Attribute | None = None
+    """The type of the result variable used with the returned flag: None
+    until a `return` fixed it (the variable starts as an f64 then)."""
 
 
 class GenBase:

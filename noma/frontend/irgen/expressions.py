@@ -72,7 +72,20 @@ class ExpressionsMixin(StorageAccessMixin):
     def gen_binary(self, expr: ast.Binary) -> SSAValue:
         if expr.op in ("&&", "||"):
             return self.gen_short_circuit(expr)
-        lhs = self.gen_expr(expr.lhs)
+        # A left-associative chain (`1 + 2 + ... + n`) is as deep as it is
+        # long: walk down its left operands here rather than recursing, so a
+        # long sum costs no Python stack per term.
+        chain: list[ast.Binary] = []
+        node: ast.Expr = expr
+        while isinstance(node, ast.Binary) and node.op not in ("&&", "||"):
+            chain.append(node)
+            node = node.lhs
+        value = self.gen_expr(node)
+        for link in reversed(chain):
+            value = self.gen_binary_step(link, value)
+        return value
+
+    def gen_binary_step(self, expr: ast.Binary, lhs: SSAValue) -> SSAValue:
         rhs = self.gen_expr(expr.rhs)
         self.check_broadcast(expr.op, lhs, rhs, expr.loc)
         with self.at(expr.loc):

@@ -1,0 +1,158 @@
+"""Issue 9, frontend cases: no hang, every error located, long programs are
+not deep ones, shadowed built-ins, safe compile-time probes of input files.
+Each test runs the CLI as a user would (`run_cli`), or `noma.compile`."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import noma
+from noma.frontend.diagnostics import NomaError
+from noma.frontend.source import MAX_SOURCE_BYTES
+from programs import run_cli
+
+
+def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        list(args), cwd=tmp_path, capture_output=True, text=True,
+        stdin=subprocess.DEVNULL, timeout=300, check=False,
+    )  # fmt: skip
+
+
+# -- case 1: the result type of a function settles, or is a located error ---------
+
+
+def test_scalar_and_tensor_returns_are_a_located_error(tmp_path: Path) -> None:
+    source = (
+        "fn f(x) { if x > 0 { return tensor [1.0]; } return 1.0; }\n"
+        "fn main() { return f(1); }\n"
+    )
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(
+        "p.noma:1:45: error: function 'f' returns a scalar here and a [1] tensor on another path"
+    )
+
+
+def test_returns_of_two_shapes_join_to_a_dynamic_shape(tmp_path: Path) -> None:
+    source = (
+        "fn f(x) { if x > 0 { return tensor [1.0, 2.0]; } return tensor [3.0]; }\n"
+        "fn main() { print(f(1)); return f(0); }\n"
+    )
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["[1.0, 2.0]", "[3.0]"]
+
+
+@pytest.mark.parametrize(
+    ("source", "where", "cycle"),
+    [
+        ("fn f(x) { return f(x); }\nfn main() { return f(1); }\n", "1:18", "f -> f"),
+        (
+            "fn f(x) { if x > 0 { return g(x - 1); } return x; }\n"
+            "fn g(x) { return f(x); }\nfn main() { return f(3); }\n",
+            "2:18",
+            "f -> g -> f",
+        ),
+    ],
+)
+def test_recursion_is_a_located_error(tmp_path: Path, source: str, where: str, cycle: str) -> None:
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith(f"p.noma:{where}: error: recursive call to 'f' ({cycle})")
+
+
+# -- case 2: sources that are not programs -----------------------------------------
+
+COMMANDS = [["noma", "run"], ["noma", "check"], ["noma", "emit"], ["noma-opt"]]
+
+
+def _bad_sources(tmp_path: Path) -> dict[str, str]:
+    """File name -> the located error it must give."""
+    (tmp_path / "empty.noma").write_text("")
+    (tmp_path / "comments.noma").write_text("// nothing here\n/* or here */\n")
+    (tmp_path / "latin1.noma").write_bytes("fn main() {\n  // caf\xe9\n  return 1;\n}\n".encode("latin-1"))
+    os.symlink("/dev/zero", tmp_path / "zero.noma")
+    os.mkfifo(tmp_path / "fifo.noma")
+    no_main = "error: the program has no `fn main() { ... }` (it defines no function at all)"
+    return {
+        "empty.noma": f"empty.noma:1:1: {no_main}",
+        "comments.noma": f"comments.noma:1:1: {no_main}",
+        # Line 2 is "  // caf" and then the bad byte: column 9.
+        "latin1.noma": "latin1.noma:2:9: error: invalid UTF-8 in the source: byte 0xe9",
+        "zero.noma": "zero.noma:1:1: error: cannot compile 'zero.noma': it is a character device",
+        "fifo.noma": "fifo.noma:1:1: error: cannot compile 'fifo.noma': it is a FIFO",
+    }
+
+
+def test_bad_sources_are_located_errors_in_every_tool(tmp_path: Path) -> None:
+    for name, expected in _bad_sources(tmp_path).items():
+        for command in [*COMMANDS, ["noma", "build-exe", "-o", "exe"]]:
+            proc = cli(tmp_path, *command, name)
+            assert proc.returncode == 1, (command, name, proc.stderr)
+            assert proc.stderr.startswith(expected), (command, name, proc.stderr)
+            assert "Traceback" not in proc.stderr
+        with pytest.raises(NomaError) as error:
+            noma.compile(tmp_path / name).ir()
+        assert str(error.value).startswith(expected.replace(name, str(tmp_path / name)))
+
+
+def test_too_large_source_is_refused_unread(tmp_path: Path) -> None:
+    big = tmp_path / "big.noma"
+    with big.open("wb") as f:
+        f.truncate(MAX_SOURCE_BYTES + 1)  # sparse: nothing to read
+    proc = cli(tmp_path, "noma", "check", "big.noma")
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("big.noma:1:1: error: cannot compile 'big.noma': the file is larger")
+
+
+def test_source_text_without_function_is_located() -> None:
+    with pytest.raises(NomaError, match=r"^<source>:1:1: error: the program has no `fn main"):
+        noma.compile("").ir()
+
+
+# -- case 3: long programs are not deep ones ---------------------------------------
+
+
+def test_flat_sum_of_5000_terms(tmp_path: Path) -> None:
+    terms = " + ".join(f"{i % 7}.0" for i in range(5000))
+    proc = run_cli(tmp_path, f"fn main() {{ return {terms}; }}\n")
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) == sum(i % 7 for i in range(5000))
+
+
+def test_chain_of_2000_calls(tmp_path: Path) -> None:
+    lines = ["fn f0(x) { return x + 1; }"]
+    lines += [f"fn f{i}(x) {{ return f{i - 1}(x) + 1; }}" for i in range(1, 2000)]
+    lines.append("fn main() { return f1999(0.5); }")
+    proc = run_cli(tmp_path, "\n".join(lines) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) == 2000.5
+
+
+def test_gradient_through_a_chain_of_300_calls(tmp_path: Path) -> None:
+    """Autodiff generates the chain's derivatives from a work list: w is
+    trained on loss = (2 w)^2, so each SGD step multiplies it by 1 - 0.1 * 8."""
+    lines = ["fn f0(x) { return 2 * x; }"]
+    lines += [f"fn f{i}(x) {{ return f{i - 1}(x) + 0; }}" for i in range(1, 300)]
+    lines.append(
+        "fn main() { learn w = 3.0; let max_iterations = 4;\n"
+        "  optimize(w) with sgd(0.1) until loss < 0 { let loss = f299(w) ** 2; minimize loss; }\n"
+        "  return w; }"
+    )
+    proc = run_cli(tmp_path, "\n".join(lines) + "\n")
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout.split()[-1]) == pytest.approx(3.0 * 0.2**4)
+
+
+def test_deep_nesting_stays_a_located_error(tmp_path: Path) -> None:
+    source = "fn main() { return " + "(" * 10000 + "1" + ")" * 10000 + "; }\n"
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("p.noma:1:")
+    assert "nested too deeply" in proc.stderr.split("\n")[0]
