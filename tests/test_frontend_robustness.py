@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
+import numpy as np
 import pytest
 
 import noma
@@ -156,3 +157,53 @@ def test_deep_nesting_stays_a_located_error(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert proc.stderr.startswith("p.noma:1:")
     assert "nested too deeply" in proc.stderr.split("\n")[0]
+
+
+# -- case 4: a user function hides the built-in of its name ------------------------
+
+
+def test_user_function_hides_builtin_with_a_warning(tmp_path: Path) -> None:
+    """`sigmoid` here is x^2: the call runs it (2.0 ** 2), and training goes
+    through it (loss = w^2, so SGD multiplies w by 1 - 0.1 * 2 per step)."""
+    source = (
+        "fn sigmoid(x) { return x * x; }\n"
+        "fn main() {\n"
+        "  print(sigmoid(2.0));\n"
+        "  learn w = 3.0; let max_iterations = 3;\n"
+        "  optimize(w) with sgd(0.1) until loss < 0 { let loss = sigmoid(w); minimize loss; }\n"
+        "  return w;\n"
+        "}\n"
+    )
+    proc = run_cli(tmp_path, source)
+    assert proc.returncode == 0, proc.stderr
+    printed, result = proc.stdout.split()
+    assert (float(printed), float(result)) == (4.0, pytest.approx(3.0 * 0.8**3))
+    assert proc.stderr.startswith(
+        "p.noma:1:4: warning: function `sigmoid` hides the built-in of the same name\n"
+    )
+
+
+# -- cases 5 and 6: compile-time probes of safetensors files -----------------------
+
+
+def test_check_does_not_open_a_fifo(tmp_path: Path) -> None:
+    """The rank probe skips what is not a regular file (the default rank is
+    used), so `noma check` returns instead of waiting for a writer."""
+    os.mkfifo(tmp_path / "w.safetensors")
+    (tmp_path / "p.noma").write_text('fn main() { load_safetensors w = "w.safetensors"; return w; }\n')
+    proc = cli(tmp_path, "noma", "check", "p.noma")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_rank0_safetensors_is_a_scalar(tmp_path: Path) -> None:
+    from safetensors.numpy import save_file
+
+    save_file({"s": np.array(3.5)}, str(tmp_path / "s.safetensors"))
+    proc = run_cli(
+        tmp_path, 'fn main() { load_safetensors s = "s.safetensors"; print(s * 2); return s; }\n'
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["7.0", "3.5"]
+    proc = run_cli(tmp_path, "fn main(s) { return s + 1; }\n", "--arg", "s=s.safetensors")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["4.5"]

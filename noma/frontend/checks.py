@@ -1,5 +1,6 @@
 """Whole-program checks that need no types: `main` exists, calls name a known
-function with the right number of arguments, built-ins are not redefined, and
+function with the right number of arguments, a function that hides a
+built-in is a warning, and
 no function is recursive (user functions are specialised per call, so a call
 cycle would never end; it is rejected with the cycle spelled out).
 """
@@ -13,13 +14,20 @@ from noma.frontend.builtins import BUILTINS
 from noma.frontend.diagnostics import NomaError, SourceLoc
 
 
-def check_program(program: ast.Program) -> None:
+def check_program(program: ast.Program) -> list[NomaError]:
+    """Raise the first error of `program`; give its warnings."""
     functions = {f.name: f for f in program.functions}
-    for f in program.functions:
-        if f.name in BUILTINS:
-            raise NomaError(
-                f.name_loc or f.loc, f"function '{f.name}' redefines the built-in '{f.name}'"
-            )
+    # A user function hides the built-in of its name, as in the original
+    # NOMA (which looks user functions up first): calls resolve to it.
+    warnings = [
+        NomaError(
+            f.name_loc or f.loc,
+            f"function `{f.name}` hides the built-in of the same name",
+            severity="warning",
+        )
+        for f in program.functions
+        if f.name in BUILTINS
+    ]
     if "main" not in functions:
         if not program.functions:
             # Nothing to point at but the start of the file.
@@ -36,6 +44,7 @@ def check_program(program: ast.Program) -> None:
         for call in calls_in(f.body):
             _check_call(call, functions)
     _reject_recursion(program, functions)
+    return warnings
 
 
 def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
@@ -46,7 +55,7 @@ def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
             value.loc, f"keyword arguments such as '{name}=' are only accepted by optimizers"
         )
     n = len(call.args)
-    if call.callee in BUILTINS:
+    if call.callee in BUILTINS and call.callee not in functions:
         builtin = BUILTINS[call.callee]
         too_few = n < builtin.min_args
         too_many = builtin.max_args is not None and n > builtin.max_args

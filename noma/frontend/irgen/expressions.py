@@ -133,9 +133,11 @@ class ExpressionsMixin(StorageAccessMixin):
 
     def gen_call_for_effect(self, call: ast.Call) -> SSAValue | None:
         """A call whose value may be absent (a statement such as `f();`)."""
-        if call.callee == "print":
+        # User functions first: one may hide a built-in of the same name.
+        user_function = call.callee in self.state.module.functions
+        if call.callee == "print" and not user_function:
             return self.gen_print(call)
-        builtin = BUILTINS.get(call.callee)
+        builtin = None if user_function else BUILTINS.get(call.callee)
         if builtin is not None:
             if builtin.milestone is not None:
                 raise self.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)

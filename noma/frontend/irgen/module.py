@@ -21,6 +21,7 @@ names both types.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -203,7 +204,8 @@ class ModuleGen:
 def generate_ir(program: ast.Program, arg_ranks: Mapping[str, int] | None = None) -> ModuleOp:
     """The module of `program`; `arg_ranks` gives the ranks of main's
     parameters whose files are known (2 for the others)."""
-    check_program(program)
+    for warning in check_program(program):
+        print(warning.render(program.source), file=sys.stderr)
     main = program.function("main")
     assert main is not None
     gen = ModuleGen(program, arg_ranks)
