@@ -207,3 +207,26 @@ def test_rank0_safetensors_is_a_scalar(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, "fn main(s) { return s + 1; }\n", "--arg", "s=s.safetensors")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["4.5"]
+
+
+# -- case 7: saving scalars ---------------------------------------------------------
+
+
+def test_save_scalars_in_a_function_without_tensors(tmp_path: Path) -> None:
+    """A scalar is saved as one number on one line (load_csv reads it back
+    as a [1, 1] tensor), and as a rank-0 tensor in safetensors, as numpy's."""
+    from safetensors.numpy import load_file
+
+    proc = run_cli(
+        tmp_path,
+        'fn main() { learn w = 2.5; save_csv 1.0, "one.csv"; save_csv w, "w.csv";\n'
+        '  save_safetensors { w: w }, "w.safetensors"; }\n',
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "one.csv").read_text() == "1.0\n"
+    assert np.loadtxt(tmp_path / "w.csv", delimiter=",", ndmin=2).tolist() == [[2.5]]
+    saved = load_file(str(tmp_path / "w.safetensors"))
+    assert saved["w"].shape == () and float(saved["w"]) == 2.5
+    proc = run_cli(tmp_path, 'fn main() { load_csv back = "w.csv"; return back; }\n')
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["[[2.5]]"]
