@@ -4,6 +4,7 @@ Each test runs the CLI as a user would (`run_cli`), or `noma.compile`."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from pathlib import Path
@@ -230,3 +231,36 @@ def test_save_scalars_in_a_function_without_tensors(tmp_path: Path) -> None:
     proc = run_cli(tmp_path, 'fn main() { load_csv back = "w.csv"; return back; }\n')
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["[[2.5]]"]
+
+
+# -- case 8: the gradient of a [1, n] file broadcast onto [m, n] data --------------
+
+
+def test_gradient_of_a_broadcast_row_from_a_file(tmp_path: Path) -> None:
+    """Both X and b are `tensor<?x?xf64>` when compiling; the gradient of
+    sum((X + B)^2) for B is reduced to [1, n] at run time. Checked against
+    central finite differences of the same loss in numpy."""
+    rng = np.random.default_rng(9)
+    x, b = rng.normal(size=(4, 3)), rng.normal(size=(1, 3))
+    np.savetxt(tmp_path / "x.csv", x, delimiter=",")
+    np.savetxt(tmp_path / "b.csv", b, delimiter=",")
+    source = (
+        "fn main(X, b) {\n  learn B = b;\n  let max_iterations = 1;\n"
+        "  optimize(B) with sgd(0.01) until loss < 0 {\n"
+        "    let loss = sum((X + B) ** 2);\n    minimize loss;\n  }\n  return B;\n}\n"
+    )
+    proc = run_cli(tmp_path, source, "--arg", "X=x.csv", "--arg", "b=b.csv")
+    assert proc.returncode == 0, proc.stderr
+
+    def loss(row: np.ndarray) -> float:
+        return float(np.sum((x + row) ** 2))
+
+    h = 1e-6
+    grad = np.zeros_like(b)
+    for j in range(b.shape[1]):
+        step = np.zeros_like(b)
+        step[0, j] = h
+        grad[0, j] = (loss(b + step) - loss(b - step)) / (2 * h)
+    trained = np.array(json.loads(proc.stdout.strip().split("\n")[-1]))  # main's result
+    assert trained.shape == (1, 3)
+    np.testing.assert_allclose(trained, b - 0.01 * grad, rtol=1e-6, atol=1e-8)
