@@ -5,11 +5,12 @@ annotations): each distinct signature a function is called with becomes one
 `func.func`. Generation starts at `main`, so only reachable functions are
 emitted; recursion was rejected beforehand, so specialisation terminates.
 
-Instances are generated from a work stack, not by recursion: a call to an
-instance not generated yet abandons the caller's attempt (`NeedInstance`),
-the callee is generated, then the caller again. So a chain of thousands of
-functions calling each other costs no Python stack (and about twice the
-work of generating each function once).
+A call to an instance not generated yet generates it on the spot, up to
+`INLINE_DEPTH` functions deep; deeper, the caller's attempt is abandoned
+(`NeedInstance`) and the callee generated from a work stack, then the
+caller again. So a chain of thousands of functions calling each other costs
+little Python stack and about twice the work of generating each function
+once, while a function calling thousands of others is generated once.
 
 A function's result type is found by a fixpoint: the first `return` that
 runs under the returned flag fixes it, later ones must join with it
@@ -54,6 +55,11 @@ calls that the runtime and LLVM's intrinsics make."""
 class FunctionInstance:
     symbol: str
     result_type: Attribute | None
+
+
+INLINE_DEPTH = 16
+"""How many nested instances are generated on the spot, by recursion (about
+a dozen Python frames each), before the work stack takes over."""
 
 
 class NeedInstance(Exception):
@@ -127,16 +133,26 @@ class ModuleGen:
         self.functions = {f.name: f for f in program.functions}
         self.module = ModuleOp([])
         self.instances: dict[InstanceKey, FunctionInstance] = {}
+        self.active: list[InstanceKey] = []
+        self.symbols: set[str] = set()
+        """The symbols of the generated instances."""
+        """The instances being generated, each called by the one before."""
 
     def instance(
         self, name: str, arg_types: list[Attribute], call_loc: SourceLoc | None
     ) -> FunctionInstance:
-        """The generated instance a call refers to; if it is not generated
-        yet, the caller's attempt is abandoned (see `generate_all`)."""
+        """The instance a call refers to, generated now if need be; too deep
+        in nested generation, the caller's attempt is abandoned instead
+        (`NeedInstance`, see `generate_all`)."""
         key = (name, tuple(arg_types))
         if key in self.instances:
             return self.instances[key]
-        raise NeedInstance(key, call_loc)
+        if key in self.active:
+            # The frontend rejected recursion; this keeps generation finite anyway.
+            raise NomaError(call_loc, f"recursive call to '{name}' is not supported")
+        if len(self.active) >= INLINE_DEPTH:
+            raise NeedInstance(key, call_loc)
+        return self._generate(*key)
 
     def generate_all(self, name: str, arg_types: list[Attribute]) -> FunctionInstance:
         """Generate instance (`name`, `arg_types`) and every instance it
@@ -164,10 +180,17 @@ class ModuleGen:
 
     def _generate(self, name: str, arg_types: tuple[Attribute, ...]) -> FunctionInstance:
         key = (name, arg_types)
+        self.active.append(key)
+        try:
+            return self._generate_instance(key)
+        finally:
+            self.active.pop()
+
+    def _generate_instance(self, key: InstanceKey) -> FunctionInstance:
+        name, arg_types = key
         fn = self.functions[name]
-        taken = {i.symbol for i in self.instances.values()}
         symbol = SYMBOL_PREFIX + name
-        if symbol in taken:
+        if symbol in self.symbols:
             # Another specialisation of the same function (other argument types).
             n = sum(1 for other, _ in self.instances if other == name)
             symbol = f"{symbol}.{n}"
@@ -198,6 +221,7 @@ class ModuleGen:
         self.module.body.block.add_op(func_op)
         instance = FunctionInstance(symbol, result_type)
         self.instances[key] = instance
+        self.symbols.add(symbol)
         return instance
 
 
