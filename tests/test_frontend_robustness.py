@@ -152,6 +152,32 @@ def test_gradient_through_a_chain_of_300_calls(tmp_path: Path) -> None:
     assert float(proc.stdout.split()[-1]) == pytest.approx(3.0 * 0.2**4)
 
 
+def test_wide_and_long_logical_chains_compile_once_each() -> None:
+    """main calling 1,000 functions, and a chain of 3,000 `&&`: both are
+    generated without recursion per call or per term."""
+    functions = "".join(f"fn f{i}(x) {{ return x + {i}; }}\n" for i in range(1000))
+    calls = " + ".join(f"f{i}(1)" for i in range(1000))
+    module = noma.compile(functions + f"fn main() {{ return {calls}; }}\n").ir("noma")
+    assert sum(1 for _ in module.ops) == 1001
+    conjunction = " && ".join(["x"] * 3000)
+    noma.compile(f"fn main() {{ let x = 1; return {conjunction}; }}\n").ir("noma")
+
+
+def test_many_early_returns_are_limited_with_a_located_error(tmp_path: Path) -> None:
+    """Each statement that may return nests the rest of the function: 150
+    in a row compile and run, 300 are a located error, not a traceback."""
+    def program(n: int) -> str:
+        guards = "".join(f"  if x < {i} {{ return {i}; }}\n" for i in range(n))
+        return f"fn f(x) {{\n{guards}  return -1;\n}}\nfn main() {{ return f(100.5); }}\n"
+
+    proc = run_cli(tmp_path, program(150))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["101.0"]
+    proc = run_cli(tmp_path, program(300))
+    assert proc.returncode == 1
+    assert proc.stderr.startswith("p.noma:203:3: error: more than 200 statements in a row may")
+
+
 def test_deep_nesting_stays_a_located_error(tmp_path: Path) -> None:
     source = "fn main() { return " + "(" * 10000 + "1" + ")" * 10000 + "; }\n"
     proc = run_cli(tmp_path, source)

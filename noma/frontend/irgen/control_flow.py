@@ -72,6 +72,12 @@ def rebound_names(stmts: tuple[ast.Stmt, ...], scope: Scope) -> Iterator[str]:
             yield from rebound_names(body, scope)
 
 
+MAX_RETURN_GUARDS = 200
+"""How many statements that may `return` can follow each other in one
+function body (see `gen_unless_returned`); the Python stack, and every pass
+walking the nested regions, grow with it."""
+
+
 class ControlFlowMixin(ExpressionsMixin):
     # -- if --------------------------------------------------------------------
 
@@ -304,10 +310,24 @@ class ControlFlowMixin(ExpressionsMixin):
         return self.cast_to(value, joined)
 
     def gen_unless_returned(self, rest: tuple[ast.Stmt, ...], loc: SourceLoc) -> None:
-        """Run `rest` only if no `return` ran before it."""
+        """Run `rest` only if no `return` ran before it. Each such guard
+        nests the rest of the function one level deeper (in the IR too), so
+        their number is limited, with a located error."""
+        st = self.state
+        if st.return_guards >= MAX_RETURN_GUARDS:
+            raise self.error(
+                loc,
+                f"more than {MAX_RETURN_GUARDS} statements in a row may `return` in this "
+                "function, and each puts the rest of the function inside a branch: "
+                "split the function",
+            )
         with self.at(loc):
             cond = self.not_returned()
-        self.gen_conditional(cond, loc, lambda: self.gen_block(rest), None)
+        st.return_guards += 1
+        try:
+            self.gen_conditional(cond, loc, lambda: self.gen_block(rest), None)
+        finally:
+            st.return_guards -= 1
 
     def setup_return_flag(self, body: tuple[ast.Stmt, ...]) -> None:
         """Use the flag only when some `return` is not the last statement of

@@ -70,22 +70,24 @@ class ExpressionsMixin(StorageAccessMixin):
         return f"; did you mean '{close[0]}'?" if close else ""
 
     def gen_binary(self, expr: ast.Binary) -> SSAValue:
-        if expr.op in ("&&", "||"):
-            return self.gen_short_circuit(expr)
-        # A left-associative chain (`1 + 2 + ... + n`) is as deep as it is
-        # long: walk down its left operands here rather than recursing, so a
-        # long sum costs no Python stack per term.
+        # A left-associative chain (`1 + 2 + ... + n`, `a && b && ...`) is
+        # as deep as it is long: walk down its left operands here rather
+        # than recursing, so a long sum costs no Python stack per term.
         chain: list[ast.Binary] = []
         node: ast.Expr = expr
-        while isinstance(node, ast.Binary) and node.op not in ("&&", "||"):
+        while isinstance(node, ast.Binary):
             chain.append(node)
             node = node.lhs
         value = self.gen_expr(node)
         for link in reversed(chain):
-            value = self.gen_binary_step(link, value)
+            with self.at(link.loc):
+                value = self.gen_binary_step(link, value)
         return value
 
     def gen_binary_step(self, expr: ast.Binary, lhs: SSAValue) -> SSAValue:
+        """`expr` applied to `lhs`, the value of its left operand."""
+        if expr.op in ("&&", "||"):
+            return self.gen_short_circuit(expr, lhs)
         rhs = self.gen_expr(expr.rhs)
         self.check_broadcast(expr.op, lhs, rhs, expr.loc)
         with self.at(expr.loc):
@@ -93,10 +95,10 @@ class ExpressionsMixin(StorageAccessMixin):
                 return self.b.cmp(COMPARISONS[expr.op], lhs, rhs)
             return self.b.binary(ARITHMETIC[expr.op], lhs, rhs)
 
-    def gen_short_circuit(self, expr: ast.Binary) -> SSAValue:
+    def gen_short_circuit(self, expr: ast.Binary, lhs: SSAValue) -> SSAValue:
         """`a && b` evaluates `b` only if `a` is true, `a || b` only if `a` is
-        false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0."""
-        lhs = self.gen_expr(expr.lhs)
+        false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0.
+        `lhs` is the value of `a`."""
         if lhs.type != f64:
             # On tensors `&&` and `||` are elementwise: both sides are evaluated.
             rhs = self.gen_expr(expr.rhs)
