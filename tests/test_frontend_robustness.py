@@ -78,7 +78,7 @@ def _bad_sources(tmp_path: Path) -> dict[str, str]:
     """File name -> the located error it must give."""
     (tmp_path / "empty.noma").write_text("")
     (tmp_path / "comments.noma").write_text("// nothing here\n/* or here */\n")
-    (tmp_path / "latin1.noma").write_bytes("fn main() {\n  // caf\xe9\n  return 1;\n}\n".encode("latin-1"))
+    (tmp_path / "latin1.noma").write_bytes(b"fn main() {\n  // caf\xe9\n  return 1;\n}\n")
     os.symlink("/dev/zero", tmp_path / "zero.noma")
     os.mkfifo(tmp_path / "fifo.noma")
     no_main = "error: the program has no `fn main() { ... }` (it defines no function at all)"
@@ -110,7 +110,9 @@ def test_too_large_source_is_refused_unread(tmp_path: Path) -> None:
         f.truncate(MAX_SOURCE_BYTES + 1)  # sparse: nothing to read
     proc = cli(tmp_path, "noma", "check", "big.noma")
     assert proc.returncode == 1
-    assert proc.stderr.startswith("big.noma:1:1: error: cannot compile 'big.noma': the file is larger")
+    assert proc.stderr.startswith(
+        "big.noma:1:1: error: cannot compile 'big.noma': the file is larger"
+    )
 
 
 def test_source_text_without_function_is_located() -> None:
@@ -217,7 +219,9 @@ def test_check_does_not_open_a_fifo(tmp_path: Path) -> None:
     """The rank probe skips what is not a regular file (the default rank is
     used), so `noma check` returns instead of waiting for a writer."""
     os.mkfifo(tmp_path / "w.safetensors")
-    (tmp_path / "p.noma").write_text('fn main() { load_safetensors w = "w.safetensors"; return w; }\n')
+    (tmp_path / "p.noma").write_text(
+        'fn main() { load_safetensors w = "w.safetensors"; return w; }\n'
+    )
     proc = cli(tmp_path, "noma", "check", "p.noma")
     assert proc.returncode == 0, proc.stderr
 

@@ -69,6 +69,8 @@ class GenState:
 
 class GenBase:
     state: GenState
+    fn: ast.Function
+    """The function being generated."""
 
     # -- emission ------------------------------------------------------------
 
