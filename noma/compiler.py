@@ -29,6 +29,8 @@ from noma.frontend import compile_to_ir
 from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.irgen.files import arg_ranks
+from noma.frontend.source import read_source_file
+from noma.frontend.verify import verify
 
 PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
@@ -75,13 +77,21 @@ class Program:
         if stage not in names:
             raise KeyError(f"unknown stage '{stage}' (expected one of {', '.join(names)})")
         index = names.index(stage)
-        if index == 0:
-            module = compile_to_ir(self.source, self.filename, self.arg_ranks)
-        else:
-            module = self.ir(names[index - 1]).clone()
-            spec = pipeline.STAGES[index].passes
-            pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
-            module.verify()  # each stage is valid IR, as `noma-opt` checks
+        try:
+            if index == 0:
+                module = compile_to_ir(self.source, self.filename, self.arg_ranks)
+            else:
+                module = self.ir(names[index - 1]).clone()
+                spec = pipeline.STAGES[index].passes
+                pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
+                verify(module)  # each stage is valid IR, as `noma-opt` checks
+        except RecursionError:
+            # The frontend limits nesting with located errors; this is the
+            # last resort (e.g. a low recursion limit in the caller).
+            raise NomaError(
+                SourceLoc(self.filename, 1, 1),
+                f"the program is nested too deeply to compile (stage '{stage}')",
+            ) from None
         self._stages[stage] = module
         return module
 
@@ -216,5 +226,5 @@ def compile(
         and "\n" not in source_or_path
     ):
         path = Path(source_or_path)
-        return Program(path.read_text(encoding="utf-8"), str(source_or_path), ranks)
+        return Program(read_source_file(path), str(source_or_path), ranks)
     return Program(str(source_or_path), "<source>", ranks)

@@ -1,5 +1,6 @@
 """Whole-program checks that need no types: `main` exists, calls name a known
-function with the right number of arguments, built-ins are not redefined, and
+function with the right number of arguments, a function that hides a
+built-in is a warning, and
 no function is recursive (user functions are specialised per call, so a call
 cycle would never end; it is rejected with the cycle spelled out).
 """
@@ -10,23 +11,40 @@ from collections.abc import Iterator
 
 from noma.frontend import ast
 from noma.frontend.builtins import BUILTINS
-from noma.frontend.diagnostics import NomaError
+from noma.frontend.diagnostics import NomaError, SourceLoc
 
 
-def check_program(program: ast.Program) -> None:
+def check_program(program: ast.Program) -> list[NomaError]:
+    """Raise the first error of `program`; give its warnings."""
     functions = {f.name: f for f in program.functions}
-    for f in program.functions:
-        if f.name in BUILTINS:
-            raise NomaError(
-                f.name_loc or f.loc, f"function '{f.name}' redefines the built-in '{f.name}'"
-            )
+    # A user function hides the built-in of its name, as in the original
+    # NOMA (which looks user functions up first): calls resolve to it.
+    warnings = [
+        NomaError(
+            f.name_loc or f.loc,
+            f"function `{f.name}` hides the built-in of the same name",
+            severity="warning",
+        )
+        for f in program.functions
+        if f.name in BUILTINS
+    ]
     if "main" not in functions:
-        loc = program.functions[0].loc if program.functions else None
-        raise NomaError(loc, "the program has no `fn main() { ... }`: execution starts at main")
+        if not program.functions:
+            # Nothing to point at but the start of the file.
+            raise NomaError(
+                SourceLoc(program.filename, 1, 1),
+                "the program has no `fn main() { ... }` (it defines no function at all): "
+                "execution starts at main",
+            )
+        raise NomaError(
+            program.functions[0].loc,
+            "the program has no `fn main() { ... }`: execution starts at main",
+        )
     for f in program.functions:
         for call in calls_in(f.body):
             _check_call(call, functions)
     _reject_recursion(program, functions)
+    return warnings
 
 
 def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
@@ -37,7 +55,7 @@ def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
             value.loc, f"keyword arguments such as '{name}=' are only accepted by optimizers"
         )
     n = len(call.args)
-    if call.callee in BUILTINS:
+    if call.callee in BUILTINS and call.callee not in functions:
         builtin = BUILTINS[call.callee]
         too_few = n < builtin.min_args
         too_many = builtin.max_args is not None and n > builtin.max_args
@@ -63,31 +81,41 @@ def _suggest(name: str, functions: dict[str, ast.Function]) -> str:
 
 
 def _reject_recursion(program: ast.Program, functions: dict[str, ast.Function]) -> None:
-    """Depth-first search of the call graph; the first back edge found is
-    reported at the call that closes the cycle."""
-    visiting: list[str] = []
+    """Depth-first search of the call graph, with an explicit stack (a chain
+    of thousands of functions is long, not deep); the first back edge found
+    is reported at the call that closes the cycle."""
+    callees = {
+        name: [c for c in calls_in(f.body) if c.callee in functions]
+        for name, f in functions.items()
+    }
     done: set[str] = set()
-
-    def visit(name: str) -> None:
-        visiting.append(name)
-        for call in calls_in(functions[name].body):
-            if call.callee not in functions:
+    for f in program.functions:
+        if f.name in done:
+            continue
+        # The path from the root, each function with the index of its next call.
+        path: list[tuple[str, int]] = [(f.name, 0)]
+        on_path = {f.name}
+        while path:
+            name, next_call = path[-1]
+            calls = callees[name]
+            if next_call == len(calls):
+                path.pop()
+                on_path.discard(name)
+                done.add(name)
                 continue
-            if call.callee in visiting:
-                cycle = [*visiting[visiting.index(call.callee) :], call.callee]
+            path[-1] = (name, next_call + 1)
+            call = calls[next_call]
+            if call.callee in on_path:
+                names = [n for n, _ in path]
+                cycle = [*names[names.index(call.callee) :], call.callee]
                 raise NomaError(
                     call.callee_loc or call.loc,
                     f"recursive call to '{call.callee}' ({' -> '.join(cycle)}): "
                     "recursion is not supported",
                 )
             if call.callee not in done:
-                visit(call.callee)
-        visiting.pop()
-        done.add(name)
-
-    for f in program.functions:
-        if f.name not in done:
-            visit(f.name)
+                path.append((call.callee, 0))
+                on_path.add(call.callee)
 
 
 def calls_in(stmts: tuple[ast.Stmt, ...]) -> Iterator[ast.Call]:

@@ -61,6 +61,13 @@ class NomaError(Exception):
         self.message = message
         self.severity = severity
 
+    def __str__(self) -> str:
+        """`file:line:col: error: message`: what a Python caller of
+        `noma.compile` sees (`render` adds the quoted source line)."""
+        if self.loc is None:
+            return self.message
+        return f"{self.loc}: {self.severity}: {self.message}"
+
     @staticmethod
     def at_op(op: Operation, message: str) -> NomaError:
         return NomaError(op_loc(op), message)
@@ -85,8 +92,6 @@ class NomaError(Exception):
 
 
 def _read_source(filename: str) -> str | None:
-    try:
-        with open(filename, encoding="utf-8") as f:
-            return f.read()
-    except (OSError, UnicodeDecodeError):
-        return None
+    from noma.frontend.source import read_source_or_none
+
+    return read_source_or_none(filename)

@@ -41,10 +41,21 @@ class NomaOptMain(xDSLOptMain):
         def parse_noma(io: IO[bytes]) -> ModuleOp:
             from noma.frontend import compile_to_ir
 
-            source = io.read().decode("utf-8")
-            return compile_to_ir(source, self.get_input_name())
+            from noma.frontend.source import decode_source
+
+            name = self.get_input_name()
+            return compile_to_ir(decode_source(io.read(), name), name)
 
         self.available_frontends["noma"] = parse_noma
+
+    def get_input_stream(self) -> tuple[IO[bytes], str]:
+        if self.args.input_file is not None:
+            from noma.frontend.source import check_source_file
+
+            # Before xDSL opens and reads it: a device or FIFO is refused
+            # unread, a huge file is not read whole.
+            check_source_file(self.args.input_file)
+        return super().get_input_stream()
 
     def setup_pipeline(self) -> None:
         self.args.passes = pipeline.expand_aliases(self.args.passes)

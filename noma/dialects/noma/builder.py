@@ -24,6 +24,8 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.rewriter import InsertPoint
 
+from noma.dialects.noma.shapes import is_static, shape_of
+
 if TYPE_CHECKING:
     from noma.dialects.noma.elementwise import BinaryOp, UnaryOp
 
@@ -129,8 +131,11 @@ class NomaBuilder(Builder):
 
     def unbroadcast(self, grad: SSAValue, like: SSAValue) -> SSAValue:
         """Reduce `grad`, the adjoint of a broadcast result, to the type of
-        the operand `like` by summing over the broadcast axes."""
-        if grad.type == like.type:
+        the operand `like` by summing over the broadcast axes. Equal types
+        with a dynamic dimension do not mean equal shapes (a `[1, n]` file
+        broadcast onto `[m, n]` data: both `tensor<?x?xf64>`), so then the
+        reduction is kept and decided at run time."""
+        if grad.type == like.type and is_static(shape_of(like.type)):
             return grad
         from noma.dialects.noma.tensor_ops import ReduceToOp
 

@@ -43,10 +43,11 @@ if TYPE_CHECKING:
 
 
 def _verify_dynamic_tensor(op: IRDLOperation, t: Attribute) -> None:
+    # Rank 0 is a safetensors scalar (shape `[]`): a tensor<f64>.
     shape = shape_of(t)
-    if not shape or any(d is not None for d in shape):
+    if not isinstance(t, TensorType) or any(d is not None for d in shape):
         raise VerifyException(
-            f"'{op.name}' gives a tensor of rank 1 or more with dynamic dimensions, got {t}"
+            f"'{op.name}' gives a tensor with dynamic dimensions, got {t}"
         )
 
 

@@ -60,12 +60,17 @@ class GenState:
     """The value of the last top-level `return` when no flag is used."""
     returns_value: bool | None = None
     """Whether the function's returns carry a value (None: no return seen)."""
-    result_type: Attribute = f64
-    """The type of the result variable used with the returned flag."""
+    return_guards: int = 0
+    """How many `gen_unless_returned` guards enclose the code being generated."""
+    result_type: Attribute | None = None
+    """The type of the result variable used with the returned flag: None
+    until a `return` fixed it (the variable starts as an f64 then)."""
 
 
 class GenBase:
     state: GenState
+    fn: ast.Function
+    """The function being generated."""
 
     # -- emission ------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from xdsl.dialects import arith, scf
+from xdsl.dialects.builtin import f64
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from noma.dialects.noma.shapes import shape_of, type_of
@@ -69,6 +70,12 @@ def rebound_names(stmts: tuple[ast.Stmt, ...], scope: Scope) -> Iterator[str]:
                 pass
         for body in child_bodies(s):
             yield from rebound_names(body, scope)
+
+
+MAX_RETURN_GUARDS = 200
+"""How many statements that may `return` can follow each other in one
+function body (see `gen_unless_returned`); the Python stack, and every pass
+walking the nested regions, grow with it."""
 
 
 class ControlFlowMixin(ExpressionsMixin):
@@ -274,18 +281,53 @@ class ControlFlowMixin(ExpressionsMixin):
         with self.at(stmt.loc):
             self.scope.rebind(RETURNED, ValueBinding(self.constant(1.0)))
             if value is not None:
-                if value.type != st.result_type:
-                    # The result variable was made for another type: start the
-                    # function again with one that fits this return too.
-                    joined = joined_type(value.type, st.result_type)
-                    raise ResultTypeRetry(value.type if joined is None else joined)
-                self.scope.rebind(RESULT, ValueBinding(value))
+                self.scope.rebind(RESULT, ValueBinding(self.fit_result(value, stmt.loc)))
+
+    def fit_result(self, value: SSAValue, loc: SourceLoc) -> SSAValue:
+        """`value` as the type of the result variable. The first return fixes
+        that type; a later one of another shape makes it the join of both
+        (the function is generated again, `ResultTypeRetry`); one of another
+        rank, or a scalar against a tensor, is an error: as a variable, a
+        function's result keeps its rank."""
+        st = self.state
+        if st.result_type is None:
+            if value.type == f64:
+                st.result_type = f64  # the result variable already is an f64
+                return value
+            raise ResultTypeRetry(value.type, loc)
+        if value.type == st.result_type:
+            return value
+        joined = joined_type(value.type, st.result_type)
+        if joined is None:
+            raise self.error(
+                loc,
+                f"function '{self.fn.name}' returns {describe(value)} here and "
+                f"{describe_type(st.result_type)} on another path; a function's result keeps "
+                "its rank (return the same kind of value on every path)",
+            )
+        if joined != st.result_type:
+            raise ResultTypeRetry(joined, loc)
+        return self.cast_to(value, joined)
 
     def gen_unless_returned(self, rest: tuple[ast.Stmt, ...], loc: SourceLoc) -> None:
-        """Run `rest` only if no `return` ran before it."""
+        """Run `rest` only if no `return` ran before it. Each such guard
+        nests the rest of the function one level deeper (in the IR too), so
+        their number is limited, with a located error."""
+        st = self.state
+        if st.return_guards >= MAX_RETURN_GUARDS:
+            raise self.error(
+                loc,
+                f"more than {MAX_RETURN_GUARDS} statements in a row may `return` in this "
+                "function, and each puts the rest of the function inside a branch: "
+                "split the function",
+            )
         with self.at(loc):
             cond = self.not_returned()
-        self.gen_conditional(cond, loc, lambda: self.gen_block(rest), None)
+        st.return_guards += 1
+        try:
+            self.gen_conditional(cond, loc, lambda: self.gen_block(rest), None)
+        finally:
+            st.return_guards -= 1
 
     def setup_return_flag(self, body: tuple[ast.Stmt, ...]) -> None:
         """Use the flag only when some `return` is not the last statement of
@@ -297,7 +339,8 @@ class ControlFlowMixin(ExpressionsMixin):
             return
         self.state.uses_return_flag = True
         self.scope.define(RETURNED, ValueBinding(self.constant(0.0)))
-        self.scope.define(RESULT, ValueBinding(self.placeholder(self.state.result_type)))
+        result_type = self.state.result_type or f64
+        self.scope.define(RESULT, ValueBinding(self.placeholder(result_type)))
 
     def placeholder(self, t: Attribute) -> SSAValue:
         """A value of type `t` for a result no `return` has set yet."""
@@ -311,6 +354,7 @@ class ControlFlowMixin(ExpressionsMixin):
 class ResultTypeRetry(Exception):
     """Generate the function again with its result variable of this type."""
 
-    def __init__(self, result_type: Attribute):
+    def __init__(self, result_type: Attribute, loc: SourceLoc):
         super().__init__(str(result_type))
         self.result_type = result_type
+        self.loc = loc

@@ -70,9 +70,24 @@ class ExpressionsMixin(StorageAccessMixin):
         return f"; did you mean '{close[0]}'?" if close else ""
 
     def gen_binary(self, expr: ast.Binary) -> SSAValue:
+        # A left-associative chain (`1 + 2 + ... + n`, `a && b && ...`) is
+        # as deep as it is long: walk down its left operands here rather
+        # than recursing, so a long sum costs no Python stack per term.
+        chain: list[ast.Binary] = []
+        node: ast.Expr = expr
+        while isinstance(node, ast.Binary):
+            chain.append(node)
+            node = node.lhs
+        value = self.gen_expr(node)
+        for link in reversed(chain):
+            with self.at(link.loc):
+                value = self.gen_binary_step(link, value)
+        return value
+
+    def gen_binary_step(self, expr: ast.Binary, lhs: SSAValue) -> SSAValue:
+        """`expr` applied to `lhs`, the value of its left operand."""
         if expr.op in ("&&", "||"):
-            return self.gen_short_circuit(expr)
-        lhs = self.gen_expr(expr.lhs)
+            return self.gen_short_circuit(expr, lhs)
         rhs = self.gen_expr(expr.rhs)
         self.check_broadcast(expr.op, lhs, rhs, expr.loc)
         with self.at(expr.loc):
@@ -80,10 +95,10 @@ class ExpressionsMixin(StorageAccessMixin):
                 return self.b.cmp(COMPARISONS[expr.op], lhs, rhs)
             return self.b.binary(ARITHMETIC[expr.op], lhs, rhs)
 
-    def gen_short_circuit(self, expr: ast.Binary) -> SSAValue:
+    def gen_short_circuit(self, expr: ast.Binary, lhs: SSAValue) -> SSAValue:
         """`a && b` evaluates `b` only if `a` is true, `a || b` only if `a` is
-        false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0."""
-        lhs = self.gen_expr(expr.lhs)
+        false, so that `i < n && a[i] > 0` is safe; the result is 1.0 or 0.0.
+        `lhs` is the value of `a`."""
         if lhs.type != f64:
             # On tensors `&&` and `||` are elementwise: both sides are evaluated.
             rhs = self.gen_expr(expr.rhs)
@@ -120,9 +135,11 @@ class ExpressionsMixin(StorageAccessMixin):
 
     def gen_call_for_effect(self, call: ast.Call) -> SSAValue | None:
         """A call whose value may be absent (a statement such as `f();`)."""
-        if call.callee == "print":
+        # User functions first: one may hide a built-in of the same name.
+        user_function = call.callee in self.state.module.functions
+        if call.callee == "print" and not user_function:
             return self.gen_print(call)
-        builtin = BUILTINS.get(call.callee)
+        builtin = None if user_function else BUILTINS.get(call.callee)
         if builtin is not None:
             if builtin.milestone is not None:
                 raise self.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)

@@ -13,6 +13,8 @@ compiling.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f64
 from xdsl.ir import SSAValue
 
 from noma.dialects.noma import files
+from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.storage import storage_value_type
 from noma.frontend import ast
@@ -39,8 +42,13 @@ def dynamic_tensor(rank: int) -> TensorType:
 
 def safetensors_rank(path: str, tensor: str) -> int | None:
     """The rank of tensor `tensor` (or of the only tensor) of a safetensors
-    file, if the file can be read now; None otherwise (the run reports it)."""
+    file, if the file can be read now; None otherwise (the run reports it).
+    Only a regular file is probed: a FIFO or a device (`/dev/stdin`) is read
+    by the program when it runs, and opening it now could block forever or
+    consume what the program is meant to read."""
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         from safetensors import safe_open
 
         with safe_open(path, framework="numpy") as f:  # type: ignore[no-untyped-call]
@@ -62,7 +70,8 @@ def file_rank(path: str) -> int:
         file, tensor = path, ""
     if not file.endswith(SAFETENSORS_SUFFIX):
         return 2  # CSV
-    return safetensors_rank(file, tensor) or DEFAULT_RANK
+    rank = safetensors_rank(file, tensor)
+    return DEFAULT_RANK if rank is None else rank  # rank 0 (a scalar) is a rank
 
 
 def arg_ranks(arg_files: Mapping[str, str | Path]) -> dict[str, int]:
@@ -88,7 +97,13 @@ class FilesMixin(StorageAccessMixin):
         path = self.file_path(stmt.path)
         rank = self.loaded_rank(stmt.name, path)
         op = files.LoadSafetensorsOp(path, stmt.name, dynamic_tensor(rank))
-        self.bind_loaded(stmt.name, self.emit(op).result, stmt.loc)
+        self.bind_loaded(stmt.name, self.scalar_if_rank0(self.emit(op).result), stmt.loc)
+
+    def scalar_if_rank0(self, loaded: SSAValue) -> SSAValue:
+        """A rank-0 tensor read from a file (shape `[]`) is a scalar."""
+        if shape_of(loaded.type):
+            return loaded
+        return self.emit(tops.SumOp(loaded)).result
 
     def loaded_rank(self, name: str, path: str) -> int:
         """The rank of a safetensors load: the file's, else the rank of the
@@ -135,4 +150,5 @@ class FilesMixin(StorageAccessMixin):
         rank = ranks.get(param.name, DEFAULT_RANK)
         with self.at(param.loc):
             value = self.emit(files.LoadArgOp(param.name, dynamic_tensor(rank))).result
+            value = self.scalar_if_rank0(value)
         self.scope.define(param.name, ValueBinding(value))

@@ -73,6 +73,12 @@ def _has_tensors(op: Operation) -> bool:
     return any(isinstance(a.type, TensorType) for r in op.regions for b in r.blocks for a in b.args)
 
 
+def _saves(op: Operation) -> bool:
+    """Saving lowers to runtime calls here even when what is saved is a
+    scalar (`save_csv 1.0, "o.csv";` in a function with no tensor)."""
+    return isinstance(op, files.SaveCsvOp | files.SaveSafetensorsOp)
+
+
 class Bufferizer:
     def __init__(self, module: ModuleOp, runtime: Runtime):
         self.module = module
@@ -123,7 +129,7 @@ class Bufferizer:
     def _function_has_tensors(f: func.FuncOp) -> bool:
         types = [*f.function_type.inputs, *f.function_type.outputs]
         return any(isinstance(t, TensorType) for t in types) or any(
-            _has_tensors(op) or _uses_tensor_storage(op) for op in f.walk()
+            _has_tensors(op) or _uses_tensor_storage(op) or _saves(op) for op in f.walk()
         )
 
     def convert_function(self, f: func.FuncOp) -> None:

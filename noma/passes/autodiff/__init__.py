@@ -81,3 +81,4 @@ class AutodiffPass(ModulePass):
         for minimize in [m for m in op.walk() if isinstance(m, MinimizeOp)]:
             if not minimize.is_differentiated:
                 differentiate(ad, minimize)
+        ad.generate_pending()

@@ -41,11 +41,17 @@ def vjp_function(ctx: AutodiffContext, callee: str) -> str:
     original = lookup_function(ctx, callee)
     if len(original.body.blocks) != 1:
         raise NomaError.at_op(original, "autodiff: functions with several blocks are not supported")
-    arg_types = list(original.function_type.inputs)
-    result_types = list(original.function_type.outputs)
     name = fresh_symbol(ctx, f"{callee}__vjp")
     ctx.vjp_functions[callee] = name
+    # Generated later, from the pass's work list: generating it here would
+    # recurse once per call in a chain of calls.
+    ctx.pending.append(lambda: _generate_vjp(ctx, original, name))
+    return name
 
+
+def _generate_vjp(ctx: AutodiffContext, original: func.FuncOp, name: str) -> None:
+    arg_types = list(original.function_type.inputs)
+    result_types = list(original.function_type.outputs)
     block = Block(arg_types=[*arg_types, *result_types])
     args, result_adjoints = block.args[: len(arg_types)], block.args[len(arg_types) :]
     b = NomaBuilder(InsertPoint.at_end(block), original.location)
@@ -66,5 +72,4 @@ def vjp_function(ctx: AutodiffContext, callee: str) -> str:
         name, ([*arg_types, *result_types], [adjoint_type(a) for a in args]), Region(block)
     )
     vjp.location = original.location
-    ctx.module.body.block.add_op(vjp)
-    return name
+    ctx.add_function(vjp)

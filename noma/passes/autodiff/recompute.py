@@ -102,31 +102,34 @@ def derive_activity(activity: Activity, value_map: dict[SSAValue, SSAValue]) -> 
 
 
 def lookup_function(ctx: AutodiffContext, name: str) -> func.FuncOp:
-    for op in ctx.module.ops:
-        if isinstance(op, func.FuncOp) and op.sym_name.data == name:
-            return op
-    raise NomaError(None, f"autodiff: unknown function '@{name}'")
+    function = ctx.functions.get(name)
+    if function is None:
+        raise NomaError(None, f"autodiff: unknown function '@{name}'")
+    return function
 
 
 def fresh_symbol(ctx: AutodiffContext, base: str) -> str:
-    taken = {op.sym_name.data for op in ctx.module.ops if isinstance(op, func.FuncOp)}
+    """An unused function name starting with `base`, reserved."""
     name, n = base, 0
-    while name in taken:
+    while name in ctx.functions or name in ctx.reserved:
         n += 1
         name = f"{base}_{n}"
+    ctx.reserved.add(name)
     return name
 
 
 def pure_function(ctx: AutodiffContext, callee: str) -> str:
-    """A copy of `callee` without output, for recomputation."""
+    """A copy of `callee` without output, for recomputation. The copy is
+    added now; its own calls are redirected later (`ctx.pending`)."""
     if callee in ctx.pure_functions:
         return ctx.pure_functions[callee]
     original = lookup_function(ctx, callee)
     name = fresh_symbol(ctx, f"{callee}__nofx")
     ctx.pure_functions[callee] = name
+    ctx.pure_functions[name] = name
     copy = original.clone()
     copy.sym_name = type(copy.sym_name)(name)
     copy.attributes.pop("noma.entry", None)
-    ctx.module.body.block.add_op(copy)
-    make_effect_free(ctx, copy)
+    ctx.add_function(copy)
+    ctx.pending.append(lambda: make_effect_free(ctx, copy))
     return name

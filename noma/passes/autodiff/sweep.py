@@ -42,7 +42,31 @@ class AutodiffContext:
     vjp_functions: dict[str, str] = field(default_factory=dict)
     """callee -> the function computing its vector-Jacobian product"""
     pure_functions: dict[str, str] = field(default_factory=dict)
-    """callee -> its copy without printing, used when recomputing"""
+    """callee -> its copy without printing, used when recomputing (a copy
+    maps to itself)"""
+    functions: dict[str, func.FuncOp] = field(default_factory=dict)
+    """The module's functions by name, kept up to date as functions are
+    added (a scan of the module per lookup is quadratic on long programs)."""
+    reserved: set[str] = field(default_factory=set)
+    """Names given to functions still to be generated."""
+    pending: list[Callable[[], None]] = field(default_factory=list)
+    """Functions to generate: a callee's derivative is generated after its
+    caller's, from this work list, not by recursion, so a chain of
+    thousands of calls costs no Python stack."""
+
+    def __post_init__(self) -> None:
+        for op in self.module.ops:
+            if isinstance(op, func.FuncOp):
+                self.functions.setdefault(op.sym_name.data, op)
+
+    def add_function(self, op: func.FuncOp) -> None:
+        self.module.body.block.add_op(op)
+        self.functions[op.sym_name.data] = op
+        self.reserved.discard(op.sym_name.data)
+
+    def generate_pending(self) -> None:
+        while self.pending:
+            self.pending.pop()()
 
 
 class RuleContext:
