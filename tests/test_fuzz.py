@@ -1,0 +1,180 @@
+"""Fuzzing: every example mutated, and generated programs, compiled and run
+as a user would; whatever the input, NOMA ends with a located error or a
+result (the oracle is tests/support/outcome.py). A fixed budget: a fixed
+number of programs, drawn deterministically (`derandomize=True`), so a
+failure reproduces in CI; together well under a minute.
+
+- Most programs are compiled in this process, the way `noma check` does it
+  (from a file, down to LLVM IR), with a time limit each.
+- A sample runs through the command line, `noma run` (and `noma check`), in
+  a temporary working directory with a time limit and small memory, CPU and
+  file-size limits, so run-time faults show as what a user would see.
+
+Each test collects every problem before failing, so one run lists all of
+them, with the program that showed each (written out in full in the
+failure message). The counts of programs tried are printed (`pytest -s`
+shows them; `-rA` too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import random
+from collections import Counter
+
+from fuzz_programs import generated, generated_programs, mutated
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+from outcome import CliRun, cli_problems, compile_problems, run_limited
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
+DATA = ROOT / "examples" / "data"
+
+MUTANTS_PER_EXAMPLE = 3
+GENERATED_COMPILES = 60
+RUN_SAMPLES = 8
+"""The budget: 3 x 23 mutated examples and 60 generated programs compiled
+in-process, 8 programs run by `noma run` and 2 checked by `noma check`."""
+
+FUZZ_SETTINGS = settings(
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=[Phase.generate],  # problems are collected, not raised: nothing to shrink
+    suppress_health_check=list(HealthCheck),
+)
+
+
+class Findings:
+    """The programs tried and the problems found, per program."""
+
+    def __init__(self) -> None:
+        self.tried = 0
+        self.long_runs = 0
+        self.endings: Counter[str] = Counter()
+        self.problems: list[tuple[str, bytes, list[str]]] = []
+
+    def record(self, what: str, program: bytes, problems: list[str]) -> None:
+        self.tried += 1
+        if problems:
+            self.problems.append((what, program, problems))
+
+    def check(self, title: str) -> None:
+        print(
+            f"\nfuzz: {title}: {self.tried} programs tried, {len(self.problems)} with problems"
+            + (f", {self.long_runs} stopped at the time limit (not judged)" if self.long_runs else "")
+            + ("; " + ", ".join(f"{n} {what}" for what, n in sorted(self.endings.items())) if self.endings else "")
+        )
+        if self.problems:
+            report = "\n\n".join(
+                f"--- {what}: {'; '.join(problems)}\n{program.decode('utf-8', 'backslashreplace')}"
+                for what, program, problems in self.problems
+            )
+            pytest.fail(f"{len(self.problems)} of {self.tried} programs: {title}\n{report}")
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    """A working directory like a user's: the examples' data, a CSV and a
+    safetensors file for the generated programs to read."""
+    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "data").symlink_to(DATA)
+    (tmp_path / "in.csv").write_text("1,2\n3,4\n")
+    return tmp_path
+
+
+def _compile_each(workdir: Path, findings: Findings) -> Callable[[str, bytes], None]:
+    def compile_one(what: str, program: bytes) -> None:
+        path = workdir / "p.noma"
+        path.write_bytes(program)
+        findings.record(what, program, compile_problems(path))
+
+    return compile_one
+
+
+def test_mutated_examples_compile_or_fail_located(workdir: Path) -> None:
+    findings = Findings()
+    compile_one = _compile_each(workdir, findings)
+    sources = {path.name: path.read_text() for path in EXAMPLES}
+
+    @settings(FUZZ_SETTINGS, max_examples=MUTANTS_PER_EXAMPLE)
+    @given(st.data())
+    def each_example_once(data: st.DataObject) -> None:
+        for name, source in sources.items():
+            compile_one(f"mutant of {name}", data.draw(mutated(source), label=name))
+
+    each_example_once()
+    assert findings.tried == MUTANTS_PER_EXAMPLE * len(EXAMPLES)
+    findings.check("mutated examples, compiled")
+
+
+def test_generated_programs_compile_or_fail_located(workdir: Path) -> None:
+    findings = Findings()
+    compile_one = _compile_each(workdir, findings)
+
+    @settings(FUZZ_SETTINGS, max_examples=GENERATED_COMPILES)
+    @given(st.one_of(generated_programs, generated_programs.flatmap(mutated)))
+    def each(program: str | bytes) -> None:
+        data = program.encode() if isinstance(program, str) else program
+        compile_one("generated program", data)
+
+    each()
+    assert findings.tried == GENERATED_COMPILES
+    findings.check("generated programs, compiled")
+
+
+def test_programs_run_through_the_cli(workdir: Path) -> None:
+    """`noma run` on generated programs (which always end) and on mutated
+    examples (which may loop for ever: those stopped at the time limit are
+    counted, not judged), and `noma check` on mutants with hostile bytes."""
+    findings = Findings()
+    sources = {path.name: path.read_text() for path in EXAMPLES}
+    quick = {name: s for name, s in sources.items() if not name.startswith("self_growing")}
+
+    def run(what: str, program: bytes, command: str, may_run_long: bool) -> None:
+        (workdir / "p.noma").write_bytes(program)
+        outcome = run_limited(["noma", command, "p.noma"], workdir, timeout=20.0)
+        if outcome.returncode is None and may_run_long:
+            findings.long_runs += 1
+        findings.endings[_ending(outcome)] += 1
+        findings.record(what, program, cli_problems(outcome, may_run_long=may_run_long))
+
+    @settings(FUZZ_SETTINGS, max_examples=1)
+    @given(st.data())
+    def sample(data: st.DataObject) -> None:
+        for _ in range(RUN_SAMPLES // 2):
+            program = data.draw(generated(hostile=False), label="generated")
+            run("noma run, generated program", program.encode(), "run", may_run_long=False)
+        for _ in range(RUN_SAMPLES // 2):
+            name = data.draw(st.sampled_from(sorted(quick)), label="example")
+            program = data.draw(mutated(quick[name]), label=name)
+            run(f"noma run, mutant of {name}", program, "run", may_run_long=True)
+        for hostile in (b"\xff\xfe", b"\xc3"):
+            name = data.draw(st.sampled_from(sorted(quick)), label="example")
+            source = quick[name].encode()
+            at = random.Random(data.draw(st.integers(0, 2**32 - 1), label="seed")).randint(
+                0, len(source)
+            )
+            program = source[:at] + hostile + source[at:]
+            run(f"noma check, {name} with invalid UTF-8", program, "check", may_run_long=False)
+
+    sample()
+    assert findings.tried == RUN_SAMPLES + 2
+    findings.check("programs run through the command line")
+
+
+def _ending(outcome: CliRun) -> str:
+    """How a command ended, for the printed summary."""
+    if outcome.returncode is None:
+        return "stopped at the time limit"
+    if outcome.returncode == 0:
+        return "ran to the end"
+    if "runtime error" in outcome.stderr:
+        return "run-time errors"
+    if ": error: " in outcome.stderr:
+        return "compile errors"
+    return f"exit status {outcome.returncode}"
