@@ -153,7 +153,8 @@ class Case:
         return (
             f"{self.helpers}fn f({names}) {{\n{self.body}\n}}\n"
             f"fn main() {{\n{learns}\n"
-            f"    optimize({names}) with sgd(0.1) until 1 {{ let loss = f({names}); minimize loss; }}\n"
+            f"    optimize({names}) with sgd(0.1) until 1 {{\n"
+            f"        let loss = f({names});\n        minimize loss;\n    }}\n"
             "}\n"
         )
 

@@ -66,7 +66,9 @@ def faults(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ("clean", 0, ""),
     ],
 )
-def test_a_fault_stops_a_sanitized_program(faults: Path, mode: str, status: int, report: str) -> None:
+def test_a_fault_stops_a_sanitized_program(
+    faults: Path, mode: str, status: int, report: str
+) -> None:
     proc = subprocess.run(
         [str(faults), mode], capture_output=True, text=True, check=False, timeout=60
     )

@@ -68,7 +68,9 @@ def scalar_expressions(hostile: bool = True) -> st.SearchStrategy[str]:
 
     def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
         return st.one_of(
-            st.tuples(inner, st.sampled_from(BINARY), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+            st.tuples(inner, st.sampled_from(BINARY), inner).map(
+                lambda t: f"({t[0]} {t[1]} {t[2]})"
+            ),
             inner.map(lambda e: f"-{e}"),
             st.tuples(st.sampled_from(UNARY), inner).map(lambda t: f"{t[0]}({t[1]})"),
             st.tuples(st.sampled_from(["max", "min", "pow", "g"]), inner, inner).map(
@@ -110,7 +112,7 @@ def statements(depth: int, hostile: bool = True) -> st.SearchStrategy[str]:
         st.tuples(size, size).map(lambda t: f"realloc W = [{t[0]}, {t[1]}] init zeros;"),
         size.map(lambda s: f"realloc B = [{s}, 2];"),
         st.tuples(size, size).map(lambda t: f"let R = rand_tensor({t[0]}, {t[1]}); print(sum(R));"),
-        st.tuples(expr, expr).map(lambda t: f"B[{t[0]}][{t[1]}] = 1;"),
+        st.sampled_from(["B = B * 2;", "B = rand_tensor(2, 2);", "print(B[1]);"]),
         st.just("free B;"),
         st.sampled_from(["A", "W", "v"]).map(lambda e: f'save_csv {e}, "out.csv";'),
         st.just('load_csv L = "in.csv"; print(L);'),
@@ -126,13 +128,18 @@ def statements(depth: int, hostile: bool = True) -> st.SearchStrategy[str]:
         st.tuples(expr, block, block).map(lambda t: f"if {t[0]} {{ {t[1]} }} else {{ {t[2]} }}"),
         st.tuples(expr, block, expr).map(lambda t: f"if {t[0]} {{ {t[1]} return {t[2]}; }}"),
         st.tuples(st.integers(0, 3), block).map(
-            lambda t: f"let {counter} = 0; while {counter} < {t[0]} {{ {t[1]} {counter} = {counter} + 1; }}"
+            lambda t: (
+                f"let {counter} = 0; "
+                f"while {counter} < {t[0]} {{ {t[1]} {counter} = {counter} + 1; }}"
+            )
         ),
         st.tuples(size, block).map(lambda t: f"batch xb, bi in A with {t[0]} {{ {t[1]} }}"),
     ]
     if depth == 2:  # optimize loops do not nest
         compound.append(
-            st.tuples(st.sampled_from(["sgd", "adam", "rmsprop"]), st.integers(0, 3), block, expr).map(
+            st.tuples(
+                st.sampled_from(["sgd", "adam", "rmsprop"]), st.integers(0, 3), block, expr
+            ).map(
                 lambda t: (
                     f"optimize(w, W) with {t[0]}(0.1, max_iterations={t[1]}) until loss < 0.01 "
                     f"{{ {t[2]} let loss = (w - 2) ** 2 + sum(W * W) + 0 * {t[3]}; minimize loss; }}"
@@ -195,21 +202,25 @@ def tokenize(text: str) -> list[str]:
     return TOKEN.findall(text)
 
 
-def mutated(source: str) -> st.SearchStrategy[bytes]:
+MUTATIONS = ["delete", "duplicate", "swap", "number", "number", "rename", "insert", "line"]
+
+
+def mutated(source: str, kinds: tuple[str, ...] = tuple(MUTATIONS)) -> st.SearchStrategy[bytes]:
     """`source` after one to three mutations, as the bytes of a file.
     Hypothesis draws the seed of the mutations, so they are reproducible;
     the positions come from a generator seeded with it, so that even the
     first example hypothesis tries mutates somewhere in the program (not
-    always its first token)."""
-    return st.integers(0, 2**32 - 1).map(lambda seed: mutate(source, random.Random(seed)))
+    always its first token). `kinds` restricts the token mutations (only
+    "number" keeps a program well-formed; then no byte is mutated either)."""
+    return st.integers(0, 2**32 - 1).map(lambda seed: mutate(source, random.Random(seed), kinds))
 
 
-def mutate(source: str, rng: random.Random) -> bytes:
+def mutate(source: str, rng: random.Random, kinds: tuple[str, ...] = tuple(MUTATIONS)) -> bytes:
     tokens = tokenize(source)
     for _ in range(rng.randint(1, 3)):
-        tokens = _token_mutation(tokens, rng)
+        tokens = _token_mutation(tokens, rng, kinds)
     data = "".join(tokens).encode("utf-8")
-    if rng.randrange(5) == 0:  # a byte-level mutation, one time in five
+    if set(kinds) != {"number"} and rng.randrange(5) == 0:  # bytes, one time in five
         at = rng.randint(0, len(data))
         if rng.random() < 0.5:
             if rng.random() < 0.5:
@@ -222,11 +233,11 @@ def mutate(source: str, rng: random.Random) -> bytes:
     return data
 
 
-def _token_mutation(tokens: list[str], rng: random.Random) -> list[str]:
+def _token_mutation(tokens: list[str], rng: random.Random, kinds: tuple[str, ...]) -> list[str]:
     if not tokens:
         return [rng.choice(PUNCTUATION + NAMES)]
     tokens = list(tokens)
-    kind = rng.choice(["delete", "duplicate", "swap", "number", "number", "rename", "insert", "line"])
+    kind = rng.choice(kinds)
     at = rng.randrange(len(tokens))
     if kind == "delete":
         del tokens[at]

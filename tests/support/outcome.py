@@ -74,7 +74,7 @@ def time_limit(seconds: float) -> Iterator[None]:
         signal.signal(signal.SIGALRM, previous)
 
 
-def compile_problems(path: Path, timeout: float = 5.0) -> list[str]:
+def compile_problems(path: Path, timeout: float = 20.0) -> list[str]:
     """What is wrong with compiling the program at `path` as `noma check`
     does: a hang, an exception other than a located `NomaError` (the CLI
     prints those without a location, or as an internal compiler error), or
