@@ -90,9 +90,11 @@ class Findings:
 
 
 @pytest.fixture
-def workdir(tmp_path: Path) -> Path:
-    """A working directory like a user's: the examples' data, a CSV and a
-    safetensors file for the generated programs to read."""
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A working directory like a user's, also for the compiles in this
+    process (whose compile-time probes read files): the examples' data and
+    a CSV file for the generated programs to read."""
+    monkeypatch.chdir(tmp_path)
     (tmp_path / "examples").mkdir()
     (tmp_path / "examples" / "data").symlink_to(DATA)
     (tmp_path / "in.csv").write_text("1,2\n3,4\n")
