@@ -26,7 +26,7 @@ import os
 import re
 from collections import Counter
 
-from fuzz_programs import generated, generated_programs, mutated
+from fuzz_programs import generated, generated_programs, long_programs, mutated
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from outcome import CliRun, cli_problems, compile_problems, run_limited
@@ -37,11 +37,13 @@ DATA = ROOT / "examples" / "data"
 
 MUTANTS_PER_EXAMPLE = 3
 GENERATED_COMPILES = 50
+LONG_COMPILES = 2
 RUN_GENERATED = 4
 RUN_MUTANTS = 3
 CHECK_INVALID_UTF8 = 2
-"""The budget: 3 mutants of each of the 23 examples and 50 generated
-programs compiled in-process; through the command line, 4 generated
+"""The budget: 3 mutants of each of the 23 examples, 50 generated programs
+and 2 long ones (thousands of terms, calls or statements) compiled
+in-process; through the command line, 4 generated
 programs and 3 examples with hostile numbers run by `noma run`, 2 examples
 with invalid UTF-8 checked by `noma check`. About 45 s on a busy 2-core
 machine when nothing hangs (a hang costs its time limit, and fails)."""
@@ -135,6 +137,7 @@ def test_mutated_examples_compile_or_fail_located(workdir: Path) -> None:
 def test_generated_programs_compile_or_fail_located(workdir: Path) -> None:
     findings = Findings()
     compile_one = _compile_each(workdir, findings, timeout=10.0)
+    compile_long = _compile_each(workdir, findings, timeout=30.0)
 
     @settings(FUZZ_SETTINGS, max_examples=GENERATED_COMPILES)
     @given(st.one_of(generated_programs, generated_programs.flatmap(mutated)))
@@ -142,8 +145,14 @@ def test_generated_programs_compile_or_fail_located(workdir: Path) -> None:
         data = program.encode() if isinstance(program, str) else program
         compile_one("generated program", data)
 
+    @settings(FUZZ_SETTINGS, max_examples=LONG_COMPILES)
+    @given(long_programs)
+    def each_long(program: str) -> None:
+        compile_long("long program", program.encode())
+
     each()
-    assert findings.tried == GENERATED_COMPILES
+    each_long()
+    assert findings.tried == GENERATED_COMPILES + LONG_COMPILES
     findings.check("generated programs, compiled")
 
 

@@ -269,3 +269,21 @@ def _token_mutation(tokens: list[str], rng: random.Random, kinds: tuple[str, ...
             lines[i], lines[j] = lines[j], lines[i]
         tokens = tokenize("\n".join(lines))
     return tokens
+
+
+long_programs = st.tuples(
+    st.sampled_from(["sum", "calls", "statements"]), st.integers(2000, 5000)
+).map(lambda t: _long_program(*t))
+"""Programs that are long, not deep, as generated programs are: a flat sum
+of thousands of terms, a chain of a thousand or more calls or statements."""
+
+
+def _long_program(shape: str, n: int) -> str:
+    if shape == "sum":
+        return "fn main() {\n  let x = 1.5;\n  return " + " + ".join(["x"] * n) + ";\n}\n"
+    if shape == "calls":
+        body = "\n".join(f"  let x{i + 1} = f(x{i});" for i in range(n // 2))
+        helper = "fn f(a) { return a * 0.5 + 1; }\n"
+        return f"{helper}fn main() {{\n  let x0 = 1;\n{body}\n  return x{n // 2};\n}}\n"
+    body = "\n".join("  x = x * 0.5 + 1;" for _ in range(n // 4))  # 2 ms each
+    return f"fn main() {{\n  let x = 1;\n{body}\n  return x;\n}}\n"
