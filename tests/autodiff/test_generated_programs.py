@@ -65,7 +65,8 @@ def leaf(name: str, shape: Shape) -> Expr:
 
 
 def const(c: float) -> Expr:
-    return Expr(repr(c), lambda env: c, ())
+    # In parentheses when negative: `-0.75 ** 2` is -(0.75 ** 2), as in Python.
+    return Expr(repr(c) if c >= 0 else f"({c!r})", lambda env: c, ())
 
 
 def _sigmoid(x: Any) -> Any:
