@@ -29,7 +29,7 @@ from collections import Counter
 from fuzz_programs import generated, generated_programs, long_programs, mutated
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from outcome import CliRun, cli_problems, compile_problems, run_limited
+from outcome import NOMA, CliRun, cli_problems, compile_problems, run_limited
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
@@ -168,7 +168,7 @@ def test_programs_run_through_the_cli(workdir: Path) -> None:
         (workdir / "p.noma").write_bytes(program)
         # A mutant may train for ever (examples run in 2 s): a shorter limit.
         timeout = 10.0 if may_run_long else 20.0
-        outcome = run_limited(["noma", command, "p.noma"], workdir, timeout=timeout)
+        outcome = run_limited([*NOMA, command, "p.noma"], workdir, timeout=timeout)
         if outcome.returncode is None and may_run_long:
             findings.long_runs += 1
         findings.endings[_ending(outcome)] += 1
@@ -220,3 +220,41 @@ def _ending(outcome: CliRun) -> str:
     if ": error: " in outcome.stderr:
         return "compile errors"
     return f"exit status {outcome.returncode}"
+
+
+@pytest.mark.parametrize(
+    ("returncode", "stderr", "verdict"),
+    [
+        (0, "", []),
+        (1, "p.noma:3:9: error: unknown variable 'y'\n    let x = y;\n            ^\n", []),
+        (0, "p.noma:5:5: warning: optimize loop stopped after max_iterations = 2 steps\n", []),
+        (1, "p.noma:4:24: runtime error: index 2 is out of bounds\n", []),
+        (1, "runtime error: internal: tape underflow\n", []),
+        (-11, "", ["killed by signal SIGSEGV"]),
+        (139, "", ["exit status 139 (a signal, 128+11)"]),
+        (2, "p.noma:1:1: error: x\n", ["exit status 2, not 0 or 1"]),
+        (None, "", ["hang: stopped at the time limit"]),
+        (1, "", ["exit status 1 without an error message"]),
+        (1, "error: the program has no `fn main() { ... }`\n", ["unlocated message"]),
+        (1, "noma: error: the input is nested too deeply\n", ["unlocated message"]),
+        (
+            1,
+            "noma: internal compiler error: ValueError: x\n(this is a bug)\n",
+            ["internal compiler error", "unlocated message"],
+        ),
+        (
+            1,
+            'Traceback (most recent call last):\n  File "x"\nKeyError: 1\n',
+            ["Python traceback", "unlocated message"],
+        ),
+        (1, "p.noma:1:1: error: x\n    src\n    ^\nnoma: error: y\n", ["unlocated message"]),
+    ],
+)
+def test_the_oracle(returncode: int | None, stderr: str, verdict: list[str]) -> None:
+    """The checker accepts located diagnostics, and flags each kind of
+    failure it exists for (each verdict is a prefix of the problems)."""
+    problems = cli_problems(CliRun(["noma", "run", "p.noma"], returncode, "", stderr))
+    assert len(problems) == len(verdict), problems
+    for problem, expected in zip(problems, verdict, strict=True):
+        assert problem.startswith(expected), problems
+    assert cli_problems(CliRun(["noma"], None, "", ""), may_run_long=True) == []

@@ -43,6 +43,9 @@ few that have no statement (docs/language.md section 11)."""
 SOURCE_EXCERPT = "    "
 """The source line and caret after a compile-time error are indented so."""
 
+NOMA = (sys.executable, "-m", "noma.tools.noma_cli")
+"""The `noma` command of this checkout (not whichever `noma` is on PATH)."""
+
 MEMORY_LIMIT = 1 << 30
 """RLIMIT_AS of `run_limited`: well above what `noma run` needs (about
 0.5 GiB of address space), far below what a wrapped-around size asks for."""
@@ -123,7 +126,7 @@ def _limit_resources(cpu_seconds: int) -> None:
 
 
 def run_limited(args: Sequence[str], cwd: Path, timeout: float = 20.0) -> CliRun:
-    """`args` (e.g. `["noma", "run", "p.noma"]`) in `cwd`, with no stdin,
+    """`args` (e.g. `[*NOMA, "run", "p.noma"]`) in `cwd`, with no stdin,
     under `timeout` seconds of wall time and the resource limits above."""
     cpu = int(timeout) + 5  # the wall-clock limit comes first; this is a backstop
     try:
