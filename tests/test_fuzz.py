@@ -6,8 +6,8 @@ failure reproduces in CI; together well under a minute.
 
 - Most programs are compiled in this process, the way `noma check` does it
   (from a file, down to LLVM IR), with a time limit each.
-- A sample runs through the command line, `noma run` (and `noma check`), in
-  a temporary working directory with a time limit and small memory, CPU and
+- A sample runs through the command line, `noma run` (and `noma check`,
+  and `noma build-exe` then the executable), in a temporary working directory with a time limit and small memory, CPU and
   file-size limits, so run-time faults show as what a user would see.
 
 Each test collects every problem before failing, so one run lists all of
@@ -38,14 +38,16 @@ DATA = ROOT / "examples" / "data"
 MUTANTS_PER_EXAMPLE = 3
 GENERATED_COMPILES = 50
 LONG_COMPILES = 2
-RUN_GENERATED = 4
+RUN_GENERATED = 3
 RUN_MUTANTS = 3
 CHECK_INVALID_UTF8 = 2
+EXE_GENERATED = 2
 """The budget: 3 mutants of each of the 23 examples, 50 generated programs
 and 2 long ones (thousands of terms, calls or statements) compiled
-in-process; through the command line, 4 generated
+in-process; through the command line, 3 generated
 programs and 3 examples with hostile numbers run by `noma run`, 2 examples
-with invalid UTF-8 checked by `noma check`. About 45 s on a busy 2-core
+with invalid UTF-8 checked by `noma check`, 2 generated programs built by
+`noma build-exe` and run as executables. About 45 s on a busy 2-core
 machine when nothing hangs (a hang costs its time limit, and fails)."""
 
 FUZZ_SETTINGS = settings(
@@ -159,7 +161,8 @@ def test_generated_programs_compile_or_fail_located(workdir: Path) -> None:
 def test_programs_run_through_the_cli(workdir: Path) -> None:
     """`noma run` on generated programs (which always end) and on mutated
     examples (which may loop for ever: those stopped at the time limit are
-    counted, not judged), and `noma check` on mutants with hostile bytes."""
+    counted, not judged), `noma check` on mutants with hostile bytes, and
+    executables of generated programs."""
     findings = Findings()
     sources = {path.name: path.read_text() for path in EXAMPLES}
     quick = {name: s for name, s in sources.items() if not name.startswith("self_growing")}
@@ -202,10 +205,26 @@ def test_programs_run_through_the_cli(workdir: Path) -> None:
         name, data = program
         run(f"noma check, {name} with invalid UTF-8", data, "check", may_run_long=False)
 
+    @settings(FUZZ_SETTINGS, max_examples=EXE_GENERATED)
+    @given(generated(hostile=False))
+    def build_and_run_executable(program: str) -> None:
+        data = program.encode()
+        (workdir / "p.noma").write_bytes(data)
+        built = run_limited([*NOMA, "build-exe", "p.noma", "-o", "p"], workdir, timeout=60.0)
+        problems = cli_problems(built)
+        if built.returncode == 0:
+            ran = run_limited([str(workdir / "p")], workdir, timeout=20.0)
+            findings.endings[f"executable {_ending(ran)}"] += 1
+            problems += cli_problems(ran)
+        else:
+            findings.endings[f"build-exe {_ending(built)}"] += 1
+        findings.record("noma build-exe, then the executable, generated program", data, problems)
+
     run_generated()
     run_mutant()
     check_invalid_utf8()
-    assert findings.tried == RUN_GENERATED + RUN_MUTANTS + CHECK_INVALID_UTF8
+    build_and_run_executable()
+    assert findings.tried == RUN_GENERATED + RUN_MUTANTS + CHECK_INVALID_UTF8 + EXE_GENERATED
     findings.check("programs run through the command line")
 
 
