@@ -7,8 +7,9 @@ failure reproduces in CI; together well under a minute.
 - Most programs are compiled in this process, the way `noma check` does it
   (from a file, down to LLVM IR), with a time limit each.
 - A sample runs through the command line, `noma run` (and `noma check`,
-  and `noma build-exe` then the executable), in a temporary working directory with a time limit and small memory, CPU and
-  file-size limits, so run-time faults show as what a user would see.
+  and `noma build-exe` then the executable), in a temporary working
+  directory with a time limit and small memory, CPU and file-size limits,
+  so run-time faults show as what a user would see.
 
 Each test collects every problem before failing, so one run lists all of
 them, with the program that showed each (written out in full in the
