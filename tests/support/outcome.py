@@ -63,13 +63,16 @@ class CompileTimeout(BaseException):
 @contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Raises `CompileTimeout` in the main thread after `seconds` of wall
-    time, also out of a blocking system call such as opening a FIFO."""
+    time, also out of a blocking system call such as opening a FIFO, and
+    again every second after that: an exception raised while a finalizer
+    runs (`__del__` during garbage collection) is printed and dropped by
+    Python, and the hang would go on."""
 
     def expire(signum: int, frame: object) -> None:
         raise CompileTimeout(f"no result after {seconds} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    signal.setitimer(signal.ITIMER_REAL, seconds, 1.0)
     try:
         yield
     finally:
