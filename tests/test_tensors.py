@@ -154,3 +154,16 @@ def test_memory_is_flat_across_training_iterations(tmp_path: Path) -> None:
     long = peak_rss_kib(tmp_path, 200_000)
     print(f"peak RSS: 2,000 steps {short} KiB, 200,000 steps {long} KiB")
     assert long <= short * 1.10
+
+
+def test_sum_and_mean_of_a_scalar_are_the_scalar() -> None:
+    """One element: its sum and its mean are itself (as np.sum, np.mean),
+    gradient included; once refused with "cannot lower 'noma.sum' to loops"."""
+    assert noma.compile("fn main() { return sum(2.5) + mean(-1.0) * 10; }").run() == -7.5
+    # d/dw sum(w * w) = 2 w: sgd(0.25) halves w at every step, from 1 to 1/64.
+    trained = noma.compile(
+        "fn main() {\n  learn w = 1.0;\n  optimize(w) with sgd(0.25, max_iterations=100) "
+        "until w < 0.02 {\n    let loss = mean(sum(w * w));\n    minimize loss;\n  }\n"
+        "  return w;\n}\n"
+    ).run()
+    assert trained == 1 / 64

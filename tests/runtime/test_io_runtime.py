@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from c_programs import WARNINGS, build_with_runtime
+from c_programs import BUILDS, WARNINGS, build_with_runtime
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -1155,10 +1155,12 @@ _C_HARNESS = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+@pytest.fixture(scope="module", params=BUILDS)
+def harness(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """Plain and under AddressSanitizer and UBSan."""
     d = tmp_path_factory.mktemp("io_harness")
-    return build_with_runtime(d, "harness", _C_HARNESS, ["-std=c11", "-O2", *WARNINGS, "-Werror"])
+    flags = ["-std=c11", "-O2", *WARNINGS, "-Werror"]
+    return build_with_runtime(d, "harness", _C_HARNESS, flags, sanitize=request.param)
 
 
 def _run(exe: Path, *args: str, cwd: Path, env: dict[str, str] | None = None) -> Any:

@@ -379,15 +379,18 @@ def _has_fma() -> bool:
     return False
 
 
-def _build_harness(directory: Path, extra_flags: list[str]) -> Path:
+def _build_harness(directory: Path, extra_flags: list[str], sanitize: bool = False) -> Path:
     flags = [*extra_flags, "-O2", *WARNINGS, "-Werror"]
-    return build_with_runtime(directory, "rng_harness", _C_HARNESS, flags, quiet=True)
+    return build_with_runtime(
+        directory, "rng_harness", _C_HARNESS, flags, quiet=True, sanitize=sanitize
+    )
 
 
 @pytest.mark.parametrize(
-    "flags",
+    ("flags", "sanitize"),
     [
-        pytest.param(["-std=c11"], id="c11"),
+        pytest.param(["-std=c11"], False, id="c11"),
+        pytest.param(["-std=c11"], True, id="c11-asan-ubsan"),
         # GNU mode contracts a + b * c into an FMA where the target has one;
         # the runtime turns contraction off for the RNG so results agree.
         pytest.param(
@@ -397,16 +400,17 @@ def _build_harness(directory: Path, extra_flags: list[str]) -> Path:
                 if _has_fma() and platform.machine().lower() in ("x86_64", "amd64")
                 else []
             ),
+            False,
             id="gnu11-fp-contract-fast",
         ),
     ],
 )
 def test_executable_draws_the_same_numbers(
-    rt: NomaRuntime, tmp_path: Path, flags: list[str]
+    rt: NomaRuntime, tmp_path: Path, flags: list[str], sanitize: bool
 ) -> None:
     """An executable linked with noma_runtime.c draws the same stream as the
     JIT's library and the reference, seeded or with the default seed."""
-    exe = _build_harness(tmp_path, flags)
+    exe = _build_harness(tmp_path, flags, sanitize)
     for seed in (None, 0, 42, -9):
         args = [str(exe)] if seed is None else [str(exe), str(seed)]
         proc = subprocess.run(args, check=False, capture_output=True, text=True, timeout=60)

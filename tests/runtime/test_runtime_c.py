@@ -13,7 +13,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from c_programs import WARNINGS, build_with_runtime
+from c_programs import BUILDS, WARNINGS, build_with_runtime
 
 from noma.runtime import build
 from noma.runtime.build import (
@@ -280,11 +280,13 @@ _C_HARNESS = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A C program linked with noma_runtime.c, as executables will be."""
+@pytest.fixture(scope="module", params=BUILDS)
+def harness(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Path:
+    """A C program linked with noma_runtime.c, as executables will be;
+    plain and under AddressSanitizer and UBSan."""
     d = tmp_path_factory.mktemp("harness")
-    return build_with_runtime(d, "harness", _C_HARNESS, ["-std=c11", "-O2", *WARNINGS])
+    flags = ["-std=c11", "-O2", *WARNINGS]
+    return build_with_runtime(d, "harness", _C_HARNESS, flags, sanitize=request.param)
 
 
 def _run(

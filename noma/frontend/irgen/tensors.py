@@ -111,6 +111,10 @@ class TensorsMixin(GenBase):
 
     def gen_tensor_builtin(self, name: str, args: list[SSAValue], call: ast.Call) -> SSAValue:
         loc = call.callee_loc or call.loc
+        if name in ("sum", "mean") and args[0].type == f64:
+            # A scalar is its own sum and mean (one element), as in NumPy;
+            # the tensor ops have no scalar form to lower.
+            return args[0]
         with self.at(loc):
             if name == "sum":
                 return self.emit(tops.SumOp(args[0])).result
