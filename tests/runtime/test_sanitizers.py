@@ -23,7 +23,12 @@ from c_programs import (
     sanitizer_unavailable,
 )
 
-from noma.runtime.build import find_c_compiler
+from noma.runtime.build import (
+    RUNTIME_CFLAGS,
+    find_c_compiler,
+    runtime_include_dir,
+    runtime_source_paths,
+)
 
 _FAULTS = textwrap.dedent(
     r"""
@@ -139,3 +144,71 @@ def test_executable_with_a_sanitized_runtime(tmp_path: Path) -> None:
             reference.stderr,
         )
         assert ran.returncode == status, ran.stderr
+
+
+# The ctypes-level runtime tests (CSV and safetensors reading and writing,
+# printing, the RNG, the tape, the JIT's calls into the runtime), run again
+# in a child pytest against the runtime built with the sanitizers. The
+# harness tests already have sanitized variants of their own (BUILDS).
+_LIBRARY_TESTS = (
+    "test_io_runtime.py",
+    "test_runtime_c.py",
+    "test_rng.py",
+    "test_print_format.py",
+    "test_print_tensor.py",
+)
+# ASan replaces malloc, so glibc's mallinfo2, which this test reads, counts nothing.
+_NOT_UNDER_ASAN = ("test_free_buffer_releases_what_compiled_code_malloced",)
+
+
+def _sanitizer_runtimes() -> list[str]:
+    """The sanitizer runtimes a Python process must preload to load a
+    sanitized library."""
+    compiler = find_c_compiler()
+    paths = []
+    for name in ("libasan.so", "libubsan.so"):
+        found = subprocess.run(
+            [*compiler, f"-print-file-name={name}"], capture_output=True, text=True, check=False
+        ).stdout.strip()
+        if not os.path.isabs(found):
+            pytest.skip(f"{' '.join(compiler)} does not say where {name} is ({found!r})")
+        paths.append(found)
+    return paths
+
+
+def test_runtime_library_tests_under_sanitizers(tmp_path: Path) -> None:
+    missing = sanitizer_unavailable()
+    if missing:
+        pytest.skip(missing)
+    library = tmp_path / "libnoma_runtime_sanitized.so"
+    built = subprocess.run(
+        [
+            *find_c_compiler(), *RUNTIME_CFLAGS, *SANITIZER_FLAGS, "-shared",
+            "-I", str(runtime_include_dir()), "-o", str(library),
+            *(str(p) for p in runtime_source_paths()), "-lm",
+        ],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert built.returncode == 0, built.stderr
+    here = Path(__file__).resolve().parent
+    deselect = " and ".join(f"not {name}" for name in ("asan-ubsan", *_NOT_UNDER_ASAN))
+    env = {
+        **os.environ,
+        "LD_PRELOAD": " ".join(_sanitizer_runtimes()),
+        # Python's own allocations are not the runtime's leaks.
+        "ASAN_OPTIONS": f"detect_leaks=0:halt_on_error=1:exitcode={ASAN_EXIT_STATUS}",
+        "UBSAN_OPTIONS": f"halt_on_error=1:print_stacktrace=1:exitcode={UBSAN_EXIT_STATUS}",
+        "NOMA_TEST_RUNTIME_LIBRARY": str(library),
+    }
+    proc = subprocess.run(
+        [
+            sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", deselect,
+            *(str(here / name) for name in _LIBRARY_TESTS),
+        ],
+        capture_output=True, text=True, check=False, env=env, timeout=900,
+        stdin=subprocess.DEVNULL, cwd=here.parent.parent,
+    )  # fmt: skip
+    summary = proc.stdout.strip().splitlines()[-1:] or ["(no output)"]
+    print(f"runtime tests under ASan+UBSan: {summary[0]}")
+    assert proc.returncode == 0, f"{proc.stdout[-6000:]}\n{proc.stderr[-6000:]}"
+    assert " passed" in summary[0] and "failed" not in summary[0]
