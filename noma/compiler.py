@@ -114,6 +114,13 @@ class Program:
     def main_entry(self) -> MainEntry:
         """main's location and parameters (each parameter is read by one
         `noma.load_arg` in the entry function, in order)."""
+        return self._main_entry
+
+    @cached_property
+    def _main_entry(self) -> MainEntry:
+        # Cached: `run` checks the names of its arguments on every call, and
+        # walking the IR and rendering the excerpt each time cost more than a
+        # small program's whole run.
         names = tuple(
             op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp)
         )
@@ -152,7 +159,8 @@ class Program:
         parameters to the files their values are read from (`--arg
         NAME=FILE`); the runtime's table is cleared first, so a run never
         sees the files of an earlier one."""
-        self.check_arg_names(args or {})
+        if args:
+            self.check_arg_names(args)
         address, outputs = self._packed_entry
         jit = self.jit
         jit.runtime.rng_seed(seed)

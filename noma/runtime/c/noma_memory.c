@@ -104,14 +104,18 @@ static void append_where(message *m, const char *aligned, int64_t offset,
 
 /* The bytes of physical memory, or 0 when unknown.  NOMA writes every
  * element of a buffer as soon as it allocates it, so a buffer larger than
- * the machine's memory can never be used. */
+ * the machine's memory can never be used.  Read once: sysconf is a system
+ * call, and this check runs for every allocation of a run-time size (each
+ * growth step). */
 static double physical_memory(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES);
-    long page_size = sysconf(_SC_PAGESIZE);
-    if (pages <= 0 || page_size <= 0)
-        return 0.0;
-    return (double)pages * (double)page_size;
+    static double memory = -1.0;
+    if (memory < 0.0) {
+        long pages = sysconf(_SC_PHYS_PAGES);
+        long page_size = sysconf(_SC_PAGESIZE);
+        memory = pages <= 0 || page_size <= 0 ? 0.0 : (double)pages * (double)page_size;
+    }
+    return memory;
 }
 
 void noma_check_dims(char *where_alloc, char *where_aligned,
@@ -122,7 +126,8 @@ void noma_check_dims(char *where_alloc, char *where_aligned,
 {
     (void)where_alloc;
     (void)dims_alloc;
-    message m = {.len = 0};
+    message m;
+    m.len = 0;
     m.text[0] = '\0';
     /* The byte count as a double: every factor is an integer, so the
      * product is exact until it passes 2^53, far above the limit, and
@@ -180,7 +185,8 @@ void noma_check_dims(char *where_alloc, char *where_aligned,
 
 void noma_alloc_failed(int64_t bytes, const char *where, int64_t where_len)
 {
-    message m = {.len = 0};
+    message m;
+    m.len = 0;
     m.text[0] = '\0';
     if (where == NULL || where_len < 0)
         where_len = 0;
