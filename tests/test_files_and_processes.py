@@ -135,6 +135,18 @@ def assert_untouched(d: Path) -> None:
 # --------------------------------------------------------------------------
 
 
+def assert_failed_write(
+    case: Path, proc: subprocess.CompletedProcess[str], reason: str
+) -> None:
+    """The save of out.csv failed for `reason`: a located run-time error,
+    exit 1, and the old file kept with no temporary left."""
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.endswith(
+        f"p.noma:4:3: runtime error: cannot write 'out.csv': {reason}\n"
+    ), proc.stderr
+    assert_untouched(case)
+
+
 def _limit_file_size() -> None:
     resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
 
@@ -144,11 +156,7 @@ def test_file_size_limit_is_a_write_error(case: Path, mode: str) -> None:
     """Over `ulimit -f`, write() fails with EFBIG (SIGXFSZ is ignored while
     writing) instead of the process being killed with its temporary left."""
     proc = RUNNERS[mode](case, "--arg", "X=x.csv", preexec_fn=_limit_file_size)
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.endswith(
-        "p.noma:4:3: runtime error: cannot write 'out.csv': File too large\n"
-    ), proc.stderr
-    assert_untouched(case)
+    assert_failed_write(case, proc, "File too large")
 
 
 FSYNC_SHIM = r"""
@@ -199,11 +207,7 @@ def fsync_shim(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_full_disk_is_a_write_error(case: Path, mode: str, fsync_shim: Path) -> None:
     env = {"LD_PRELOAD": str(fsync_shim), "NOMA_TEST_FSYNC": "ENOSPC"}
     proc = RUNNERS[mode](case, "--arg", "X=x.csv", env=env)
-    assert proc.returncode == 1, proc.stderr
-    assert proc.stderr.endswith(
-        "p.noma:4:3: runtime error: cannot write 'out.csv': No space left on device\n"
-    ), proc.stderr
-    assert_untouched(case)
+    assert_failed_write(case, proc, "No space left on device")
 
 
 @modes
