@@ -17,13 +17,18 @@ and `noma-to-llvm` (up to `llvm`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING
 
-from xdsl.context import Context
-from xdsl.dialects import builtin
-from xdsl.passes import ModulePass, PassPipeline
+if TYPE_CHECKING:
+    # Only for type hints: naming the stages (`noma emit --stage`, the
+    # compile cache) must not cost the import of xDSL.
+    from xdsl.context import Context
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.ir import Dialect
+    from xdsl.passes import ModulePass, PassPipeline
 
 
 def _xdsl_passes() -> dict[str, Callable[[], type[ModulePass]]]:
@@ -138,42 +143,24 @@ def pipeline_up_to(stage: str) -> str:
     return ",".join(specs)
 
 
-@dataclass(frozen=True)
-class PipelineAlias(ModulePass):
-    """A named pipeline that runs as one pass."""
-
-    up_to_stage: ClassVar[str]
-
-    def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
-        build_pipeline(pipeline_up_to(self.up_to_stage)).apply(ctx, op)
-
-
-@dataclass(frozen=True)
-class NomaToLoops(PipelineAlias):
-    """Everything down to upstream dialects: func, arith, math, scf, cf, memref."""
-
-    name = "noma-to-loops"
-    up_to_stage = "loops"
-
-
-@dataclass(frozen=True)
-class NomaToLLVM(PipelineAlias):
-    """Everything down to the `llvm` and `builtin` dialects."""
-
-    name = "noma-to-llvm"
-    up_to_stage = "llvm"
-
-
-ALIASES: dict[str, type[PipelineAlias]] = {
-    NomaToLoops.name: NomaToLoops,
-    NomaToLLVM.name: NomaToLLVM,
+ALIASES: dict[str, str] = {
+    "noma-to-loops": "loops",
+    "noma-to-llvm": "llvm",
 }
+"""Pipeline aliases by name, with the stage each runs up to; their passes
+are in `noma.pipeline_aliases`."""
+
+
+def _alias_pass(name: str) -> type[ModulePass]:
+    from noma.pipeline_aliases import ALIAS_PASSES
+
+    return ALIAS_PASSES[name]
 
 
 def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
     passes = {**_xdsl_passes(), **_noma_passes()}
-    for name, alias in ALIASES.items():
-        passes[name] = lambda alias=alias: alias
+    for name in ALIASES:
+        passes[name] = lambda name=name: _alias_pass(name)
     return passes
 
 
@@ -184,41 +171,58 @@ def expand_aliases(spec: str) -> str:
 
     parts: list[str] = []
     for pass_spec in parse_pipeline(spec):
-        alias = ALIASES.get(pass_spec.name)
-        parts.append(pipeline_up_to(alias.up_to_stage) if alias else str(pass_spec))
+        stage = ALIASES.get(pass_spec.name)
+        parts.append(pipeline_up_to(stage) if stage else str(pass_spec))
     return ",".join(p for p in parts if p)
 
 
 def build_pipeline(
     spec: str,
-    callback: Callable[[ModulePass | None, builtin.ModuleOp, ModulePass | None], None]
+    callback: Callable[[ModulePass | None, ModuleOp, ModulePass | None], None]
     | None = None,
 ) -> PassPipeline:
+    from xdsl.passes import PassPipeline
+
     return PassPipeline.parse_spec(all_passes(), spec, callback)
 
 
-def dialects() -> Sequence[Callable[[], object]]:
-    """Factories of every dialect NOMA reads and writes."""
-    from xdsl.dialects import arith, builtin, cf, func, llvm, math, memref, scf
+DIALECT_MODULES: dict[str, tuple[str, str]] = {
+    "builtin": ("xdsl.dialects.builtin", "Builtin"),
+    "func": ("xdsl.dialects.func", "Func"),
+    "arith": ("xdsl.dialects.arith", "Arith"),
+    "math": ("xdsl.dialects.math", "Math"),
+    "scf": ("xdsl.dialects.scf", "Scf"),
+    "cf": ("xdsl.dialects.cf", "Cf"),
+    "memref": ("xdsl.dialects.memref", "MemRef"),
+    "llvm": ("xdsl.dialects.llvm", "LLVM"),
+    "noma": ("noma.dialects.noma", "Noma"),
+}
+"""Every dialect NOMA reads and writes, by name: the module and attribute
+that define it, imported only when an op or type of it is first needed."""
 
-    from noma.dialects.noma import Noma
 
-    return (
-        lambda: builtin.Builtin,
-        lambda: func.Func,
-        lambda: arith.Arith,
-        lambda: math.Math,
-        lambda: scf.Scf,
-        lambda: cf.Cf,
-        lambda: memref.MemRef,
-        lambda: llvm.LLVM,
-        lambda: Noma,
-    )
+def _dialect_factory(module: str, attribute: str) -> Callable[[], Dialect]:
+    def load() -> Dialect:
+        dialect: Dialect = getattr(importlib.import_module(module), attribute)
+        return dialect
+
+    return load
+
+
+def dialects() -> dict[str, Callable[[], Dialect]]:
+    """Factories of every dialect NOMA reads and writes, by name."""
+    return {
+        name: _dialect_factory(module, attribute)
+        for name, (module, attribute) in DIALECT_MODULES.items()
+    }
 
 
 def make_context() -> Context:
+    """A context where every dialect of `dialects()` is registered, and
+    loaded (imported and defined) when the parser first meets it."""
+    from xdsl.context import Context
+
     ctx = Context()
-    for factory in dialects():
-        dialect = factory()
-        ctx.load_dialect(dialect)  # type: ignore[arg-type]
+    for name, factory in dialects().items():
+        ctx.register_dialect(name, factory)
     return ctx

@@ -14,9 +14,13 @@ pass can raise a `NomaError` for an op and still name the source line.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
-from xdsl.ir import Attribute, Operation
+if TYPE_CHECKING:
+    # xDSL only where IR is involved: reading a source file and reporting an
+    # error in it (`noma run` from the compile cache) import no xDSL.
+    from xdsl.dialects.builtin import FileLineColLoc
+    from xdsl.ir import Attribute, Operation
 
 
 @dataclass(frozen=True)
@@ -31,10 +35,14 @@ class SourceLoc:
         return f"{self.filename}:{self.line}:{self.col}"
 
     def to_attr(self) -> FileLineColLoc:
+        from xdsl.dialects.builtin import FileLineColLoc, IntAttr, StringAttr
+
         return FileLineColLoc(StringAttr(self.filename), IntAttr(self.line), IntAttr(self.col))
 
     @staticmethod
     def from_attr(attr: Attribute) -> SourceLoc | None:
+        from xdsl.dialects.builtin import FileLineColLoc
+
         if isinstance(attr, FileLineColLoc):
             return SourceLoc(attr.filename.data, attr.line.data, attr.column.data)
         return None

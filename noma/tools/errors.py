@@ -11,12 +11,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import NoReturn
 
-from xdsl.utils.exceptions import DiagnosticException, ParseError, VerifyException
 
-from noma.frontend.diagnostics import NomaError
-
-
-def fail(message: str) -> None:
+def fail(message: str) -> NoReturn:
     print(message, file=sys.stderr)
     sys.exit(1)
 
@@ -63,32 +59,43 @@ def die_of_interrupt(tool: str) -> NoReturn:
     sys.exit(130)  # if SIGINT could not end us
 
 
-@contextmanager
-def reported_errors(tool: str) -> Iterator[None]:
-    from noma.compiler import ProgramError
-    from noma.runtime.build import RuntimeBuildError
+def _is_a(e: BaseException, module: str, *names: str) -> bool:
+    """Whether `e` is an instance of one of the classes `names` of `module`,
+    without importing it: no exception of a module never imported can have
+    been raised, and importing them all (the frontend, xDSL, the compiler)
+    only to compare would cost every command their start-up time."""
+    loaded = sys.modules.get(module)
+    return loaded is not None and isinstance(e, tuple(getattr(loaded, n) for n in names))
 
-    try:
-        yield
-    except NomaError as e:
-        fail(e.render())
-    except ProgramError:
+
+def report_error(tool: str, e: Exception) -> NoReturn:
+    """Exit status 1 with the message that `e` deserves."""
+    if _is_a(e, "noma.frontend.diagnostics", "NomaError"):
+        fail(e.render())  # type: ignore[attr-defined]
+    if _is_a(e, "noma.compiler", "ProgramError"):
         # The runtime already printed the located run-time error.
         sys.exit(1)
-    except (ParseError, VerifyException, DiagnosticException) as e:
+    if _is_a(e, "xdsl.utils.exceptions", "ParseError", "VerifyException", "DiagnosticException"):
         fail(f"{tool}: error: {e}")
-    except RuntimeBuildError as e:
+    if _is_a(e, "noma.runtime.build", "RuntimeBuildError"):
         fail(f"{tool}: error: {e}")
-    except (OSError, UnicodeDecodeError) as e:
+    if isinstance(e, OSError | UnicodeDecodeError):
         fail(f"{tool}: error: {e}")
-    except RecursionError:
+    if isinstance(e, RecursionError):
         fail(f"{tool}: error: the input is nested too deeply")
+    if os.environ.get("NOMA_DEBUG"):
+        traceback.print_exception(e)
+    fail(
+        f"{tool}: internal compiler error: {type(e).__name__}: {e}\n"
+        "(this is a bug in NOMA; set NOMA_DEBUG=1 to see where it happened)"
+    )
+
+
+@contextmanager
+def reported_errors(tool: str) -> Iterator[None]:
+    try:
+        yield
     except KeyboardInterrupt:
         die_of_interrupt(tool)
     except Exception as e:  # noqa: BLE001 - the last line of defence
-        if os.environ.get("NOMA_DEBUG"):
-            traceback.print_exc()
-        fail(
-            f"{tool}: internal compiler error: {type(e).__name__}: {e}\n"
-            "(this is a bug in NOMA; set NOMA_DEBUG=1 to see where it happened)"
-        )
+        report_error(tool, e)

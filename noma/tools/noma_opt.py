@@ -27,13 +27,20 @@ class NomaOptMain(xDSLOptMain):
     version_format = "noma-opt (xDSL {xdsl_version})"
 
     def register_all_dialects(self) -> None:
-        for factory in pipeline.dialects():
-            dialect = factory()
-            self.ctx.register_dialect(dialect.name, lambda d=dialect: d)  # type: ignore[attr-defined]
+        # Registered, not loaded: a dialect is imported when first parsed.
+        for name, factory in pipeline.dialects().items():
+            self.ctx.register_dialect(name, factory)
 
     def register_all_passes(self) -> None:
         for name, factory in pipeline.all_passes().items():
             self.register_pass(name, factory)
+
+    def register_all_targets(self) -> None:
+        # xDSL's own targets, without xDSL's scan of every installed package
+        # for plugins (importlib.metadata), which NOMA's driver does not use.
+        from xdsl.targets import get_all_targets
+
+        self.available_targets.update(get_all_targets())
 
     def register_all_frontends(self) -> None:
         super().register_all_frontends()

@@ -17,12 +17,9 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from xdsl.parser import Parser
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
 from noma import atomic
-from noma.lowering.translate import translate_to_llvmir
-from noma.pipeline import make_context
 
 PROG = "noma-translate"
 
@@ -61,6 +58,13 @@ def _write_atomically(path: str, text: str) -> None:
 
 def translate_text(source: str, name: str) -> str:
     """LLVM IR text of the LLVM-dialect MLIR `source`."""
+    # Imported here, so that a usage error or an unreadable file costs no
+    # import of the parser, the dialects or the LLVM backend.
+    from xdsl.parser import Parser
+
+    from noma.lowering.translate import translate_to_llvmir
+    from noma.pipeline import make_context
+
     try:
         module = Parser(make_context(), source, name).parse_module()
         module.verify()
