@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from xdsl.builder import Builder
-from xdsl.dialects import arith, math
+from xdsl.dialects import arith
 from xdsl.dialects.builtin import FloatAttr, StringAttr, f64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
@@ -218,6 +218,8 @@ class RemOp(BinaryOp):
         return [b.unbroadcast(g, x) if ctx.needs(0) else None, d_y]
 
     def lower_scalar(self, b: Builder, operands: Sequence[SSAValue]) -> SSAValue:
+        from xdsl.dialects import math
+
         x, y = operands
         quotient = b.insert(arith.DivfOp(x, y)).result
         floored = b.insert(math.FloorOp(quotient)).result
@@ -247,6 +249,8 @@ class PowOp(BinaryOp):
         return [d_x, d_y]
 
     def lower_scalar(self, b: Builder, operands: Sequence[SSAValue]) -> SSAValue:
+        from xdsl.dialects import math
+
         return b.insert(math.PowFOp(operands[0], operands[1])).result
 
 
@@ -414,9 +418,11 @@ class UnaryOp(IRDLOperation, DifferentiableOp, ScalarLowerable):
 
 class SimpleUnaryOp(UnaryOp):
     """A unary op whose derivative is `g * derivative(x, y)` and whose scalar
-    lowering is a single `math`/`arith` op."""
+    lowering is a single `math` op."""
 
-    SCALAR_OP: ClassVar[type[Operation]]
+    SCALAR_OP: ClassVar[str]
+    """The class name of that `math` op: a name, so that defining the dialect
+    does not import `math` (the lowering does)."""
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         """dy/dx in terms of the forward operand and result, or None if zero."""
@@ -429,7 +435,10 @@ class SimpleUnaryOp(UnaryOp):
         return [None if derivative is None else ctx.b.mul(g, derivative)]
 
     def lower_scalar(self, b: Builder, operands: Sequence[SSAValue]) -> SSAValue:
-        return b.insert(self.SCALAR_OP(operands[0])).results[0]
+        from xdsl.dialects import math
+
+        scalar_op: type[Operation] = getattr(math, self.SCALAR_OP)
+        return b.insert(scalar_op(operands[0])).results[0]
 
 
 @irdl_op_definition
@@ -477,7 +486,7 @@ class ExpOp(SimpleUnaryOp):
     """
 
     name = "noma.exp"
-    SCALAR_OP: ClassVar[type[Operation]] = math.ExpOp
+    SCALAR_OP: ClassVar[str] = "ExpOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         return ctx.result(0)
@@ -491,7 +500,7 @@ class LogOp(SimpleUnaryOp):
     """
 
     name = "noma.log"
-    SCALAR_OP: ClassVar[type[Operation]] = math.LogOp
+    SCALAR_OP: ClassVar[str] = "LogOp"
 
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
@@ -507,7 +516,7 @@ class SqrtOp(SimpleUnaryOp):
     """
 
     name = "noma.sqrt"
-    SCALAR_OP: ClassVar[type[Operation]] = math.SqrtOp
+    SCALAR_OP: ClassVar[str] = "SqrtOp"
 
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         (g,) = result_adjoints
@@ -524,7 +533,7 @@ class SinOp(SimpleUnaryOp):
     """
 
     name = "noma.sin"
-    SCALAR_OP: ClassVar[type[Operation]] = math.SinOp
+    SCALAR_OP: ClassVar[str] = "SinOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         return ctx.b.unary(CosOp, ctx.operand(0))
@@ -538,7 +547,7 @@ class CosOp(SimpleUnaryOp):
     """
 
     name = "noma.cos"
-    SCALAR_OP: ClassVar[type[Operation]] = math.CosOp
+    SCALAR_OP: ClassVar[str] = "CosOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         return ctx.b.neg(ctx.b.unary(SinOp, ctx.operand(0)))
@@ -552,7 +561,7 @@ class TanOp(SimpleUnaryOp):
     """
 
     name = "noma.tan"
-    SCALAR_OP: ClassVar[type[Operation]] = math.TanOp
+    SCALAR_OP: ClassVar[str] = "TanOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         b, y = ctx.b, ctx.result(0)
@@ -567,7 +576,7 @@ class TanhOp(SimpleUnaryOp):
     """
 
     name = "noma.tanh"
-    SCALAR_OP: ClassVar[type[Operation]] = math.TanhOp
+    SCALAR_OP: ClassVar[str] = "TanhOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         b, y = ctx.b, ctx.result(0)
@@ -590,6 +599,8 @@ class SigmoidOp(UnaryOp):
         return [b.mul(g, b.mul(y, b.sub(b.constant(1.0, y), y)))]
 
     def lower_scalar(self, b: Builder, operands: Sequence[SSAValue]) -> SSAValue:
+        from xdsl.dialects import math
+
         neg = b.insert(arith.NegfOp(operands[0])).result
         denominator = b.insert(arith.AddfOp(_f64(b, 1.0), b.insert(math.ExpOp(neg)).result))
         return b.insert(arith.DivfOp(_f64(b, 1.0), denominator.result)).result
@@ -622,7 +633,7 @@ class AbsOp(SimpleUnaryOp):
     """
 
     name = "noma.abs"
-    SCALAR_OP: ClassVar[type[Operation]] = math.AbsFOp
+    SCALAR_OP: ClassVar[str] = "AbsFOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         # sign(x), with sign(0) = 0 as in NumPy, JAX and PyTorch
@@ -639,7 +650,7 @@ class FloorOp(SimpleUnaryOp):
     """
 
     name = "noma.floor"
-    SCALAR_OP: ClassVar[type[Operation]] = math.FloorOp
+    SCALAR_OP: ClassVar[str] = "FloorOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         return None
@@ -653,7 +664,7 @@ class CeilOp(SimpleUnaryOp):
     """
 
     name = "noma.ceil"
-    SCALAR_OP: ClassVar[type[Operation]] = math.CeilOp
+    SCALAR_OP: ClassVar[str] = "CeilOp"
 
     def derivative(self, ctx: VJPContext) -> SSAValue | None:
         return None
