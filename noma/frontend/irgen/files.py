@@ -1,11 +1,7 @@
 """File I/O statements and main's parameters (LANGUAGE.md section 8).
 
-A tensor read from a file has a rank fixed when compiling and dimensions
-the file decides at run time:
-- a CSV file is always 2-D, `[rows, columns]`;
-- a safetensors tensor has the rank its file's header gives when the file
-  can be read while compiling (paths are relative to the working
-  directory), else 2; the run checks that the file agrees.
+A tensor read from a file has a rank fixed when compiling (see
+noma.frontend.file_ranks) and dimensions the file decides at run time.
 The same holds for main's parameters, whose files are named when the
 program runs (`--arg X=x.csv`); `ranks` gives the ranks of those known when
 compiling.
@@ -13,10 +9,7 @@ compiling.
 
 from __future__ import annotations
 
-import os
-import stat
 from collections.abc import Mapping
-from pathlib import Path
 
 from xdsl.dialects.builtin import DYNAMIC_INDEX, TensorType, f64
 from xdsl.ir import SSAValue
@@ -27,56 +20,18 @@ from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.storage import storage_value_type
 from noma.frontend import ast
 from noma.frontend.diagnostics import SourceLoc
+from noma.frontend.file_ranks import (  # noqa: F401 - arg_ranks, file_rank: re-exported
+    DEFAULT_RANK,
+    arg_ranks,
+    file_rank,
+    safetensors_rank,
+)
 from noma.frontend.irgen.scope import ParamBinding, StorageBinding, ValueBinding
 from noma.frontend.irgen.storage_access import StorageAccessMixin
-
-DEFAULT_RANK = 2
-"""The rank of a loaded tensor whose file cannot be read when compiling."""
-
-SAFETENSORS_SUFFIX = ".safetensors"
 
 
 def dynamic_tensor(rank: int) -> TensorType:
     return TensorType(f64, [DYNAMIC_INDEX] * rank)
-
-
-def safetensors_rank(path: str, tensor: str) -> int | None:
-    """The rank of tensor `tensor` (or of the only tensor) of a safetensors
-    file, if the file can be read now; None otherwise (the run reports it).
-    Only a regular file is probed: a FIFO or a device (`/dev/stdin`) is read
-    by the program when it runs, and opening it now could block forever or
-    consume what the program is meant to read."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        from safetensors import safe_open
-
-        with safe_open(path, framework="numpy") as f:  # type: ignore[no-untyped-call]
-            names = list(f.keys())
-            if tensor not in names:
-                if len(names) != 1:
-                    return None
-                tensor = names[0]
-            return len(f.get_slice(tensor).get_shape())
-    except Exception:  # missing or malformed: the run gives the precise error
-        return None
-
-
-def file_rank(path: str) -> int:
-    """The rank of main's parameter given the file `path` (`x.csv`,
-    `w.safetensors` or `w.safetensors:name`)."""
-    file, _, tensor = path.rpartition(":")
-    if not file.endswith(SAFETENSORS_SUFFIX):
-        file, tensor = path, ""
-    if not file.endswith(SAFETENSORS_SUFFIX):
-        return 2  # CSV
-    rank = safetensors_rank(file, tensor)
-    return DEFAULT_RANK if rank is None else rank  # rank 0 (a scalar) is a rank
-
-
-def arg_ranks(arg_files: Mapping[str, str | Path]) -> dict[str, int]:
-    """The ranks of main's parameters given their files."""
-    return {name: file_rank(str(path)) for name, path in arg_files.items()}
 
 
 class FilesMixin(StorageAccessMixin):
