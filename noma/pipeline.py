@@ -178,8 +178,7 @@ def expand_aliases(spec: str) -> str:
 
 def build_pipeline(
     spec: str,
-    callback: Callable[[ModulePass | None, ModuleOp, ModulePass | None], None]
-    | None = None,
+    callback: Callable[[ModulePass | None, ModuleOp, ModulePass | None], None] | None = None,
 ) -> PassPipeline:
     from xdsl.passes import PassPipeline
 

@@ -58,9 +58,7 @@ def _header(path: str) -> dict[str, object] | None:
         if not isinstance(entry, dict):
             return None
         shape, offsets = entry.get("shape"), entry.get("data_offsets")
-        if not isinstance(shape, list) or not all(
-            isinstance(n, int) and n >= 0 for n in shape
-        ):
+        if not isinstance(shape, list) or not all(isinstance(n, int) and n >= 0 for n in shape):
             return None
         if not (
             isinstance(offsets, list)
@@ -86,7 +84,7 @@ def safetensors_rank(path: str, tensor: str) -> int | None:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
         tensors = _header(path)
-    except Exception:  # missing or malformed: the run gives the precise error
+    except Exception:  # noqa: BLE001 - missing or malformed: the run gives the precise error
         return None
     if tensors is None:
         return None

@@ -47,7 +47,6 @@ class NomaOptMain(xDSLOptMain):
 
         def parse_noma(io: IO[bytes]) -> ModuleOp:
             from noma.frontend import compile_to_ir
-
             from noma.frontend.source import decode_source
 
             name = self.get_input_name()
