@@ -113,6 +113,9 @@ class Descriptor:
         return self.type.get_num_dims()
 
     def _extract(self, b: Builder, *position: int) -> SSAValue:
+        inserted = _inserted_at(self.value, position)
+        if inserted is not None:
+            return inserted
         t: Attribute = I64 if position[0] >= 2 else PTR
         pos = DenseArrayBase.from_list(i64, position)
         return emit(b, llvm.ExtractValueOp(pos, self.value, t))
@@ -155,6 +158,25 @@ class Descriptor:
         for dim in range(self.rank):
             total = mul(b, total, self.size(b, dim))
         return total
+
+
+def _inserted_at(struct: SSAValue, position: tuple[int, ...]) -> SSAValue | None:
+    """The value `struct` holds at `position` when the chain of
+    `llvm.insertvalue` that built it (`pack`) says so: an extract of it would
+    give just that value, which dominates the struct. None if unknown, and
+    for the address of a global: xDSL's LLVM backend gives that one the
+    global's typed pointer type (`[4 x double]*`), which a call expecting
+    another would reject, while the descriptor's field is a plain `ptr`."""
+    owner = struct.owner
+    while isinstance(owner, llvm.InsertValueOp):
+        at = tuple(owner.position.get_values())
+        if at == position:
+            inserted = owner.value
+            return None if isinstance(inserted.owner, llvm.AddressOfOp) else inserted
+        if at == position[: len(at)] or position == at[: len(position)]:
+            return None  # a whole sub-aggregate: not a field of ours alone
+        owner = owner.container.owner
+    return None
 
 
 def pack(b: Builder, rank: int, fields: Sequence[Index]) -> SSAValue:
