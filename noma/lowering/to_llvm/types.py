@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import cache
 
 from xdsl.builder import Builder
 from xdsl.dialects import func, llvm
@@ -72,8 +73,11 @@ def lowering_error(op: Operation, message: str) -> LoweringError:
 # --- types -------------------------------------------------------------------
 
 
+@cache
 def descriptor_type(rank: int) -> llvm.LLVMStructType:
-    """MLIR's ranked memref descriptor: (allocated, aligned, offset, sizes, strides)."""
+    """MLIR's ranked memref descriptor: (allocated, aligned, offset, sizes, strides).
+    Cached: attributes are immutable, and building (and verifying) a struct
+    type per use was a tenth of the lowering's time."""
     fields: list[Attribute] = [PTR, PTR, I64]
     if rank > 0:
         fields += [llvm.LLVMArrayType(rank, I64), llvm.LLVMArrayType(rank, I64)]
