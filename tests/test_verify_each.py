@@ -219,3 +219,30 @@ def test_noma_opt_verifies_the_output_by_default(
         noma_opt.main([str(source), "-p", f"autodiff,{BROKEN_PASS}"])
     assert exit_status.value.code == 1
     assert f"the IR after pass '{BROKEN_PASS}' does not verify" in capsys.readouterr().err
+
+
+def test_noma_translate_verify_each(tmp_path) -> None:
+    from noma.tools import noma_translate
+
+    mlir = text(noma.compile(SOURCE).ir("llvm"))
+    (tmp_path / "p.mlir").write_text(mlir)
+    out = tmp_path / "p.ll"
+    noma_translate.main(
+        [str(tmp_path / "p.mlir"), "--mlir-to-llvmir", "--verify-each", "-o", str(out)]
+    )
+    # The same LLVM IR as without verification.
+    assert out.read_text() == noma_translate.translate_text(mlir, str(tmp_path / "p.mlir"))
+    assert "define" in out.read_text()
+
+
+def test_noma_cli_verify_each(tmp_path) -> None:
+    import subprocess
+
+    (tmp_path / "p.noma").write_text(SOURCE)
+    for command in (["check"], ["emit", "--stage", "loops"]):
+        result = subprocess.run(
+            ["noma", *command, "--verify-each", "p.noma"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    assert "memref.alloca" in result.stdout  # the loops stage was printed
