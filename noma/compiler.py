@@ -107,6 +107,12 @@ class Program:
             start, module = kept[0], kept[1].clone()
         else:
             start, module = 0, self._frontend()
+            if index > 0:
+                # Kept as the noma stage: `entry` (run, main_entry) reads it
+                # after the JIT is built, and a copy costs a tenth of
+                # running the frontend again.
+                self._stages[pipeline.STAGES[0].name] = module
+                module = module.clone()
         spec = ",".join(s.passes for s in pipeline.STAGES[start + 1 : index + 1] if s.passes)
         if spec:
             stage = pipeline.STAGES[index].name
