@@ -12,8 +12,10 @@ once.
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -30,7 +32,6 @@ from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen import ENTRY_ATTR
 from noma.frontend.irgen.files import arg_ranks
 from noma.frontend.source import read_source_file
-from noma.frontend.verify import verify
 
 PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
@@ -66,25 +67,68 @@ class Program:
     arg_ranks: Mapping[str, int] = field(default_factory=dict)
     """The ranks of main's parameters whose files are known when compiling
     (see `compile`); the others are 2-D."""
+    verify_each: bool = field(default_factory=pipeline.verify_each_requested)
+    """Verify the IR after every pass (`NOMA_VERIFY_EACH=1` by default); a
+    pass that leaves invalid IR is a located internal error naming it."""
     _stages: dict[str, ModuleOp] = field(default_factory=dict, repr=False)
+    """The stages the caller asked for: handed out, so never changed again."""
+    _head: tuple[int, ModuleOp] | None = field(default=None, repr=False)
+    """The most advanced module no caller holds (stage index, module): the
+    next stages advance it in place."""
 
     def ir(self, stage: str = "noma") -> ModuleOp:
         """The module at the end of `stage` (see `noma.pipeline.STAGES`).
-        Each stage is computed once, from a copy of the stage before it."""
+        Each stage is computed once; a module handed out here is never
+        changed afterwards (a later stage starts from a copy of it)."""
         if stage in self._stages:
             return self._stages[stage]
-        names = [s.name for s in pipeline.STAGES]
-        if stage not in names:
-            raise KeyError(f"unknown stage '{stage}' (expected one of {', '.join(names)})")
-        index = names.index(stage)
+        module = self._module_at(_stage_index(stage))
+        self._stages[stage] = module
+        return module
+
+    def _module_at(self, index: int) -> ModuleOp:
+        """A module at the end of stage `index` that no caller holds, from the
+        most advanced module computed so far that is not past it: the head
+        itself (taken over), else a copy of a stage the caller holds, else
+        the frontend's output. No verification or copy between the stages
+        (unless `verify_each`)."""
+        start: int
+        module: ModuleOp
+        head = self._head
+        kept = max(
+            ((i, m) for n, m in self._stages.items() if (i := _stage_index(n)) <= index),
+            default=None,
+            key=lambda pair: pair[0],
+        )
+        if head is not None and head[0] <= index and (kept is None or head[0] >= kept[0]):
+            start, module = head
+            self._head = None
+        elif kept is not None:
+            start, module = kept[0], kept[1].clone()
+        else:
+            start, module = 0, self._frontend()
+            if index > 0:
+                # Kept as the noma stage: `entry` (run, main_entry) reads it
+                # after the JIT is built, and a copy costs a tenth of
+                # running the frontend again.
+                self._stages[pipeline.STAGES[0].name] = module
+                module = module.clone()
+        spec = ",".join(s.passes for s in pipeline.STAGES[start + 1 : index + 1] if s.passes)
+        if spec:
+            stage = pipeline.STAGES[index].name
+            with _no_cyclic_gc(), self._nesting_guard(stage):
+                callback = pipeline.verify_after_each_pass if self.verify_each else None
+                pipeline.build_pipeline(spec, callback).apply(pipeline.make_context(), module)
+        return module
+
+    def _frontend(self) -> ModuleOp:
+        with self._nesting_guard("noma"):
+            return compile_to_ir(self.source, self.filename, self.arg_ranks)
+
+    @contextmanager
+    def _nesting_guard(self, stage: str) -> Iterator[None]:
         try:
-            if index == 0:
-                module = compile_to_ir(self.source, self.filename, self.arg_ranks)
-            else:
-                module = self.ir(names[index - 1]).clone()
-                spec = pipeline.STAGES[index].passes
-                pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
-                verify(module)  # each stage is valid IR, as `noma-opt` checks
+            yield
         except RecursionError:
             # The frontend limits nesting with located errors; this is the
             # last resort (e.g. a low recursion limit in the caller).
@@ -92,14 +136,21 @@ class Program:
                 SourceLoc(self.filename, 1, 1),
                 f"the program is nested too deeply to compile (stage '{stage}')",
             ) from None
-        self._stages[stage] = module
-        return module
 
     @cached_property
     def llvm_ir(self) -> str:
         from noma.lowering.translate import translate_to_llvmir
 
-        return translate_to_llvmir(self.ir("llvm"))
+        llvm_index = len(pipeline.STAGES) - 1
+        kept = self._stages.get(pipeline.STAGES[llvm_index].name)
+        if kept is not None:  # the caller's module: legalized on a copy if need be
+            return translate_to_llvmir(kept, verify_each=self.verify_each)
+        module = self._module_at(llvm_index)
+        with _no_cyclic_gc(), self._nesting_guard("llvm-ir"):
+            text = translate_to_llvmir(module, legalize_in_place=True, verify_each=self.verify_each)
+        # Still the llvm stage (legalizing keeps the meaning), for `ir("llvm")`.
+        self._head = (llvm_index, module)
+        return text
 
     @cached_property
     def jit(self):  # -> noma.runtime.jit.JitModule
@@ -213,6 +264,29 @@ def descriptor_to_array(d: ctypes.Structure) -> np.ndarray:
     return np.array(view, dtype=np.float64)
 
 
+def _stage_index(stage: str) -> int:
+    for index, s in enumerate(pipeline.STAGES):
+        if s.name == stage:
+            return index
+    names = ", ".join(s.name for s in pipeline.STAGES)
+    raise KeyError(f"unknown stage '{stage}' (expected one of {names})")
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Python's cyclic garbage collector off while compiling: the passes
+    create and drop IR objects by the ten thousand, which triggered
+    collections that found next to nothing to free and cost ~10% of the
+    compile time. Reference counting still frees what is dropped."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def _entry_function(module: ModuleOp) -> FuncOp:
     for op in module.ops:
         if isinstance(op, FuncOp) and ENTRY_ATTR in op.attributes:
@@ -221,18 +295,23 @@ def _entry_function(module: ModuleOp) -> FuncOp:
 
 
 def compile(
-    source_or_path: str | os.PathLike[str], arg_files: Mapping[str, str] | None = None
+    source_or_path: str | os.PathLike[str],
+    arg_files: Mapping[str, str] | None = None,
+    *,
+    verify_each: bool | None = None,
 ) -> Program:
     """A `Program` from NOMA source text or from the path of a `.noma` file.
     `arg_files` names the files that main's parameters will be read from
     (as `Program.run(args=...)` does), when they are known: the ranks of
-    their tensors are taken from them."""
+    their tensors are taken from them. `verify_each` verifies the IR after
+    every pass (default: `NOMA_VERIFY_EACH=1` in the environment)."""
     ranks = arg_ranks(arg_files or {})
+    verify = pipeline.verify_each_requested() if verify_each is None else verify_each
     if isinstance(source_or_path, os.PathLike) or (
         isinstance(source_or_path, str)
         and source_or_path.endswith(".noma")
         and "\n" not in source_or_path
     ):
         path = Path(source_or_path)
-        return Program(read_source_file(path), str(source_or_path), ranks)
-    return Program(str(source_or_path), "<source>", ranks)
+        return Program(read_source_file(path), str(source_or_path), ranks, verify)
+    return Program(str(source_or_path), "<source>", ranks, verify)

@@ -13,11 +13,17 @@ with `noma emit --stage <name>`:
 
 Two pipeline aliases are passes of their own: `noma-to-loops` (up to `loops`)
 and `noma-to-llvm` (up to `llvm`).
+
+Nothing is verified between passes unless asked (`NOMA_VERIFY_EACH=1`,
+`noma.compile(..., verify_each=True)`, `--verify-each` on the tools): then
+`verify_after_each_pass` checks the module after every pass, and IR a pass
+left invalid is a located internal error naming the pass.
 """
 
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -174,6 +180,25 @@ def expand_aliases(spec: str) -> str:
         stage = ALIASES.get(pass_spec.name)
         parts.append(pipeline_up_to(stage) if stage else str(pass_spec))
     return ",".join(p for p in parts if p)
+
+
+VERIFY_EACH_ENV = "NOMA_VERIFY_EACH"
+
+
+def verify_each_requested() -> bool:
+    """`NOMA_VERIFY_EACH` is set to something other than empty or `0`."""
+    return os.environ.get(VERIFY_EACH_ENV, "") not in ("", "0")
+
+
+def verify_after_each_pass(
+    previous: ModulePass | None, module: ModuleOp, _next: ModulePass | None
+) -> None:
+    """A `PassPipeline` callback: verifies the module after each pass (not
+    the input, which its producer verified)."""
+    if previous is not None:
+        from noma.frontend.verify import verify_after_pass
+
+        verify_after_pass(module, previous.name)
 
 
 def build_pipeline(

@@ -12,7 +12,13 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from noma.pipeline import ALIASES, build_pipeline, pipeline_up_to
+from noma.pipeline import (
+    ALIASES,
+    build_pipeline,
+    pipeline_up_to,
+    verify_after_each_pass,
+    verify_each_requested,
+)
 
 
 @dataclass(frozen=True)
@@ -22,7 +28,8 @@ class PipelineAlias(ModulePass):
     up_to_stage: ClassVar[str]
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        build_pipeline(pipeline_up_to(self.up_to_stage)).apply(ctx, op)
+        callback = verify_after_each_pass if verify_each_requested() else None
+        build_pipeline(pipeline_up_to(self.up_to_stage), callback).apply(ctx, op)
 
 
 @dataclass(frozen=True)

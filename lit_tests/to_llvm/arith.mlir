@@ -39,13 +39,14 @@ func.func @float_ops(%a: f64, %b: f64) -> f64 {
   func.return %6 : f64
 }
 
-// cmpf keeps its predicate; false/true fold to constants.
+// cmpf keeps its predicate; false/true fold to constants (made once per
+// function, at its top).
 // CHECK-LABEL: llvm.func @compare_select
+// CHECK-DAG: llvm.mlir.constant(false) : i1
+// CHECK-DAG: llvm.mlir.constant(true) : i1
 // CHECK: %[[LT:.*]] = llvm.fcmp "olt" %{{.*}}, %{{.*}} : f64
 // CHECK: llvm.fcmp "une"
 // CHECK: llvm.fcmp "uno"
-// CHECK: llvm.mlir.constant(false) : i1
-// CHECK: llvm.mlir.constant(true) : i1
 // CHECK: llvm.icmp "slt" %{{.*}}, %{{.*}} : i64
 // CHECK: llvm.icmp "uge"
 // CHECK: llvm.select %[[LT]], %{{.*}}, %{{.*}} : i1, f64

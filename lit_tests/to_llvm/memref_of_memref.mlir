@@ -22,13 +22,12 @@
 // CHECK-LABEL: llvm.func @cell_on_stack
 // CHECK: %[[ONE:.*]] = llvm.mlir.constant(1) : i64
 // CHECK-NEXT: %[[SLOT:.*]] = llvm.alloca %[[ONE]] x !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)> {alignment = 8 : i64} : (i64) -> !llvm.ptr
-// CHECK: %[[CELL:.*]] = llvm.insertvalue %{{.*}}, %{{.*}}[2] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64)>
 // CHECK: llvm.call @malloc
 // CHECK: %[[BUF:.*]] = llvm.insertvalue %{{.*}}, %{{.*}}[4, 1] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)>
-// CHECK-NEXT: %[[P:.*]] = llvm.extractvalue %[[CELL]][1] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64)>
-// CHECK-NEXT: llvm.store %[[BUF]], %[[P]] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)>, !llvm.ptr
-// CHECK-NEXT: %[[Q:.*]] = llvm.extractvalue %[[CELL]][1] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64)>
-// CHECK-NEXT: %[[B:.*]] = llvm.load %[[Q]] : !llvm.ptr -> !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)>
+// The cell's pointer is the slot its descriptor was built from: no
+// extractvalue from that descriptor.
+// CHECK-NEXT: llvm.store %[[BUF]], %[[SLOT]] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)>, !llvm.ptr
+// CHECK-NEXT: %[[B:.*]] = llvm.load %[[SLOT]] : !llvm.ptr -> !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<2 x i64>, !llvm.array<2 x i64>)>
 // CHECK-NEXT: llvm.return %[[B]]
 // SAME-LABEL: llvm.func @cell_on_stack
 // SAME-SAME: -> !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)>
@@ -50,11 +49,10 @@ func.func @cell_on_stack(%rows: index, %cols: index) -> memref<?x?xf64> {
 // A cell on the heap: malloc of one 40-byte descriptor, freed by dealloc.
 // CHECK-LABEL: llvm.func @cell_on_heap
 // CHECK: %[[SIZE:.*]] = llvm.mlir.constant(40) : i64
-// CHECK-NEXT: %[[RAW:.*]] = llvm.call @malloc(%[[SIZE]]) : (i64) -> !llvm.ptr
-// CHECK: llvm.store %{{.*}}, %{{.*}} : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>, !llvm.ptr
-// CHECK: llvm.load %{{.*}} : !llvm.ptr -> !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>
-// CHECK-NEXT: %[[A:.*]] = llvm.extractvalue %{{.*}}[0] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64)>
-// CHECK-NEXT: llvm.call @free(%[[A]]) : (!llvm.ptr) -> ()
+// CHECK: %[[RAW:.*]] = llvm.call @malloc(%[[SIZE]]) : (i64) -> !llvm.ptr
+// CHECK: llvm.store %{{.*}}, %[[RAW]] : !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>, !llvm.ptr
+// CHECK-NEXT: llvm.load %[[RAW]] : !llvm.ptr -> !llvm.struct<(!llvm.ptr, !llvm.ptr, i64, !llvm.array<1 x i64>, !llvm.array<1 x i64>)>
+// CHECK-NEXT: llvm.call @free(%[[RAW]]) : (!llvm.ptr) -> ()
 // SAME-LABEL: llvm.func @cell_on_heap
 // SAME: llvm.call @malloc
 // SAME: llvm.store %{{.*}}, %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<1 x i64>, array<1 x i64>)>, !llvm.ptr
@@ -91,7 +89,7 @@ func.func @cell_argument(%cell: memref<memref<?xf64>>, %buf: memref<?xf64>) -> m
 // CHECK-LABEL: llvm.func @table
 // CHECK-SAME: (%[[N:[^:]+]]: i64, %[[I:[^:]+]]: i64
 // CHECK: %[[C40:.*]] = llvm.mlir.constant(40 : i128) : i128
-// CHECK-NEXT: %[[WIDE:.*]] = llvm.zext %[[N]] : i64 to i128
+// CHECK: %[[WIDE:.*]] = llvm.zext %[[N]] : i64 to i128
 // CHECK-NEXT: llvm.mul %[[C40]], %[[WIDE]] : i128
 // CHECK: %[[BYTES:.*]] = llvm.select %{{.*}}, %{{.*}}, %{{.*}} : i1, i64
 // CHECK-NEXT: llvm.call @malloc(%[[BYTES]])
@@ -130,12 +128,16 @@ func.func @copy_cell(%a: memref<memref<?x?xf64>>, %b: memref<memref<?x?xf64>>) {
 // product in i128 saturated at 2^63), dims read from the descriptor, and a
 // copy between two memref<?x?xf64> of the same shape (a memcpy of the
 // source's d0 * d1 * 8 bytes).
+// The dims are the function's size arguments themselves (no extractvalue
+// from the descriptor rebuilt from them); constants are made once, at the
+// top of the function.
 // CHECK-LABEL: llvm.func @copy_dynamic
-// CHECK: %[[D0:.*]] = llvm.extractvalue %[[SRC:.*]][3, 0]
-// CHECK-NEXT: %[[D1:.*]] = llvm.extractvalue %[[SRC]][3, 1]
-// CHECK-NEXT: %[[BOUND:.*]] = llvm.mlir.constant(9223372036854775808 : i128) : i128
-// CHECK-NEXT: %[[C8:.*]] = llvm.mlir.constant(8 : i128) : i128
-// CHECK-NEXT: %[[W0:.*]] = llvm.zext %[[D0]] : i64 to i128
+// CHECK-SAME: (%{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: !llvm.ptr, %{{[^:]+}}: i64, %[[D0:[^:]+]]: i64, %[[D1:[^:]+]]: i64,
+// CHECK-DAG: %[[E8:.*]] = llvm.mlir.constant(8) : i64
+// CHECK-DAG: %[[C8:.*]] = llvm.mlir.constant(8 : i128) : i128
+// CHECK-DAG: %[[BOUND:.*]] = llvm.mlir.constant(9223372036854775808 : i128) : i128
+// CHECK-NOT: llvm.extractvalue
+// CHECK: %[[W0:.*]] = llvm.zext %[[D0]] : i64 to i128
 // CHECK-NEXT: %[[P0:.*]] = llvm.mul %[[C8]], %[[W0]] : i128
 // CHECK-NEXT: %[[O0:.*]] = llvm.icmp "ugt" %[[P0]], %[[BOUND]] : i128
 // CHECK-NEXT: %[[S0:.*]] = llvm.select %[[O0]], %[[BOUND]], %[[P0]] : i1, i128
@@ -146,10 +148,8 @@ func.func @copy_cell(%a: memref<memref<?x?xf64>>, %b: memref<memref<?x?xf64>>) {
 // CHECK: llvm.insertvalue %[[D0]], %{{.*}}[3, 0]
 // CHECK-NEXT: llvm.insertvalue %[[D1]], %{{.*}}[3, 1]
 // CHECK-NEXT: llvm.insertvalue %[[D1]], %{{.*}}[4, 0]
-// CHECK: %[[S0:.*]] = llvm.extractvalue %[[SRC]][3, 0]
-// CHECK-NEXT: %[[S1:.*]] = llvm.extractvalue %[[SRC]][3, 1]
-// CHECK-NEXT: %[[N:.*]] = llvm.mul %[[S0]], %[[S1]] : i64
-// CHECK-NEXT: %[[E8:.*]] = llvm.mlir.constant(8) : i64
+// CHECK-NOT: llvm.extractvalue
+// CHECK: %[[N:.*]] = llvm.mul %[[D0]], %[[D1]] : i64
 // CHECK-NEXT: %[[NB:.*]] = llvm.mul %[[N]], %[[E8]] : i64
 // CHECK: llvm.call_intrinsic "llvm.memcpy.p0.p0.i64"(%{{.*}}, %{{.*}}, %[[NB]], %{{.*}})
 // LLVMIR-LABEL: @copy_dynamic(

@@ -17,14 +17,80 @@ from contextlib import contextmanager
 from xdsl.dialects.builtin import ModuleOp, StringAttr, SymbolRefAttr
 from xdsl.ir import Operation
 from xdsl.traits import SymbolOpInterface, SymbolTable
+from xdsl.utils.exceptions import DiagnosticException
+
+from noma.frontend.diagnostics import NomaError, op_loc
 
 Lookup = Callable[[Operation, "str | StringAttr | SymbolRefAttr"], "Operation | None"]
 
 
-def verify(module: ModuleOp) -> None:
-    """`module.verify()`, with indexed lookups of the module's own symbols."""
+def verify(op: Operation) -> None:
+    """`op.verify()`, with indexed lookups of the symbols of the module that
+    holds it (or that it is)."""
+    module = op if isinstance(op, ModuleOp) else _table_of(op)
+    if not isinstance(module, ModuleOp):
+        op.verify()
+        return
     with _indexed_lookup(module):
-        module.verify()
+        op.verify()
+
+
+class PassVerificationError(NomaError):
+    """A pass left IR that does not verify: a bug in the compiler, reported
+    at the op that fails (`prog.noma:3:5: internal compiler error: the IR
+    after pass 'cse' does not verify: ...`)."""
+
+    def __init__(self, op: Operation | None, pass_name: str, reason: str):
+        loc = op_loc(op) if op is not None else None
+        where = f" ('{op.name}')" if op is not None else ""
+        super().__init__(
+            loc,
+            f"the IR after pass '{pass_name}' does not verify{where}: {reason} "
+            "(this is a bug in NOMA)",
+            severity="internal compiler error",
+        )
+        self.pass_name = pass_name
+
+
+def verify_after_pass(module: ModuleOp, pass_name: str) -> None:
+    """`verify(module)`; a failure is a `PassVerificationError` naming the
+    pass and located at the innermost op that does not verify."""
+    try:
+        verify(module)
+    except (DiagnosticException, ValueError) as e:
+        lines = str(e).strip().splitlines()
+        reason = lines[0] if lines else type(e).__name__
+        raise PassVerificationError(_failing_op(module), pass_name, reason) from e
+
+
+def _failing_op(module: ModuleOp) -> Operation | None:
+    """The innermost op whose verification (with what it holds) fails:
+    from the module down, the first child that fails, until none does.
+    Only called once verification has failed."""
+
+    def fails(op: Operation) -> bool:
+        try:
+            verify(op)
+        except (DiagnosticException, ValueError):
+            return True
+        return False
+
+    culprit: Operation | None = module if fails(module) else None
+    while culprit is not None:
+        child = next(
+            (
+                op
+                for region in culprit.regions
+                for block in region.blocks
+                for op in block.ops
+                if fails(op)
+            ),
+            None,
+        )
+        if child is None:
+            break
+        culprit = child
+    return culprit
 
 
 @contextmanager

@@ -4,8 +4,9 @@
 module holding only `llvm.func` and `llvm.mlir.global`; its text is what
 llvmlite's `parse_assembly` (and any LLVM tool) reads. The lowering emits only
 ops that backend translates (`llvm.call_intrinsic` stands in for LLVM ops xDSL
-lacks). Two legalizations run first, on a copy when needed (as MLIR's
-legalize-for-export does):
+lacks). Two legalizations run first (as MLIR's legalize-for-export does), in
+place when the caller owns the module (`legalize_in_place=True`, as the
+compiler driver does), else on a copy made only when something needs them:
 
 - a conditional branch to the same block on both edges gets a forwarding block,
   since an LLVM PHI cannot take two different values from one predecessor;
@@ -21,6 +22,9 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.ir import Block, Region
 from xdsl.utils.exceptions import DiagnosticException, LLVMTranslationException
 
+LEGALIZE_PASS_NAME = "legalize-for-export"
+"""How `--verify-each` names the legalization in its errors."""
+
 
 class TranslationError(DiagnosticException):
     """The module is not (only) in the LLVM dialect, or uses something the
@@ -28,13 +32,21 @@ class TranslationError(DiagnosticException):
 
 
 def translate_to_llvmir(
-    module: ModuleOp, *, target_triple: str | None = None, data_layout: str = ""
+    module: ModuleOp,
+    *,
+    target_triple: str | None = None,
+    data_layout: str = "",
+    legalize_in_place: bool = False,
+    verify_each: bool = False,
 ) -> str:
     """LLVM IR text of an `llvm`-dialect module.
 
     The triple is the module's `llvm.target_triple`, else `target_triple`, else
     the host's; `data_layout` (e.g. `str(target_machine.target_data)`) is set when
-    given. The input module is not modified."""
+    given. The input module is not modified, unless `legalize_in_place`: then
+    its blocks may be reordered and forwarding blocks added (the meaning stays
+    the same), which spares copying the whole module. `verify_each` verifies
+    the legalized module (a failure is a located internal error)."""
     for op in module.ops:
         if op.dialect_name() != "llvm":
             raise TranslationError(
@@ -47,7 +59,14 @@ def translate_to_llvmir(
             raise TranslationError(
                 f"cannot translate '{op.name}' at {op.location}: not an llvm dialect op"
             )
-    module = sort_blocks(ensure_distinct_successors(module))
+    module = sort_blocks(
+        ensure_distinct_successors(module, in_place=legalize_in_place),
+        in_place=legalize_in_place,
+    )
+    if verify_each:
+        from noma.frontend.verify import verify_after_pass
+
+        verify_after_pass(module, LEGALIZE_PASS_NAME)
     try:
         llvm_module = convert_module(
             module, fallback_target_triple=target_triple, data_layout=data_layout
@@ -65,14 +84,17 @@ def _shared_successor(op: object) -> bool:
     )
 
 
-def ensure_distinct_successors(module: ModuleOp) -> ModuleOp:
+def ensure_distinct_successors(module: ModuleOp, *, in_place: bool = False) -> ModuleOp:
     """`llvm.cond_br %c, ^bb(%a), ^bb(%b)` -> `llvm.cond_br %c, ^bb(%a), ^fwd` with
-    `^fwd: llvm.br ^bb(%b)`. Returns `module` itself when nothing needs it, else a
-    legalized copy (the input is never modified)."""
-    if not any(_shared_successor(op) for op in module.walk()):
+    `^fwd: llvm.br ^bb(%b)`. Returns `module` itself when nothing needs it or when
+    `in_place`, else a legalized copy (then the input is not modified)."""
+    shared = [op for op in _terminators(module) if _shared_successor(op)]
+    if not shared:
         return module
-    module = module.clone()
-    for op in [op for op in module.walk() if _shared_successor(op)]:
+    if not in_place:
+        module = module.clone()
+        shared = [op for op in _terminators(module) if _shared_successor(op)]
+    for op in shared:
         assert isinstance(op, llvm.CondBrOp)
         block, region = op.parent_block(), op.parent_region()
         assert block is not None and region is not None
@@ -83,6 +105,17 @@ def ensure_distinct_successors(module: ModuleOp) -> ModuleOp:
         block.insert_op_before(branch, op)
         block.erase_op(op)
     return module
+
+
+def _terminators(module: ModuleOp) -> list[object]:
+    """The last op of every block of every function (where branches are)."""
+    return [
+        block.last_op
+        for func in module.ops
+        if isinstance(func, llvm.FuncOp)
+        for block in func.body.blocks
+        if block.last_op is not None
+    ]
 
 
 def _reverse_post_order(region: Region) -> list[Block]:
@@ -109,19 +142,23 @@ def _successors(block: Block) -> tuple[Block, ...]:
     return tuple(last.successors) if last is not None else ()
 
 
-def sort_blocks(module: ModuleOp) -> ModuleOp:
+def sort_blocks(module: ModuleOp, *, in_place: bool = False) -> ModuleOp:
     """Every function's blocks in reverse post-order (dominators first). Returns
-    `module` itself when already so, else a sorted copy."""
+    `module` itself when already so or when `in_place`, else a sorted copy
+    (then the input is not modified)."""
 
-    def unsorted(m: ModuleOp) -> list[Region]:
+    def unsorted(m: ModuleOp) -> list[tuple[Region, list[Block]]]:
         regions = [op.body for op in m.ops if isinstance(op, llvm.FuncOp)]
-        return [r for r in regions if r.blocks and _reverse_post_order(r) != list(r.blocks)]
+        orders = [(r, _reverse_post_order(r)) for r in regions if r.blocks]
+        return [(r, order) for r, order in orders if order != list(r.blocks)]
 
-    if not unsorted(module):
+    pending = unsorted(module)
+    if not pending:
         return module
-    module = module.clone()
-    for region in unsorted(module):
-        order = _reverse_post_order(region)
+    if not in_place:
+        module = module.clone()
+        pending = unsorted(module)
+    for region, order in pending:
         for block in order:
             region.detach_block(block)
         for block in order:

@@ -48,8 +48,23 @@ def _guarded(action: Callable[[], T]) -> T:
     raise AssertionError("unreachable")
 
 
-def _load(path: Path) -> Program:
-    return compile(path)
+VerifyEachOption = Annotated[
+    bool,
+    typer.Option(
+        "--verify-each",
+        help="Verify the IR after every compiler pass (a compiler-debugging aid; "
+        "also NOMA_VERIFY_EACH=1).",
+    ),
+]
+
+
+def _verify_each(flag: bool) -> bool | None:
+    """The flag turns verification on; without it the environment decides."""
+    return True if flag else None
+
+
+def _load(path: Path, verify_each: bool = False) -> Program:
+    return compile(path, verify_each=_verify_each(verify_each))
 
 
 def _parse_args(values: list[str] | None) -> dict[str, str]:
@@ -113,6 +128,7 @@ def run(
         ),
     ] = DEFAULT_SEED,
     arg: ArgOption = None,
+    verify_each: VerifyEachOption = False,
 ) -> None:
     """Compile a program to machine code and run it: prints what the program
     prints, then main's result on the last line."""
@@ -120,7 +136,7 @@ def run(
 
     def action() -> None:
         # The files give the ranks of main's parameters (docs/language.md 13.3).
-        program = compile(source, arg_files=args)
+        program = compile(source, arg_files=args, verify_each=_verify_each(verify_each))
         program.check_arg_names(args)  # before the JIT exists
         try:
             result = program.run(seed=seed, args=args)
@@ -160,6 +176,7 @@ def build_exe(
             show_default=False,
         ),
     ] = None,
+    verify_each: VerifyEachOption = False,
 ) -> None:
     """Compile a program into a standalone native executable that needs no
     Python: it prints what `noma run` prints and accepts `--seed N` and
@@ -169,7 +186,7 @@ def build_exe(
     args = _parse_args(arg)
 
     def action() -> None:
-        program = compile(source, arg_files=args)
+        program = compile(source, arg_files=args, verify_each=_verify_each(verify_each))
         program.check_arg_names(args)
         build_executable(program, output, opt_level)
 
@@ -177,10 +194,10 @@ def build_exe(
 
 
 @app.command()
-def check(source: SourceArg) -> None:
+def check(source: SourceArg, verify_each: VerifyEachOption = False) -> None:
     """Compile a program down to LLVM IR without running it: prints the
     diagnostics, if any."""
-    _guarded(lambda: _load(source).llvm_ir)
+    _guarded(lambda: _load(source, verify_each).llvm_ir)
 
 
 @app.command()
@@ -200,13 +217,14 @@ def emit(
     debuginfo: Annotated[
         bool, typer.Option("--debuginfo", help="Print source locations on the ops.")
     ] = False,
+    verify_each: VerifyEachOption = False,
 ) -> None:
     """Print the IR of a program after a stage of the pipeline."""
     if stage not in STAGE_NAMES:
         _fail(f"noma: error: unknown stage '{stage}' (expected one of {', '.join(STAGE_NAMES)})")
 
     def action() -> str:
-        program = _load(source)
+        program = _load(source, verify_each)
         if stage == "llvm-ir":
             return program.llvm_ir
         from io import StringIO

@@ -12,15 +12,21 @@ works the same way.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Sequence
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.xdsl_opt_main import xDSLOptMain
 
 from noma import pipeline
 from noma.tools.errors import fail, reported_errors
+
+if TYPE_CHECKING:
+    import argparse
+
+    from xdsl.passes import ModulePass
 
 
 class NomaOptMain(xDSLOptMain):
@@ -63,9 +69,41 @@ class NomaOptMain(xDSLOptMain):
             check_source_file(self.args.input_file)
         return super().get_input_stream()
 
+    def register_all_arguments(self, arg_parser: argparse.ArgumentParser) -> None:
+        super().register_all_arguments(arg_parser)
+        arg_parser.add_argument(
+            "--verify-each",
+            default=False,
+            action="store_true",
+            help="Verify the IR after every pass (default: NOMA_VERIFY_EACH=1 in the "
+            "environment); otherwise only the input and the final output are verified",
+        )
+
     def setup_pipeline(self) -> None:
         self.args.passes = pipeline.expand_aliases(self.args.passes)
         super().setup_pipeline()
+        xdsl_callback = self.pipeline.callback
+        assert xdsl_callback is not None
+        verify_each = self.args.verify_each or pipeline.verify_each_requested()
+
+        def callback(
+            previous: ModulePass | None, module: ModuleOp, next_pass: ModulePass | None
+        ) -> None:
+            # xDSL verifies the input (diagnostics for bad input); after a
+            # pass, invalid IR is a compiler bug, reported naming the pass.
+            verify_now = verify_each or next_pass is None
+            if previous is not None and verify_now and not self.args.disable_verify:
+                from noma.frontend.verify import verify_after_pass
+
+                verify_after_pass(module, previous.name)
+            disable_verify = self.args.disable_verify
+            self.args.disable_verify = disable_verify or previous is not None
+            try:
+                xdsl_callback(previous, module, next_pass)
+            finally:
+                self.args.disable_verify = disable_verify
+
+        self.pipeline = dataclasses.replace(self.pipeline, callback=callback)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -20,6 +20,7 @@ from typing import NoReturn
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
 from noma import atomic
+from noma.pipeline import verify_each_requested
 
 PROG = "noma-translate"
 
@@ -56,23 +57,27 @@ def _write_atomically(path: str, text: str) -> None:
         raise ToolError(f"cannot write {path}: {e.strerror or e}") from e
 
 
-def translate_text(source: str, name: str) -> str:
-    """LLVM IR text of the LLVM-dialect MLIR `source`."""
+def translate_text(source: str, name: str, *, verify_each: bool = False) -> str:
+    """LLVM IR text of the LLVM-dialect MLIR `source`; `verify_each` also
+    verifies the module after legalization."""
     # Imported here, so that a usage error or an unreadable file costs no
     # import of the parser, the dialects or the LLVM backend.
     from xdsl.parser import Parser
 
+    from noma.frontend.diagnostics import NomaError
     from noma.lowering.translate import translate_to_llvmir
     from noma.pipeline import make_context
 
     try:
         module = Parser(make_context(), source, name).parse_module()
         module.verify()
-        return translate_to_llvmir(module)
+        return translate_to_llvmir(module, legalize_in_place=True, verify_each=verify_each)
     except ParseError as e:
         raise ToolError(_parse_error(e)) from e
     except DiagnosticException as e:
         raise ToolError(f"{name}: {_one_line(str(e))}") from e
+    except NomaError as e:  # --verify-each found invalid IR: a located internal error
+        raise ToolError(f"{name}: {e}") from e
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -105,6 +110,12 @@ def _arg_parser() -> argparse.ArgumentParser:
         metavar="OUT",
         help="write the LLVM IR to OUT (atomically) instead of stdout",
     )
+    parser.add_argument(
+        "--verify-each",
+        action="store_true",
+        help="also verify the module after legalization for export (default: "
+        "NOMA_VERIFY_EACH=1 in the environment; the input is always verified)",
+    )
     return parser
 
 
@@ -112,7 +123,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = _arg_parser().parse_args(argv)
     try:
         source, name = _read(args.input)
-        llvm_ir = translate_text(source, name)
+        verify_each = args.verify_each or verify_each_requested()
+        llvm_ir = translate_text(source, name, verify_each=verify_each)
         if args.output:
             _write_atomically(args.output, llvm_ir)
         else:

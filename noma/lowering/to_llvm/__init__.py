@@ -38,7 +38,7 @@ from noma.lowering.to_llvm.cf import CF_PATTERNS
 from noma.lowering.to_llvm.func import FUNC_PATTERNS
 from noma.lowering.to_llvm.math import MATH_PATTERNS
 from noma.lowering.to_llvm.memref import MEMREF_PATTERNS, guard_allocations
-from noma.lowering.to_llvm.types import LoweringError, check_lowered
+from noma.lowering.to_llvm.types import LoweringError, check_lowered, sharing_constants
 
 __all__ = [
     "ConvertArithToLLVMPass",
@@ -74,9 +74,13 @@ class _DispatchByOpType(RewritePattern):
 
 
 def apply_patterns(module: builtin.ModuleOp, patterns: Sequence[RewritePattern]) -> None:
-    """Apply `patterns` everywhere in `module` until none applies."""
-    walker = PatternRewriteWalker(_DispatchByOpType(patterns), apply_recursively=True)
-    walker.rewrite_module(module)
+    """Apply `patterns` to every op of `module`, in one walk: the patterns
+    emit only `llvm` ops and casts, which need no further rewriting (what is
+    left unlowered is reported by `check_lowered`), so neither the ops they
+    create nor a second walk over the whole module are looked at."""
+    walker = PatternRewriteWalker(_DispatchByOpType(patterns), apply_recursively=False)
+    with sharing_constants():
+        walker.rewrite_module(module)
 
 
 @dataclass(frozen=True)

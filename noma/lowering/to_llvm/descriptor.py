@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from typing import cast
 
 from xdsl.builder import Builder
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import DYNAMIC_INDEX, DenseArrayBase, MemRefType, NoneAttr, i64
 from xdsl.ir import Attribute, Operation, SSAValue
-from xdsl.utils.hints import isa
 
 from noma.lowering.to_llvm.types import (
     I64,
@@ -73,9 +74,11 @@ def _positions(rank: int) -> list[tuple[int, ...]]:
 
 def ranked(t: Attribute, op: Operation) -> MemRefType[Attribute]:
     """`t` as a ranked memref type (unranked memrefs are not supported)."""
-    if not isa(t, MemRefType[Attribute]):
+    # isinstance, not xDSL's generic `isa(t, MemRefType[Attribute])`: the same
+    # test (any element type), without its cost on every memref op.
+    if not isinstance(t, MemRefType):
         raise lowering_error(op, f"expected a ranked memref, got {t}")
-    return t
+    return cast(MemRefType[Attribute], t)
 
 
 def static_offset(t: MemRefType[Attribute]) -> int | None:
@@ -113,9 +116,11 @@ class Descriptor:
         return self.type.get_num_dims()
 
     def _extract(self, b: Builder, *position: int) -> SSAValue:
+        inserted = _inserted_at(self.value, position)
+        if inserted is not None:
+            return inserted
         t: Attribute = I64 if position[0] >= 2 else PTR
-        pos = DenseArrayBase.from_list(i64, position)
-        return emit(b, llvm.ExtractValueOp(pos, self.value, t))
+        return emit(b, llvm.ExtractValueOp(_position_attr(position), self.value, t))
 
     def allocated_ptr(self, b: Builder) -> SSAValue:
         return self._extract(b, 0)
@@ -157,13 +162,39 @@ class Descriptor:
         return total
 
 
+@cache
+def _position_attr(position: tuple[int, ...]) -> DenseArrayBase:
+    """The `[i, j]` of an insertvalue/extractvalue (cached: immutable)."""
+    return DenseArrayBase.from_list(i64, position)
+
+
+def _inserted_at(struct: SSAValue, position: tuple[int, ...]) -> SSAValue | None:
+    """The value `struct` holds at `position` when the chain of
+    `llvm.insertvalue` that built it (`pack`) says so: an extract of it would
+    give just that value, which dominates the struct. None if unknown, and
+    for the address of a global: xDSL's LLVM backend gives that one the
+    global's typed pointer type (`[4 x double]*`), which a call expecting
+    another would reject, while the descriptor's field is a plain `ptr`."""
+    owner = struct.owner
+    while isinstance(owner, llvm.InsertValueOp):
+        at = tuple(owner.position.get_values())
+        if at == position:
+            inserted = owner.value
+            return None if isinstance(inserted.owner, llvm.AddressOfOp) else inserted
+        if at == position[: len(at)] or position == at[: len(position)]:
+            return None  # a whole sub-aggregate: not a field of ours alone
+        owner = owner.container.owner
+    return None
+
+
 def pack(b: Builder, rank: int, fields: Sequence[Index]) -> SSAValue:
     """A descriptor struct from its flattened fields (allocated, aligned, offset,
     sizes..., strides...)."""
     struct = emit(b, llvm.UndefOp(descriptor_type(rank)))
     for position, value in zip(_positions(rank), fields, strict=True):
-        pos = DenseArrayBase.from_list(i64, position)
-        struct = emit(b, llvm.InsertValueOp(pos, struct, materialize(b, value)))
+        struct = emit(
+            b, llvm.InsertValueOp(_position_attr(position), struct, materialize(b, value))
+        )
     return struct
 
 

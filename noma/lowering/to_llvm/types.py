@@ -20,10 +20,12 @@ inverse pairs, which `reconcile-unrealized-casts` removes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
 
 from xdsl.builder import Builder
-from xdsl.dialects import llvm
+from xdsl.dialects import func, llvm
 from xdsl.dialects.builtin import (
     AnyFloat,
     Float16Type,
@@ -71,8 +73,11 @@ def lowering_error(op: Operation, message: str) -> LoweringError:
 # --- types -------------------------------------------------------------------
 
 
+@cache
 def descriptor_type(rank: int) -> llvm.LLVMStructType:
-    """MLIR's ranked memref descriptor: (allocated, aligned, offset, sizes, strides)."""
+    """MLIR's ranked memref descriptor: (allocated, aligned, offset, sizes, strides).
+    Cached: attributes are immutable, and building (and verifying) a struct
+    type per use was a tenth of the lowering's time."""
     fields: list[Attribute] = [PTR, PTR, I64]
     if rank > 0:
         fields += [llvm.LLVMArrayType(rank, I64), llvm.LLVMArrayType(rank, I64)]
@@ -238,9 +243,51 @@ def emit(builder: Builder, op: Operation) -> SSAValue:
     return op.results[0]
 
 
+_shared_constants: dict[tuple[Block, Attribute, int], SSAValue] | None = None
+"""While a conversion runs (`sharing_constants`): the integer constants made
+so far, by function entry block, type and value."""
+
+
+@contextmanager
+def sharing_constants() -> Iterator[None]:
+    """Within this, `constant` makes each integer constant once per function,
+    at the top of its entry block (which dominates every use), instead of
+    once per use: the descriptor arithmetic asks for the same few sizes,
+    strides and byte counts over and over."""
+    global _shared_constants
+    saved, _shared_constants = _shared_constants, {}
+    try:
+        yield
+    finally:
+        _shared_constants = saved
+
+
+def _function_entry(builder: Builder) -> Block | None:
+    """The entry block of the function holding the builder's insertion
+    point, if any (a block being built outside a function has none)."""
+    block: Block | None = builder.insertion_point.block
+    while block is not None:
+        owner = block.parent_op()
+        if isinstance(owner, llvm.FuncOp | func.FuncOp):
+            return owner.body.blocks.first
+        block = owner.parent_block() if owner is not None else None
+    return None
+
+
 def constant(builder: Builder, value: int, type: Attribute = I64) -> SSAValue:
-    """`llvm.mlir.constant(value) : type` (an integer)."""
-    return emit(builder, llvm.ConstantOp(IntegerAttr(value, type), type))
+    """`llvm.mlir.constant(value) : type` (an integer); one per function
+    within `sharing_constants`."""
+    entry = _function_entry(builder) if _shared_constants is not None else None
+    if _shared_constants is None or entry is None:
+        return emit(builder, llvm.ConstantOp(IntegerAttr(value, type), type))
+    key = (entry, type, value)
+    known = _shared_constants.get(key)
+    if known is not None and known.owner.parent_block() is entry:
+        return known
+    op = llvm.ConstantOp(IntegerAttr(value, type), type)
+    builder.insert(op, InsertPoint.at_start(entry))
+    _shared_constants[key] = op.results[0]
+    return op.results[0]
 
 
 def float_constant(builder: Builder, value: float, type: Attribute) -> SSAValue:
