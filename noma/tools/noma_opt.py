@@ -93,9 +93,7 @@ class NomaOptMain(xDSLOptMain):
             # pass, invalid IR is a compiler bug, reported naming the pass.
             verify_now = verify_each or next_pass is None
             if previous is not None and verify_now and not self.args.disable_verify:
-                from noma.frontend.verify import verify_after_pass
-
-                verify_after_pass(module, previous.name)
+                _verify_after(module, previous.name)
             disable_verify = self.args.disable_verify
             self.args.disable_verify = disable_verify or previous is not None
             try:
@@ -104,6 +102,19 @@ class NomaOptMain(xDSLOptMain):
                 self.args.disable_verify = disable_verify
 
         self.pipeline = dataclasses.replace(self.pipeline, callback=callback)
+
+
+def _verify_after(module: ModuleOp, pass_name: str) -> None:
+    """Verify `module`; on failure, report it as NOMA's verifier does (naming
+    the pass, at the failing op), which is only imported then: a run that
+    verifies cleanly does not load the frontend."""
+    try:
+        module.verify()
+    except Exception:  # noqa: BLE001 - re-verified below for the located report
+        from noma.frontend.verify import verify_after_pass
+
+        verify_after_pass(module, pass_name)
+        raise
 
 
 def main(argv: Sequence[str] | None = None) -> None:
