@@ -11,10 +11,11 @@
 - the driver `noma_exe_main.c`, which does what `noma run` does around the
   call (seed, `--arg` files, the trampoline, printing the result).
 
-They are linked by the system C compiler with the runtime's flags and
-libraries. Every intermediate lives in a temporary directory, and the
-executable is linked to a temporary name next to the output and renamed
-into place, so a failed build never leaves a half-written file nor clobbers
+The runtime and the driver are compiled to objects once, with the runtime's
+flags, and kept in NOMA's cache directory (`build.build_runtime_objects`);
+the system C compiler then only links. Every intermediate lives in a
+temporary directory, and the executable is linked to a temporary name next
+to the output and renamed into place, so a failed build never leaves a half-written file nor clobbers
 the executable that was there; a SIGTERM, SIGINT or SIGHUP removes them
 before it ends the process.
 
@@ -133,26 +134,23 @@ def _check_output(output: Path) -> None:
 
 
 def link_command(compiler: list[str], objects: list[Path], output: Path) -> list[str]:
-    """`cc <runtime flags> -I <runtime> -o output objects runtime.c... driver.c -lm`:
-    the runtime compiled exactly as for the shared library (less -shared),
-    its libraries after the sources for --as-needed linkers."""
+    """`cc <runtime flags> -o output objects... -lm`: the program's object,
+    then the runtime's and the driver's (compiled once and kept in the
+    cache, see `build.build_runtime_objects`), its libraries after the
+    objects for --as-needed linkers."""
     return [
         *compiler,
         *RUNTIME_CFLAGS,
-        "-I",
-        str(build.runtime_include_dir()),
         "-o",
         str(output),
         *(str(p) for p in objects),
-        *(str(p) for p in build.runtime_source_paths()),
-        str(DRIVER_SOURCE),
         *build._LINK_LIBS,  # the runtime's own libraries (-lm), as for its shared library
     ]
 
 
-def _link(compiler: list[str], obj: Path, output: Path) -> None:
+def _link(compiler: list[str], objects: list[Path], output: Path) -> None:
     """Link into `output` (a temporary name), or raise with the compiler's words."""
-    cmd = link_command(compiler, [obj], output)
+    cmd = link_command(compiler, objects, output)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -178,10 +176,11 @@ def build_executable(program: Program, output: str | os.PathLike[str], opt_level
     _check_output(target)
     ir = executable_ir(program)  # the program's own errors come first
     compiler = find_c_compiler()
+    runtime = build.build_runtime_objects((DRIVER_SOURCE,))
     # SIGTERM or SIGINT while the object and the temporary output exist:
     # both are removed, then the signal ends the process.
     with cleanup_on_signals(), tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
         obj = emit_object_file(ir, Path(scratch) / "program.o", speed_level=opt_level)
         with replacing(target, mode=0o777) as temp:
-            _link(compiler, obj, temp)
+            _link(compiler, [obj, *runtime], temp)
     return target
