@@ -118,7 +118,10 @@ def main() -> None:
 
 def __getattr__(name: str) -> Any:
     # The typer application and its helpers (`app`, `parse_seed`, ...),
-    # imported on first use.
+    # imported on first use (not for the import system's own questions,
+    # such as `__path__` on `from noma.tools.noma_cli import main`).
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     from noma.tools import noma_commands
 
     try:
