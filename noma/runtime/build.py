@@ -51,6 +51,7 @@ __all__ = [
     "runtime_include_dir",
     "runtime_source_path",
     "runtime_source_paths",
+    "runtime_sources_key",
     "trusted_cache_dir",
     "trusted_cache_subdir",
     "untrusted_reason",
@@ -254,14 +255,22 @@ def _compiler_identity(compiler: list[str]) -> str:
     return "\0".join([real, stamp, *compiler[1:]])
 
 
-def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
-    """Hash of the C sources, compiler identity and flags."""
+def runtime_sources_key() -> str:
+    """Hash of the runtime's C sources and headers (its ABI among them)."""
     h = hashlib.sha256()
     for path in (*runtime_source_paths(), *sorted(_C_DIR.glob("*.h"))):
         h.update(path.name.encode())
         h.update(b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
+    return h.hexdigest()
+
+
+def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
+    """Hash of the C sources, compiler identity and flags."""
+    h = hashlib.sha256()
+    h.update(runtime_sources_key().encode())
+    h.update(b"\0")
     h.update(_compiler_identity(compiler).encode())
     h.update(b"\0")
     h.update("\0".join(flags).encode())

@@ -141,23 +141,26 @@ def optimize_ir(llvm_ir: str, *, speed_level: int = 2) -> str:
     return str(mod)
 
 
-def compile_to_object(llvm_ir: str, *, speed_level: int = 2) -> bytes:
+def compile_to_object(llvm_ir: str, *, speed_level: int = 2, pic: bool = False) -> bytes:
     """The machine code of LLVM IR for this process's JIT: parsed,
     verified, optimised (``default<O{speed_level}>``, host CPU) and emitted
     as an object file by the JIT's target machine; :meth:`JitModule.from_object`
-    loads it. Raises :class:`JitError` for IR that does not parse or verify."""
+    loads it. ``pic=True`` makes a position-independent object to link into
+    an executable instead. Raises :class:`JitError` for IR that does not
+    parse or verify."""
     mod = _parse_and_verify(llvm_ir)
-    tm = host_target_machine(jit=True, opt_level=speed_level)
+    tm = host_target_machine(jit=not pic, opt_level=speed_level)
     _optimize(mod, tm, speed_level)
     return tm.emit_object(mod)
 
 
-def target_identity(*, speed_level: int = 2) -> str:
+def target_identity(*, speed_level: int = 2, runtime: str | None = None) -> str:
     """Everything besides the program that the machine code of
     :func:`compile_to_object` depends on, as text for a cache key: llvmlite
     and LLVM, the target triple, CPU and features, the optimisation level,
-    and the runtime library (its name carries the hash of its sources,
-    compiler and flags), whose ABI the code calls."""
+    and the runtime, whose ABI the code calls: `runtime`, else the JIT's
+    runtime library (its name carries the hash of its sources, compiler and
+    flags)."""
     _ensure_llvm_initialized()
     return "\n".join(
         [
@@ -167,7 +170,7 @@ def target_identity(*, speed_level: int = 2) -> str:
             f"cpu {llvm.get_host_cpu_name()}",
             f"features {llvm.get_host_cpu_features().flatten()}",
             f"opt {speed_level}",
-            f"runtime {load_runtime().path.name}",
+            f"runtime {runtime if runtime is not None else load_runtime().path.name}",
         ]
     )
 

@@ -284,3 +284,31 @@ def test_untrusted_cache_directory_is_not_used(
     assert "noma: warning: not using the cache directory" in capfd.readouterr().err
     assert list(cache.iterdir()) == []
     assert program_cache.programs_dir().parent == build._private_cache
+
+
+def test_executable_reuses_the_programs_object(
+    cache: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second build of the same program at the same level links the
+    cached object: LLVM is not run; another level is another entry."""
+    import subprocess
+
+    from noma.executable import build_executable
+
+    monkeypatch.chdir(tmp_path)
+    build_executable(_program(tmp_path, WARNED), tmp_path / "first")
+    assert len(_entries(cache)) == 1
+
+    def refuse(*args: object, **kwargs: object) -> bytes:
+        raise AssertionError("compiled the program again")
+
+    monkeypatch.setattr(jit, "compile_to_object", refuse)
+    build_executable(_program(tmp_path, WARNED), tmp_path / "second")
+    runs = [
+        subprocess.run([str(tmp_path / name)], capture_output=True, text=True, check=False)
+        for name in ("first", "second")
+    ]
+    assert runs[0].returncode == 0 and runs[0].stdout.startswith("6.0\n")
+    assert (runs[0].stdout, runs[0].stderr) == (runs[1].stdout, runs[1].stderr)
+    with pytest.raises(AssertionError, match="compiled the program again"):
+        build_executable(_program(tmp_path, WARNED), tmp_path / "third", opt_level=1)
