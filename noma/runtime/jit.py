@@ -488,7 +488,7 @@ class NomaRuntime:
         return int(self.lib.noma_rt_invoke(ctypes.c_void_p(fn_address), argv))
 
 
-_runtimes: dict[Path, NomaRuntime] = {}
+_runtimes: dict[str, NomaRuntime] = {}
 _runtime_lock = threading.Lock()
 
 
@@ -500,12 +500,16 @@ def load_runtime() -> NomaRuntime:
     """
     path = build_runtime_library()
     with _runtime_lock:
-        rt = _runtimes.get(path)
+        # By name, which hashes what the library is built from: the same
+        # library in another cache directory (NOMA_CACHE_DIR changed) is the
+        # one already loaded. Loading a second copy would split the runtime's
+        # state, and compiled code calls whichever copy was loaded first.
+        rt = _runtimes.get(path.name)
         if rt is None:
             _ensure_llvm_initialized()
             llvm.load_library_permanently(str(path))
             rt = NomaRuntime(path)
-            _runtimes[path] = rt
+            _runtimes[path.name] = rt
         return rt
 
 
