@@ -14,28 +14,36 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
+import stat
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from xdsl.dialects.builtin import ModuleOp, TensorType
-from xdsl.dialects.func import FuncOp
-from xdsl.ir import Attribute
+from noma.runtime import program_cache
+from noma.runtime.program_cache import CachedProgram
 
-from noma import pipeline
-from noma.dialects.noma.files import LoadArgOp
-from noma.frontend import compile_to_ir
-from noma.frontend.diagnostics import NomaError, SourceLoc
-from noma.frontend.irgen import ENTRY_ATTR
-from noma.frontend.irgen.files import arg_ranks
-from noma.frontend.source import read_source_file
+if TYPE_CHECKING:
+    import numpy as np
+    from xdsl.dialects.builtin import ModuleOp
+    from xdsl.dialects.func import FuncOp
+    from xdsl.ir import Attribute
+
+    from noma.runtime.jit import JitModule
+
+# xdsl, numpy, the frontend and the passes are imported where they are
+# used: a program whose machine code is in the compile cache runs without
+# any of them (`noma run` start-up time).
 
 PACKED_PREFIX = "_noma_packed_"
 """The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
 
+
+JIT_OPT_LEVEL = 2
+"""The LLVM optimisation level of JIT-compiled programs (`noma run`)."""
 
 DEFAULT_SEED = 0x4E4F4D41
 """The seed of the random generator when none is given ("NOMA"; the C
@@ -67,14 +75,18 @@ class Program:
     arg_ranks: Mapping[str, int] = field(default_factory=dict)
     """The ranks of main's parameters whose files are known when compiling
     (see `compile`); the others are 2-D."""
-    verify_each: bool = field(default_factory=pipeline.verify_each_requested)
-    """Verify the IR after every pass (`NOMA_VERIFY_EACH=1` by default); a
-    pass that leaves invalid IR is a located internal error naming it."""
+    verify_each: bool | None = None
+    """Verify the IR after every pass; None: when `NOMA_VERIFY_EACH=1` is
+    set. A pass that leaves invalid IR is a located internal error naming
+    it."""
     _stages: dict[str, ModuleOp] = field(default_factory=dict, repr=False)
     """The stages the caller asked for: handed out, so never changed again."""
     _head: tuple[int, ModuleOp] | None = field(default=None, repr=False)
     """The most advanced module no caller holds (stage index, module): the
     next stages advance it in place."""
+    cache: bool = True
+    """Whether `run` takes the machine code from the compile cache (and puts
+    it there), unless NOMA_NO_CACHE is set; see noma.runtime.program_cache."""
 
     def ir(self, stage: str = "noma") -> ModuleOp:
         """The module at the end of `stage` (see `noma.pipeline.STAGES`).
@@ -92,6 +104,8 @@ class Program:
         itself (taken over), else a copy of a stage the caller holds, else
         the frontend's output. No verification or copy between the stages
         (unless `verify_each`)."""
+        from noma import pipeline
+
         start: int
         module: ModuleOp
         head = self._head
@@ -117,11 +131,18 @@ class Program:
         if spec:
             stage = pipeline.STAGES[index].name
             with _no_cyclic_gc(), self._nesting_guard(stage):
-                callback = pipeline.verify_after_each_pass if self.verify_each else None
+                callback = pipeline.verify_after_each_pass if self._verify_each() else None
                 pipeline.build_pipeline(spec, callback).apply(pipeline.make_context(), module)
         return module
 
+    def _verify_each(self) -> bool:
+        from noma.pipeline import verify_each_requested
+
+        return verify_each_requested() if self.verify_each is None else self.verify_each
+
     def _frontend(self) -> ModuleOp:
+        from noma.frontend import compile_to_ir
+
         with self._nesting_guard("noma"):
             return compile_to_ir(self.source, self.filename, self.arg_ranks)
 
@@ -130,6 +151,8 @@ class Program:
         try:
             yield
         except RecursionError:
+            from noma.frontend.diagnostics import NomaError, SourceLoc
+
             # The frontend limits nesting with located errors; this is the
             # last resort (e.g. a low recursion limit in the caller).
             raise NomaError(
@@ -139,24 +162,109 @@ class Program:
 
     @cached_property
     def llvm_ir(self) -> str:
+        from noma import pipeline
         from noma.lowering.translate import translate_to_llvmir
 
         llvm_index = len(pipeline.STAGES) - 1
         kept = self._stages.get(pipeline.STAGES[llvm_index].name)
         if kept is not None:  # the caller's module: legalized on a copy if need be
-            return translate_to_llvmir(kept, verify_each=self.verify_each)
+            return translate_to_llvmir(kept, verify_each=self._verify_each())
         module = self._module_at(llvm_index)
         with _no_cyclic_gc(), self._nesting_guard("llvm-ir"):
-            text = translate_to_llvmir(module, legalize_in_place=True, verify_each=self.verify_each)
+            text = translate_to_llvmir(
+                module, legalize_in_place=True, verify_each=self._verify_each()
+            )
         # Still the llvm stage (legalizing keeps the meaning), for `ir("llvm")`.
         self._head = (llvm_index, module)
         return text
 
+    # -- machine code, from the compile cache or compiled here ----------------
+
     @cached_property
-    def jit(self):  # -> noma.runtime.jit.JitModule
+    def _cache_key(self) -> str | None:
+        """The program's key in the compile cache; None when not caching."""
+        if not self.cache or program_cache.cache_disabled_by_environment():
+            return None
+        from noma.runtime.jit import target_identity
+
+        return program_cache.program_key(
+            self.source, self.filename, self.arg_ranks, target_identity(speed_level=JIT_OPT_LEVEL)
+        )
+
+    @cached_property
+    def _cached(self) -> CachedProgram | None:
+        """The program's entry in the compile cache, if there is a valid one.
+        Its compile-time warnings are printed, as compiling would have (unless
+        the frontend already ran and printed them)."""
+        key = self._cache_key
+        entry = program_cache.load(key) if key is not None else None
+        if entry is not None and "noma" not in self._stages:
+            for warning in entry.warnings:
+                print(warning, file=sys.stderr)
+        return entry
+
+    @cached_property
+    def compiled(self) -> CachedProgram:
+        """The program's machine code (for this process's JIT) and what a run
+        needs to know about main: from the compile cache, else compiled now
+        (and stored there)."""
+        entry = self._cached
+        if entry is None:
+            entry = self._compile_machine_code()
+            if self._cache_key is not None:
+                program_cache.store(self._cache_key, entry)
+        return entry
+
+    def _known_machine_code(self) -> CachedProgram | None:
+        """`compiled` if it is already known (compiled or found in the
+        cache), without compiling or looking it up."""
+        return self.__dict__.get("compiled") or self.__dict__.get("_cached")
+
+    def _compile_machine_code(self) -> CachedProgram:
+        from xdsl.dialects.builtin import TensorType
+
+        from noma.runtime.jit import compile_to_object
+
+        object_code = compile_to_object(self.llvm_ir, speed_level=JIT_OPT_LEVEL)
+        outputs = list(self.entry.function_type.outputs.data)
+        if not outputs:
+            result, rank = "none", 0
+        elif isinstance(outputs[0], TensorType):
+            result, rank = "tensor", outputs[0].get_num_dims()
+        else:
+            result, rank = "scalar", 0
+        main = self._main_entry
+        line, col = self._main_position
+        return CachedProgram(
+            object_code=object_code,
+            packed_entry=PACKED_PREFIX + self.entry.sym_name.data,
+            result=result,
+            result_rank=rank,
+            parameters=main.parameters,
+            main_line=line,
+            main_col=col,
+            main_where=main.where,
+            main_excerpt=main.excerpt,
+            warnings=self._compile_time_warnings() if self._cache_key is not None else (),
+        )
+
+    def _compile_time_warnings(self) -> tuple[str, ...]:
+        """The warnings the frontend printed when it compiled the program
+        (noma.frontend.irgen.generate_ir), rendered in the same words."""
+        from noma.frontend.checks import check_program
+        from noma.frontend.parser import parse_program
+
+        program = parse_program(self.source, self.filename)
+        return tuple(warning.render(self.source) for warning in check_program(program))
+
+    @cached_property
+    def jit(self) -> JitModule:
+        """The program's machine code, linked into this process."""
         from noma.runtime.jit import JitModule
 
-        return JitModule(self.llvm_ir)
+        return JitModule.from_object(self.compiled.object_code, speed_level=JIT_OPT_LEVEL)
+
+    # -- main -----------------------------------------------------------------
 
     @cached_property
     def entry(self) -> FuncOp:
@@ -165,6 +273,9 @@ class Program:
     def main_entry(self) -> MainEntry:
         """main's location and parameters (each parameter is read by one
         `noma.load_arg` in the entry function, in order)."""
+        known = self._known_machine_code()
+        if known is not None:
+            return MainEntry(known.main_where, known.parameters, known.main_excerpt)
         return self._main_entry
 
     @cached_property
@@ -172,16 +283,25 @@ class Program:
         # Cached: `run` checks the names of its arguments on every call, and
         # walking the IR and rendering the excerpt each time cost more than a
         # small program's whole run.
-        names = tuple(
-            op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp)
-        )
+        from noma.dialects.noma.files import LoadArgOp
+        from noma.frontend.diagnostics import NomaError, SourceLoc
+
+        names = tuple(op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp))
         loc = SourceLoc.from_attr(self.entry.location)
         if loc is None:
             return MainEntry("", names, "")
         # As the CLI renders a NomaError: the excerpt from the file, if any.
         rendered = NomaError(loc, "").render()
-        first, _, excerpt = rendered.partition("\n")
+        _first, _, excerpt = rendered.partition("\n")
         return MainEntry(f"{loc}: ", names, f"\n{excerpt}" if excerpt else "")
+
+    @cached_property
+    def _main_position(self) -> tuple[int, int]:
+        """main's line and column (0, 0 when it has no location)."""
+        from noma.frontend.diagnostics import SourceLoc
+
+        loc = SourceLoc.from_attr(self.entry.location)
+        return (0, 0) if loc is None else (loc.line, loc.col)
 
     def check_arg_names(self, names: Iterable[str]) -> None:
         """A NomaError at main for the first of `names` (`--arg NAME=...`)
@@ -189,16 +309,17 @@ class Program:
         entry = self.main_entry()
         for name in names:
             if name not in entry.parameters:
+                from noma.frontend.diagnostics import NomaError, SourceLoc
+
                 takes = ", ".join(entry.parameters) or "none"
-                loc = SourceLoc.from_attr(self.entry.location)
+                known = self._known_machine_code()
+                line, col = (
+                    (known.main_line, known.main_col) if known is not None else self._main_position
+                )
+                loc = SourceLoc(self.filename, line, col) if line else None
                 raise NomaError(loc, f"main has no parameter named '{name}'; it takes {takes}")
 
-    @cached_property
-    def _packed_entry(self) -> tuple[int, list[Attribute]]:
-        """The address of the packed entry point and main's result types."""
-        address = self.jit.function_address(PACKED_PREFIX + self.entry.sym_name.data)
-        return address, list(self.entry.function_type.outputs.data)
-
+    # -- running ----------------------------------------------------------------
 
     def run(
         self, seed: int = DEFAULT_SEED, args: Mapping[str, str] | None = None
@@ -209,20 +330,26 @@ class Program:
         default), so a run is reproducible. `args` maps names of main's
         parameters to the files their values are read from (`--arg
         NAME=FILE`); the runtime's table is cleared first, so a run never
-        sees the files of an earlier one."""
+        sees the files of an earlier one. The machine code comes from the
+        compile cache when the program was compiled before (see `cache`)."""
+        self._cached  # noqa: B018 - a hit knows main's parameters without compiling
         if args:
             self.check_arg_names(args)
-        address, outputs = self._packed_entry
+        compiled = self.compiled
         jit = self.jit
+        address = jit.function_address(compiled.packed_entry)
         jit.runtime.rng_seed(seed)
         jit.runtime.clear_args()
         for name, path in (args or {}).items():
             jit.runtime.set_arg(name, path)
-        slot = result_slot(outputs[0]) if outputs else ctypes.c_double(0.0)
+        if compiled.result == "tensor":
+            slot: ctypes.c_double | ctypes.Structure = descriptor_slot(compiled.result_rank)
+        else:
+            slot = ctypes.c_double(0.0)
         status = jit.runtime.invoke(address, [ctypes.pointer(slot)])
         if status != 0:
             raise ProgramError("the program stopped with a run-time error")
-        if not outputs:
+        if compiled.result == "none":
             return None
         if isinstance(slot, ctypes.c_double):
             return slot.value
@@ -234,9 +361,15 @@ class Program:
 def result_slot(t: Attribute) -> ctypes.c_double | ctypes.Structure:
     """Where the packed entry point stores a result of type `t`: a double,
     or MLIR's memref descriptor for a tensor."""
+    from xdsl.dialects.builtin import TensorType
+
     if not isinstance(t, TensorType):
         return ctypes.c_double(0.0)
-    rank = t.get_num_dims()
+    return descriptor_slot(t.get_num_dims())
+
+
+def descriptor_slot(rank: int) -> ctypes.Structure:
+    """MLIR's memref descriptor of a tensor of rank `rank`."""
 
     class Descriptor(ctypes.Structure):
         _fields_ = [
@@ -252,6 +385,8 @@ def result_slot(t: Attribute) -> ctypes.c_double | ctypes.Structure:
 
 def descriptor_to_array(d: ctypes.Structure) -> np.ndarray:
     """A copy of the elements a memref descriptor describes."""
+    import numpy as np
+
     shape = tuple(d.sizes)
     count = int(np.prod(shape))
     if count == 0:
@@ -265,6 +400,8 @@ def descriptor_to_array(d: ctypes.Structure) -> np.ndarray:
 
 
 def _stage_index(stage: str) -> int:
+    from noma import pipeline
+
     for index, s in enumerate(pipeline.STAGES):
         if s.name == stage:
             return index
@@ -288,6 +425,10 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 
 def _entry_function(module: ModuleOp) -> FuncOp:
+    from xdsl.dialects.func import FuncOp
+
+    from noma.frontend.irgen import ENTRY_ATTR
+
     for op in module.ops:
         if isinstance(op, FuncOp) and ENTRY_ATTR in op.attributes:
             return op
@@ -298,20 +439,57 @@ def compile(
     source_or_path: str | os.PathLike[str],
     arg_files: Mapping[str, str] | None = None,
     *,
+    cache: bool = True,
     verify_each: bool | None = None,
 ) -> Program:
     """A `Program` from NOMA source text or from the path of a `.noma` file.
     `arg_files` names the files that main's parameters will be read from
     (as `Program.run(args=...)` does), when they are known: the ranks of
-    their tensors are taken from them. `verify_each` verifies the IR after
-    every pass (default: `NOMA_VERIFY_EACH=1` in the environment)."""
-    ranks = arg_ranks(arg_files or {})
-    verify = pipeline.verify_each_requested() if verify_each is None else verify_each
+    their tensors are taken from them. `cache=False` compiles the program
+    even if the compile cache has it, and leaves the cache alone (as does
+    NOMA_NO_CACHE=1). `verify_each` verifies the IR after every pass
+    (default: `NOMA_VERIFY_EACH=1` in the environment)."""
+    ranks: dict[str, int] = {}
+    if arg_files:
+        from noma.frontend.file_ranks import arg_ranks
+
+        ranks = arg_ranks(arg_files)
     if isinstance(source_or_path, os.PathLike) or (
         isinstance(source_or_path, str)
         and source_or_path.endswith(".noma")
         and "\n" not in source_or_path
     ):
         path = Path(source_or_path)
-        return Program(read_source_file(path), str(source_or_path), ranks, verify)
-    return Program(str(source_or_path), "<source>", ranks, verify)
+        return Program(_read_source(path), str(source_or_path), ranks, verify_each, cache=cache)
+    return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache)
+
+
+_PLAIN_SOURCE_BYTES = 1 << 20
+
+
+def _read_source(path: Path) -> str:
+    """The text of the source file `path`. A regular file of UTF-8 text of
+    at most 1 MiB (every real program) is read here; anything else goes
+    through the frontend's reader (noma.frontend.source), which gives the
+    located error or reads it. Importing the frontend costs more than a run
+    of a cached program."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        fd = -1
+    if fd >= 0:
+        try:
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode) and info.st_size <= _PLAIN_SOURCE_BYTES:
+                with os.fdopen(os.dup(fd), "rb") as f:
+                    data = f.read(_PLAIN_SOURCE_BYTES + 1)
+                if len(data) <= _PLAIN_SOURCE_BYTES:
+                    try:
+                        return data.decode("utf-8")
+                    except UnicodeDecodeError:
+                        pass
+        finally:
+            os.close(fd)
+    from noma.frontend.source import read_source_file
+
+    return read_source_file(path)

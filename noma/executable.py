@@ -11,10 +11,11 @@
 - the driver `noma_exe_main.c`, which does what `noma run` does around the
   call (seed, `--arg` files, the trampoline, printing the result).
 
-They are linked by the system C compiler with the runtime's flags and
-libraries. Every intermediate lives in a temporary directory, and the
-executable is linked to a temporary name next to the output and renamed
-into place, so a failed build never leaves a half-written file nor clobbers
+The runtime and the driver are compiled to objects once, with the runtime's
+flags, and kept in NOMA's cache directory (`build.build_runtime_objects`);
+the system C compiler then only links. Every intermediate lives in a
+temporary directory, and the executable is linked to a temporary name next
+to the output and renamed into place, so a failed build never leaves a half-written file nor clobbers
 the executable that was there; a SIGTERM, SIGINT or SIGHUP removes them
 before it ends the process.
 
@@ -32,6 +33,7 @@ from pathlib import Path
 
 from xdsl.dialects.builtin import TensorType
 
+from noma import atomic
 from noma.atomic import cleanup_on_signals, replacing
 from noma.compiler import PACKED_PREFIX, MainEntry, Program
 from noma.runtime import build
@@ -133,26 +135,23 @@ def _check_output(output: Path) -> None:
 
 
 def link_command(compiler: list[str], objects: list[Path], output: Path) -> list[str]:
-    """`cc <runtime flags> -I <runtime> -o output objects runtime.c... driver.c -lm`:
-    the runtime compiled exactly as for the shared library (less -shared),
-    its libraries after the sources for --as-needed linkers."""
+    """`cc <runtime flags> -o output objects... -lm`: the program's object,
+    then the runtime's and the driver's (compiled once and kept in the
+    cache, see `build.build_runtime_objects`), its libraries after the
+    objects for --as-needed linkers."""
     return [
         *compiler,
         *RUNTIME_CFLAGS,
-        "-I",
-        str(build.runtime_include_dir()),
         "-o",
         str(output),
         *(str(p) for p in objects),
-        *(str(p) for p in build.runtime_source_paths()),
-        str(DRIVER_SOURCE),
         *build._LINK_LIBS,  # the runtime's own libraries (-lm), as for its shared library
     ]
 
 
-def _link(compiler: list[str], obj: Path, output: Path) -> None:
+def _link(compiler: list[str], objects: list[Path], output: Path) -> None:
     """Link into `output` (a temporary name), or raise with the compiler's words."""
-    cmd = link_command(compiler, [obj], output)
+    cmd = link_command(compiler, objects, output)
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     except OSError as exc:
@@ -169,19 +168,61 @@ def build_executable(program: Program, output: str | os.PathLike[str], opt_level
     """Compile `program` at LLVM `opt_level` (0-3; the C runtime is always
     -O2) and link it into the executable `output`, atomically. Compile errors
     of the program raise as for `Program.run`; a missing C compiler or a
-    failed link raise ExecutableBuildError, leaving `output` as it was."""
-    from noma.runtime.jit import emit_object_file
-
+    failed link raise ExecutableBuildError, leaving `output` as it was. The
+    program's object comes from the compile cache when the same program was
+    built before at this level (unless `program.cache` is off)."""
     if opt_level not in OPT_LEVELS:
         raise ValueError(f"opt_level must be 0, 1, 2 or 3, not {opt_level!r}")
     target = Path(output)
     _check_output(target)
-    ir = executable_ir(program)  # the program's own errors come first
+    program_object = _program_object(program, opt_level)  # the program's own errors come first
     compiler = find_c_compiler()
+    runtime = build.build_runtime_objects((DRIVER_SOURCE,))
     # SIGTERM or SIGINT while the object and the temporary output exist:
     # both are removed, then the signal ends the process.
     with cleanup_on_signals(), tempfile.TemporaryDirectory(prefix="noma-build-exe-") as scratch:
-        obj = emit_object_file(ir, Path(scratch) / "program.o", speed_level=opt_level)
+        obj = atomic.write_bytes(Path(scratch) / "program.o", program_object)
         with replacing(target, mode=0o777) as temp:
-            _link(compiler, obj, temp)
+            _link(compiler, [obj, *runtime], temp)
     return target
+
+
+def _program_object(program: Program, opt_level: int) -> bytes:
+    """The program's object file with the executable's `main` (PIC), from
+    the compile cache or compiled now and stored there. Its key is the
+    program's, with the runtime's sources (the ABI it calls) instead of the
+    JIT's runtime library. The frontend has run (for `check_arg_names`) and
+    printed the warnings, so the entry keeps none."""
+    from noma.runtime import program_cache
+    from noma.runtime.jit import compile_to_object, target_identity
+
+    key = None
+    if program.cache and not program_cache.cache_disabled_by_environment():
+        identity = target_identity(speed_level=opt_level, runtime=build.runtime_sources_key())
+        key = program_cache.program_key(
+            program.source, program.filename, program.arg_ranks, identity, "executable"
+        )
+        cached = program_cache.load(key)
+        if cached is not None:
+            return cached.object_code
+    ir = executable_ir(program)
+    object_code = compile_to_object(ir, speed_level=opt_level, pic=True)
+    if key is not None:
+        main = program.main_entry()
+        rank = result_rank(program)
+        program_cache.store(
+            key,
+            program_cache.CachedProgram(
+                object_code=object_code,
+                packed_entry="main",
+                result="none" if rank == NO_RESULT else "tensor" if rank else "scalar",
+                result_rank=max(rank, 0),
+                parameters=main.parameters,
+                main_line=0,
+                main_col=0,
+                main_where=main.where,
+                main_excerpt=main.excerpt,
+                warnings=(),
+            ),
+        )
+    return object_code

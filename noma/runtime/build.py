@@ -43,14 +43,18 @@ __all__ = [
     "CCompilerNotFoundError",
     "RuntimeBuildError",
     "build_runtime_library",
+    "build_runtime_objects",
     "cache_dir",
     "find_c_compiler",
-    "trusted_cache_dir",
-    "untrusted_reason",
+    "runtime_build_files",
     "runtime_header_path",
     "runtime_include_dir",
     "runtime_source_path",
     "runtime_source_paths",
+    "runtime_sources_key",
+    "trusted_cache_dir",
+    "trusted_cache_subdir",
+    "untrusted_reason",
 ]
 
 # Flags for the shared library. -std=c11 because the runtime uses
@@ -181,6 +185,28 @@ def trusted_cache_dir() -> Path:
     return directory
 
 
+def trusted_cache_subdir(name: str) -> Path:
+    """The directory `name` in `trusted_cache_dir()`, created 0700 if
+    missing, when it can be trusted too; otherwise the same directory in
+    the private one (see `trusted_cache_dir`)."""
+    parent = trusted_cache_dir()
+    directory = parent / name
+    try:
+        directory.mkdir(mode=0o700, exist_ok=True)
+    except OSError as exc:
+        return _private_subdir(directory, name, f"it cannot be created ({exc.strerror})")
+    reason = untrusted_reason(directory, directory=True)
+    if reason is not None:
+        return _private_subdir(directory, name, reason)
+    return directory
+
+
+def _private_subdir(rejected: Path, name: str, reason: str) -> Path:
+    directory = _private_cache_dir(rejected, reason) / name
+    directory.mkdir(mode=0o700, exist_ok=True)
+    return directory
+
+
 def find_c_compiler() -> list[str]:
     """The C compiler command as an argv prefix: ``$CC`` (split like a shell
     would, so ``CC="ccache gcc"`` works) or ``cc``, with the program resolved
@@ -229,14 +255,22 @@ def _compiler_identity(compiler: list[str]) -> str:
     return "\0".join([real, stamp, *compiler[1:]])
 
 
-def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
-    """Hash of the C sources, compiler identity and flags."""
+def runtime_sources_key() -> str:
+    """Hash of the runtime's C sources and headers (its ABI among them)."""
     h = hashlib.sha256()
     for path in (*runtime_source_paths(), *sorted(_C_DIR.glob("*.h"))):
         h.update(path.name.encode())
         h.update(b"\0")
         h.update(path.read_bytes())
         h.update(b"\0")
+    return h.hexdigest()
+
+
+def _cache_key(compiler: list[str], flags: tuple[str, ...]) -> str:
+    """Hash of the C sources, compiler identity and flags."""
+    h = hashlib.sha256()
+    h.update(runtime_sources_key().encode())
+    h.update(b"\0")
     h.update(_compiler_identity(compiler).encode())
     h.update(b"\0")
     h.update("\0".join(flags).encode())
@@ -260,33 +294,63 @@ def build_runtime_library(*, force: bool = False) -> Path:
     # have been loosened since: such a file is rebuilt (and replaced).
     if not force and untrusted_reason(target, directory=False) is None:
         return target
-    # A signal during the build removes the temporary file, then ends us.
-    with cleanup_on_signals():
-        _compile_library(compiler, flags, key, directory, target)
-    return target
-
-
-def _compile_library(
-    compiler: list[str], flags: tuple[str, ...], key: str, directory: Path, target: Path
-) -> None:
-    """Compile the runtime into a temporary file in `directory` and rename
-    it to `target`; the temporary is removed on any failure."""
-    # Same directory as the target so that os.replace is an atomic rename.
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{_LIB_STEM}-{key}-", suffix=_shared_library_suffix(), dir=directory
-    )
-    os.close(fd)
-    tmp = Path(tmp_name)
-    cmd = [
+    command = [
         *compiler,
         *flags,
         "-I",
         str(runtime_include_dir()),
-        "-o",
-        str(tmp),
         *(str(path) for path in runtime_source_paths()),
         *_LINK_LIBS,
+        "-o",
     ]
+    # A signal during the build removes the temporary file, then ends us.
+    with cleanup_on_signals():
+        _compile_into(target, command, compiler, mode=0o755)
+    return target
+
+
+def build_runtime_objects(extra_sources: tuple[Path, ...] = ()) -> list[Path]:
+    """Object files of every runtime C file, then of `extra_sources` (the
+    executable's driver), each compiled once with the runtime's flags and
+    kept in the cache like the shared library: its name carries a hash of
+    everything that makes it (the runtime's sources and headers, the file's
+    own text, the compiler and flags), so a stale object is never used."""
+    compiler = find_c_compiler()
+    flags = (*RUNTIME_CFLAGS, "-c")
+    common = _cache_key(compiler, flags)
+    directory = trusted_cache_dir()
+    objects = []
+    for source in (*runtime_source_paths(), *extra_sources):
+        h = hashlib.sha256(f"{common}\0{source.name}\0".encode())
+        h.update(source.read_bytes())
+        target = directory / f"{source.stem}-{h.hexdigest()[:20]}.o"
+        if untrusted_reason(target, directory=False) is not None:
+            command = [*compiler, *flags, "-I", str(runtime_include_dir()), str(source), "-o"]
+            with cleanup_on_signals():
+                _compile_into(target, command, compiler, mode=0o644)
+        objects.append(target)
+    return objects
+
+
+def runtime_build_files(directory: Path) -> list[Path]:
+    """What the runtime builds put in the cache `directory`: shared
+    libraries, object files and leftover temporaries (by their names)."""
+    return sorted(
+        p
+        for pattern in (f"{_LIB_STEM}-*", f".{_LIB_STEM}-*", "noma_*-*.o", ".noma_*-*.o-*")
+        for p in directory.glob(pattern)
+    )
+
+
+def _compile_into(target: Path, command: list[str], compiler: list[str], *, mode: int) -> None:
+    """Run `command` with the name of a temporary file in `target`'s
+    directory appended (after its `-o`), then rename that file to `target`;
+    the temporary is removed on any failure."""
+    # Same directory as the target so that os.replace is an atomic rename.
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}-", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    cmd = [*command, str(tmp)]
     replaced = False
     try:
         try:
@@ -301,7 +365,7 @@ def _compile_library(
                 f"(exit status {proc.returncode}).\n"
                 f"command: {shlex.join(cmd)}\n{proc.stderr.strip()}"
             )
-        os.chmod(tmp, 0o755)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
         replaced = True
     finally:

@@ -28,22 +28,29 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import llvmlite
 import llvmlite.binding as llvm
-import numpy as np
 
 from noma import atomic
 from noma.runtime.build import build_runtime_library
+
+if TYPE_CHECKING:
+    # numpy is imported where arrays are made: a program with a scalar
+    # result runs without it (start-up time).
+    import numpy as np
 
 __all__ = [
     "JitError",
     "JitModule",
     "NomaRuntime",
+    "compile_to_object",
     "emit_object_file",
     "host_target_machine",
     "load_runtime",
     "optimize_ir",
+    "target_identity",
 ]
 
 
@@ -132,6 +139,40 @@ def optimize_ir(llvm_ir: str, *, speed_level: int = 2) -> str:
     tm = host_target_machine(jit=True, opt_level=speed_level)
     _optimize(mod, tm, speed_level)
     return str(mod)
+
+
+def compile_to_object(llvm_ir: str, *, speed_level: int = 2, pic: bool = False) -> bytes:
+    """The machine code of LLVM IR for this process's JIT: parsed,
+    verified, optimised (``default<O{speed_level}>``, host CPU) and emitted
+    as an object file by the JIT's target machine; :meth:`JitModule.from_object`
+    loads it. ``pic=True`` makes a position-independent object to link into
+    an executable instead. Raises :class:`JitError` for IR that does not
+    parse or verify."""
+    mod = _parse_and_verify(llvm_ir)
+    tm = host_target_machine(jit=not pic, opt_level=speed_level)
+    _optimize(mod, tm, speed_level)
+    return tm.emit_object(mod)
+
+
+def target_identity(*, speed_level: int = 2, runtime: str | None = None) -> str:
+    """Everything besides the program that the machine code of
+    :func:`compile_to_object` depends on, as text for a cache key: llvmlite
+    and LLVM, the target triple, CPU and features, the optimisation level,
+    and the runtime, whose ABI the code calls: `runtime`, else the JIT's
+    runtime library (its name carries the hash of its sources, compiler and
+    flags)."""
+    _ensure_llvm_initialized()
+    return "\n".join(
+        [
+            f"llvmlite {llvmlite.__version__}",
+            "llvm {}.{}.{}".format(*llvm.llvm_version_info),
+            f"triple {llvm.get_process_triple()}",
+            f"cpu {llvm.get_host_cpu_name()}",
+            f"features {llvm.get_host_cpu_features().flatten()}",
+            f"opt {speed_level}",
+            f"runtime {runtime if runtime is not None else load_runtime().path.name}",
+        ]
+    )
 
 
 def emit_object_file(llvm_ir: str, path: str | os.PathLike[str], *, speed_level: int = 2) -> Path:
@@ -237,6 +278,8 @@ class NomaRuntime:
         other dtypes are a TypeError rather than a silent conversion, since
         NOMA tensors are f64.
         """
+        import numpy as np
+
         if array.dtype != np.float64:
             raise TypeError(f"print_tensor needs a float64 array, got {array.dtype}")
         # Not np.ascontiguousarray: it turns a rank-0 array into rank 1.
@@ -346,6 +389,8 @@ class NomaRuntime:
         """memref<?xf64> data and memref<?xi64> shape of a tensor, and the
         arrays to keep alive. Only float64 is accepted: NOMA tensors are f64,
         and a silent conversion would hide a caller's mistake."""
+        import numpy as np
+
         arr = np.asarray(array)
         if arr.dtype != np.float64:
             raise TypeError(f"NOMA tensors are float64, got {arr.dtype}")
@@ -360,6 +405,8 @@ class NomaRuntime:
 
     def _take_loaded(self, handle: int, rank: int) -> np.ndarray:
         """Shape via noma_loaded_dim, then noma_loaded_take (releases it)."""
+        import numpy as np
+
         dims = []
         for axis in range(rank):
             out = ctypes.c_int64(-1)
@@ -441,7 +488,7 @@ class NomaRuntime:
         return int(self.lib.noma_rt_invoke(ctypes.c_void_p(fn_address), argv))
 
 
-_runtimes: dict[Path, NomaRuntime] = {}
+_runtimes: dict[str, NomaRuntime] = {}
 _runtime_lock = threading.Lock()
 
 
@@ -453,12 +500,16 @@ def load_runtime() -> NomaRuntime:
     """
     path = build_runtime_library()
     with _runtime_lock:
-        rt = _runtimes.get(path)
+        # By name, which hashes what the library is built from: the same
+        # library in another cache directory (NOMA_CACHE_DIR changed) is the
+        # one already loaded. Loading a second copy would split the runtime's
+        # state, and compiled code calls whichever copy was loaded first.
+        rt = _runtimes.get(path.name)
         if rt is None:
             _ensure_llvm_initialized()
             llvm.load_library_permanently(str(path))
             rt = NomaRuntime(path)
-            _runtimes[path] = rt
+            _runtimes[path.name] = rt
         return rt
 
 
@@ -478,17 +529,37 @@ class JitModule:
         """Parse, verify, optimise (``default<O{speed_level}>``, host CPU) and
         compile ``llvm_ir`` with MCJIT. Raises :class:`JitError` for IR that
         does not parse or verify."""
-        self.runtime: NomaRuntime = load_runtime()
-        self._tm: llvm.TargetMachine = host_target_machine(jit=True, opt_level=speed_level)
         mod = _parse_and_verify(llvm_ir)
-        _optimize(mod, self._tm, speed_level)
+        tm = host_target_machine(jit=True, opt_level=speed_level)
+        _optimize(mod, tm, speed_level)
+        #: The module after LLVM's optimisation pipeline, as text (None for
+        #: a module loaded from an object).
+        self.optimized_ir: str | None = str(mod)
+        self._load(tm.emit_object(mod), tm, speed_level)
+
+    @classmethod
+    def from_object(cls, object_code: bytes, *, speed_level: int = 2) -> JitModule:
+        """The machine code of :func:`compile_to_object` (made at
+        ``speed_level``), linked into this process: no IR is parsed or
+        compiled."""
+        module = cls.__new__(cls)
+        module.optimized_ir = None
+        module._load(object_code, host_target_machine(jit=True, opt_level=speed_level), speed_level)
+        return module
+
+    def _load(self, object_code: bytes, tm: llvm.TargetMachine, speed_level: int) -> None:
+        """Link `object_code` with MCJIT: an engine over an empty module, to
+        which the object is added; its calls to the runtime resolve to the
+        library that `load_runtime` loaded into the process."""
+        self.runtime: NomaRuntime = load_runtime()
         self.speed_level: int = speed_level
-        #: The module after LLVM's optimisation pipeline, as text.
-        self.optimized_ir: str = str(mod)
-        self._module: llvm.ModuleRef = mod
-        self._engine: llvm.ExecutionEngine | None = llvm.create_mcjit_compiler(mod, self._tm)
+        #: The object file the machine code was linked from.
+        self.object_code: bytes = object_code
+        self._engine: llvm.ExecutionEngine | None = llvm.create_mcjit_compiler(
+            llvm.parse_assembly(""), tm
+        )
+        self._engine.add_object_file(llvm.ObjectFileRef.from_data(object_code))
         self._engine.finalize_object()
-        self._engine.run_static_constructors()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -545,9 +616,11 @@ class JitModule:
     def emit_object(self, path: str | os.PathLike[str]) -> Path:
         """Write the optimised module as a PIC object file (atomically).
 
-        Re-parses :attr:`optimized_ir` rather than reusing the JIT's module,
-        which MCJIT owns and compiled with the JIT code model.
+        Re-parses :attr:`optimized_ir` rather than reusing the JIT's object,
+        which was compiled with the JIT code model.
         """
+        if self.optimized_ir is None:
+            raise JitError("a JIT module loaded from an object has no IR to emit")
         mod = _parse_and_verify(self.optimized_ir)
         tm = host_target_machine(jit=False, opt_level=self.speed_level)
         mod.triple = tm.triple

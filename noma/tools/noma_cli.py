@@ -4,80 +4,26 @@ noma run prog.noma                 run it; print its output, then main's result
 noma build-exe prog.noma -o prog   a standalone executable that runs it, without Python
 noma check prog.noma               compile-time diagnostics only
 noma emit --stage loops prog.noma  the IR after a stage of the pipeline
+noma cache [--clear]               the compile cache: where, how big; or empty it
+
+The commands are a typer application (noma.tools.noma_commands). The
+plainest `noma run PROG [--seed N]` is recognised here and run without it:
+a program from the compile cache runs in a few milliseconds, and typer
+alone (its import, and pydantic, which it imports to convert arguments)
+costs 130 ms, most of a cached run. Every other command line, including any
+argument that is not exactly understood here, goes to typer, which parses it
+and reports its errors; both ways end in `run_program`.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Any
 
-import typer
-
-from noma import atomic, pipeline
-from noma.compiler import DEFAULT_SEED, Program, compile
-from noma.tools.errors import (
-    reported_errors,
-    reserve_standard_descriptors,
-    stdout_failure_exit,
-)
-
-app = typer.Typer(
-    add_completion=False,
-    no_args_is_help=True,
-    help="NOMA: a language for machine learning where autodiff is a compiler pass.",
-)
-
-T = TypeVar("T")
-
-STAGE_NAMES = [s.name for s in pipeline.STAGES] + ["llvm-ir"]
-
-SourceArg = Annotated[Path, typer.Argument(help="A .noma program.", show_default=False)]
-
-
-def _fail(message: str) -> None:
-    print(message, file=sys.stderr)
-    raise typer.Exit(1)
-
-
-def _guarded(action: Callable[[], T]) -> T:
-    with reported_errors("noma"):
-        return action()
-    raise AssertionError("unreachable")
-
-
-VerifyEachOption = Annotated[
-    bool,
-    typer.Option(
-        "--verify-each",
-        help="Verify the IR after every compiler pass (a compiler-debugging aid; "
-        "also NOMA_VERIFY_EACH=1).",
-    ),
-]
-
-
-def _verify_each(flag: bool) -> bool | None:
-    """The flag turns verification on; without it the environment decides."""
-    return True if flag else None
-
-
-def _load(path: Path, verify_each: bool = False) -> Program:
-    return compile(path, verify_each=_verify_each(verify_each))
-
-
-def _parse_args(values: list[str] | None) -> dict[str, str]:
-    """`--arg NAME=FILE` options as a mapping (the last FILE for a NAME wins,
-    as in executables); a malformed one is a usage error (exit status 2)."""
-    args: dict[str, str] = {}
-    for value in values or []:
-        name, eq, path = value.partition("=")
-        if not eq or not name:
-            raise typer.BadParameter(f"expected NAME=FILE, got {value!r}", param_hint="'--arg'")
-        args[name] = path
-    return args
-
+from noma.tools.errors import reported_errors, reserve_standard_descriptors, stdout_failure_exit
 
 _SEED_SYNTAX = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|[0-9]+)")
 SEED_MIN, SEED_END = -(2**63), 2**64
@@ -85,59 +31,35 @@ SEED_MIN, SEED_END = -(2**63), 2**64
 uint64, as the generator takes their 64-bit two's-complement bits."""
 
 
-def parse_seed(text: str | int) -> int:
-    """`--seed N` exactly as executables take it (noma_exe_main.c): decimal
-    or 0x hexadecimal, optionally signed, from -2^63 to 2^64 - 1; anything
-    else is a usage error (exit status 2) with the executables' words."""
-    if isinstance(text, int):  # the default
-        return text
+def seed_value(text: str) -> int | None:
+    """The seed `--seed text` means (decimal or 0x hexadecimal, optionally
+    signed, from -2^63 to 2^64 - 1, as executables take it), or None."""
     if _SEED_SYNTAX.fullmatch(text):
         sign = -1 if text.startswith("-") else 1
         digits = text.lstrip("+-")
         value = sign * int(digits, 16 if digits[:2].lower() == "0x" else 10)
         if SEED_MIN <= value < SEED_END:
             return value
-    raise typer.BadParameter(
-        f"'{text}' is not an integer from -2^63 to 2^64 - 1 (decimal or 0x hexadecimal)"
-    )
+    return None
 
 
-ArgOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--arg",
-        metavar="NAME=FILE",
-        help="The file for main's parameter NAME (repeatable).",
-        show_default=False,
-    ),
-]
-
-
-@app.command()
-def run(
-    source: SourceArg,
-    seed: Annotated[
-        int,
-        typer.Option(
-            "--seed",
-            parser=parse_seed,
-            metavar="N",
-            help="Seed of the random generator (random built-ins, `realloc` init): an "
-            "integer from -2^63 to 2^64 - 1, decimal or 0x hexadecimal (its 64-bit two's "
-            "complement bits: -1 and 2^64 - 1 are one seed).",
-        ),
-    ] = DEFAULT_SEED,
-    arg: ArgOption = None,
-    verify_each: VerifyEachOption = False,
+def run_program(
+    source: Path,
+    seed: int,
+    args: Mapping[str, str],
+    *,
+    cache: bool = True,
+    verify_each: bool | None = None,
 ) -> None:
-    """Compile a program to machine code and run it: prints what the program
-    prints, then main's result on the last line."""
-    args = _parse_args(arg)
+    """`noma run`: compile (or take from the compile cache) and run the
+    program, print its output, then main's result; exit status 1 after an
+    error, reported as every NOMA tool reports it. `verify_each` as in
+    `noma.compile`."""
+    from noma.compiler import compile
 
-    def action() -> None:
+    with reported_errors("noma"):
         # The files give the ranks of main's parameters (docs/language.md 13.3).
-        program = compile(source, arg_files=args, verify_each=_verify_each(verify_each))
-        program.check_arg_names(args)  # before the JIT exists
+        program = compile(source, arg_files=args, cache=cache, verify_each=verify_each)
         try:
             result = program.run(seed=seed, args=args)
             if isinstance(result, float):
@@ -145,105 +67,36 @@ def run(
             elif result is not None:
                 program.jit.runtime.print_tensor(result)
         finally:
-            # Also after a run-time error: what was printed may be lost too.
-            program.jit.flush()
-            if program.jit.runtime.check_stdout():
-                stdout_failure_exit()
-
-    _guarded(action)
-
-
-@app.command("build-exe")
-def build_exe(
-    source: SourceArg,
-    output: Annotated[
-        Path,
-        typer.Option("--output", "-o", help="The executable to write.", show_default=False),
-    ],
-    opt_level: Annotated[
-        int,
-        typer.Option(
-            "--opt-level", "-O", min=0, max=3, help="LLVM optimisation level of the program, 0-3."
-        ),
-    ] = 2,
-    arg: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--arg",
-            metavar="NAME=FILE",
-            help="A file like those main's parameter NAME will be given: its rank is compiled "
-            "in (default 2-D). The executable reads the file passed to it when it runs.",
-            show_default=False,
-        ),
-    ] = None,
-    verify_each: VerifyEachOption = False,
-) -> None:
-    """Compile a program into a standalone native executable that needs no
-    Python: it prints what `noma run` prints and accepts `--seed N` and
-    `--arg NAME=FILE` (see docs/executables.md)."""
-    from noma.executable import build_executable
-
-    args = _parse_args(arg)
-
-    def action() -> None:
-        program = compile(source, arg_files=args, verify_each=_verify_each(verify_each))
-        program.check_arg_names(args)
-        build_executable(program, output, opt_level)
-
-    _guarded(action)
+            # Also after a run-time error: what was printed may be lost
+            # too. (No JIT yet after a compile-time error.)
+            if "jit" in program.__dict__:
+                program.jit.flush()
+                if program.jit.runtime.check_stdout():
+                    stdout_failure_exit()
 
 
-@app.command()
-def check(source: SourceArg, verify_each: VerifyEachOption = False) -> None:
-    """Compile a program down to LLVM IR without running it: prints the
-    diagnostics, if any."""
-    _guarded(lambda: _load(source, verify_each).llvm_ir)
+def plain_run(argv: Sequence[str]) -> tuple[Path, int] | None:
+    """The program and seed of `run PROG [--seed N]...` (in any order, the
+    last seed winning, as typer takes them), or None for any other command
+    line, which typer then parses."""
+    if not argv or argv[0] != "run":
+        return None
+    from noma.compiler import DEFAULT_SEED
 
-
-@app.command()
-def emit(
-    source: SourceArg,
-    stage: Annotated[
-        str,
-        typer.Option(
-            "--stage",
-            "-s",
-            help=f"The stage to stop after: {', '.join(STAGE_NAMES)}.",
-        ),
-    ] = "noma",
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
-    ] = None,
-    debuginfo: Annotated[
-        bool, typer.Option("--debuginfo", help="Print source locations on the ops.")
-    ] = False,
-    verify_each: VerifyEachOption = False,
-) -> None:
-    """Print the IR of a program after a stage of the pipeline."""
-    if stage not in STAGE_NAMES:
-        _fail(f"noma: error: unknown stage '{stage}' (expected one of {', '.join(STAGE_NAMES)})")
-
-    def action() -> str:
-        program = _load(source, verify_each)
-        if stage == "llvm-ir":
-            return program.llvm_ir
-        from io import StringIO
-
-        from xdsl.printer import Printer
-
-        text = StringIO()
-        Printer(stream=text, print_debuginfo=debuginfo).print_op(program.ir(stage))
-        return text.getvalue() + "\n"
-
-    text = _guarded(action)
-    if output is None:
-        try:
-            sys.stdout.write(text)
-            sys.stdout.flush()
-        except OSError as exc:
-            stdout_failure_exit(exc)
-    else:
-        _guarded(lambda: atomic.write_text(output, text))
+    source: str | None = None
+    seed = DEFAULT_SEED
+    rest = iter(argv[1:])
+    for token in rest:
+        if token == "--seed":
+            value = seed_value(next(rest, ""))
+            if value is None:
+                return None
+            seed = value
+        elif token.startswith("-") or source is not None:
+            return None
+        else:
+            source = token
+    return None if source is None else (Path(source), seed)
 
 
 def main() -> None:
@@ -252,7 +105,13 @@ def main() -> None:
     if sys.stdout is None:  # fd 1 was closed when Python started
         sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115 - lives as long as we do
     try:
-        app(standalone_mode=True)
+        plain = plain_run(sys.argv[1:])
+        if plain is not None:
+            run_program(*plain, {})
+        else:
+            from noma.tools.noma_commands import app
+
+            app(standalone_mode=True)
     except OSError as exc:  # only writes to stdout (--help) are not guarded
         stdout_failure_exit(exc)
     finally:
@@ -263,6 +122,20 @@ def main() -> None:
             sys.stdout.flush()
         except (OSError, ValueError) as exc:
             stdout_failure_exit(exc)
+
+
+def __getattr__(name: str) -> Any:
+    # The typer application and its helpers (`app`, `parse_seed`, ...),
+    # imported on first use (not for the import system's own questions,
+    # such as `__path__` on `from noma.tools.noma_cli import main`).
+    if name.startswith("__"):
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from noma.tools import noma_commands
+
+    try:
+        return getattr(noma_commands, name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
 
 
 if __name__ == "__main__":
