@@ -171,9 +171,12 @@ def build_exe(
 
 @app.command()
 def check(source: SourceArg, verify_each: VerifyEachOption = False) -> None:
-    """Compile a program down to LLVM IR without running it: prints the
-    diagnostics, if any."""
-    _guarded(lambda: _load(source, verify_each).llvm_ir)
+    """Compile a program through every stage of the pipeline without running
+    it: prints the diagnostics, if any."""
+    # Down to the llvm dialect: every diagnostic of a program comes from the
+    # stages; translating to LLVM IR text could only find a compiler bug,
+    # and would load LLVM for nothing.
+    _guarded(lambda: _load(source, verify_each).ir("llvm"))
 
 
 @app.command()

@@ -110,7 +110,7 @@ def _verify_after(module: ModuleOp, pass_name: str) -> None:
     verifies cleanly does not load the frontend."""
     try:
         module.verify()
-    except Exception:  # noqa: BLE001 - re-verified below for the located report
+    except Exception:
         from noma.frontend.verify import verify_after_pass
 
         verify_after_pass(module, pass_name)

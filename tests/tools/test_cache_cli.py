@@ -180,11 +180,6 @@ def test_hit_imports_no_compiler(tmp_path: Path, program: Path) -> None:
     assert _heavy(modules, heavy) == []
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="noma.tools.errors imports xdsl and noma.frontend.diagnostics at start-up "
-    "until the lean imports of issue10-imports are merged",
-)
 def test_hit_imports_no_xdsl(tmp_path: Path, program: Path) -> None:
     modules = _modules_on_a_hit(tmp_path, program)
     assert _heavy(modules, ("xdsl", "noma.frontend")) == []

@@ -200,33 +200,18 @@ def test_naming_stages_reading_sources_and_ranks_import_no_xdsl(work: Path) -> N
     assert heavy_groups(json.loads(proc.stdout)) == set()
 
 
-NEEDS_CACHE = pytest.mark.xfail(
-    strict=False,
-    reason="needs the compile cache (issue10-cache): noma.compiler imports NumPy at start-up "
-    "and compiles every `noma run`",
-)
-
-
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the compile cache (issue10-cache): noma.compiler imports NumPy at start-up, "
-    "and `noma check` translates to LLVM IR text (llvmlite) instead of stopping at the llvm "
-    "dialect",
-)
 def test_noma_check_imports_no_llvmlite_nor_numpy(work: Path) -> None:
     imports = imported_by("noma", "check", "train.noma", cwd=work)
     assert not imports.groups & {"llvmlite", "numpy"}
     assert "lowering" in imports.groups
 
 
-@NEEDS_CACHE
 def test_noma_emit_loops_imports_no_llvmlite_nor_numpy(work: Path) -> None:
     imports = imported_by("noma", "emit", "--stage", "loops", "train.noma", cwd=work)
     assert not imports.groups & {"llvmlite", "numpy"}
     assert "scf.for" in imports.stdout or "scf.while" in imports.stdout
 
 
-@NEEDS_CACHE
 def test_noma_run_of_a_scalar_program_imports_no_numpy(work: Path) -> None:
     cache = {"NOMA_CACHE_DIR": str(work / "cache")}
     imports = imported_by("noma", "run", "scalar.noma", cwd=work, env=cache)
@@ -235,7 +220,6 @@ def test_noma_run_of_a_scalar_program_imports_no_numpy(work: Path) -> None:
     assert "lowering" in imports.groups  # it was compiled: a cache miss
 
 
-@NEEDS_CACHE
 def test_noma_run_from_a_warm_cache_imports_no_compiler(work: Path) -> None:
     cache = {"NOMA_CACHE_DIR": str(work / "cache")}
     imported_by("noma", "run", "scalar.noma", cwd=work, env=cache)
