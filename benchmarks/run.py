@@ -73,6 +73,8 @@ from types import ModuleType
 
 from script_module import load_module
 
+compile_times = load_module(Path(__file__).resolve().parent / "compile_times.py")
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BUILD_DIR = HERE / "build"
@@ -368,13 +370,19 @@ def measure_call_overhead(runs: int) -> float | None:
 
 def measure_compile(example: Path, runs: int) -> list[float]:
     """Wall-clock seconds of whole processes that compile `example` to
-    machine code: interpreter start-up, importing NOMA, every pass, LLVM."""
+    machine code: interpreter start-up, importing NOMA, every pass, LLVM
+    (the C runtime is already built)."""
     code = "import sys, noma; noma.compile(sys.argv[1]).jit"
+    # Without the compile cache, which would otherwise make every run after
+    # the first a load of cached machine code (benchmarks/compile_times.py
+    # measures that case).
+    env = {**os.environ, "NOMA_NO_CACHE": "1"}
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         proc = subprocess.run(
             [sys.executable, "-c", code, display_path(example)],
+            env=env,
             capture_output=True,
             text=True,
             check=False,
@@ -837,13 +845,37 @@ def make_parser() -> argparse.ArgumentParser:
             default=BUILD_DIR,
             help="where the C peer is built (default: benchmarks/build)",
         )
+    sub = commands.add_parser(
+        "compile",
+        help="whole-process times of noma run (cold, cache miss, cache hit) and noma-opt",
+        description=compile_times.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
+    )
+    sub.add_argument(
+        "--runs",
+        type=positive_int,
+        default=None,
+        help=f"processes timed per case; the median is reported "
+        f"(default {DEFAULT_RUNS}, {QUICK_RUNS} with --quick)",
+    )
+    sub.add_argument(
+        "--quick", action="store_true", help="few runs, and the results file is not written"
+    )
+    sub.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the JSON report here (default: benchmarks/results/compile.json, "
+        "not written with --quick)",
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    bench = BENCHMARKS[args.benchmark]
     runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
+    if args.benchmark == "compile":
+        return main_compile(args, runs)
+    bench = BENCHMARKS[args.benchmark]
     if runs < 7 and not args.quick:
         print(f"{TOOL}: note: fewer than 7 runs; medians will be noisy", file=sys.stderr)
     options = Options(
@@ -864,9 +896,37 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{TOOL}: interrupted", file=sys.stderr)
         return 1
+    return finish(report, bench.name, args.output, args.quick)
+
+
+def main_compile(args: argparse.Namespace, runs: int) -> int:
+    """`run.py compile`: see benchmarks/compile_times.py."""
+    try:
+        report = compile_times.run_compile_benchmark(runs)
+    except compile_times.CompileBenchmarkError as e:
+        print(f"{TOOL} compile: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{TOOL}: interrupted", file=sys.stderr)
+        return 1
+    report.update(
+        quick=args.quick,
+        commit=git_commit(),
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        machine=machine_info(),
+    )
+    missed = [key for key, met in report["targets_met"].items() if not met]  # type: ignore[union-attr]
+    if missed:
+        print(f"{TOOL} compile: note: targets not met: {', '.join(missed)}", file=sys.stderr)
+    return finish(report, "compile", args.output, args.quick)
+
+
+def finish(report: dict[str, object], name: str, output: Path | None, quick: bool) -> int:
+    """Print the report as the last line of stdout and save it, or fail
+    when its sides disagree."""
     text = json.dumps(report)
     disagreements = [
-        f"{TOOL} {bench.name}: error: {what}: "
+        f"{TOOL} {name}: error: {what}: "
         + ", ".join(f"{k} {v!r}" for k, v in report[values].items())  # type: ignore[attr-defined]
         for flag, values, what in AGREEMENTS
         if report.get(flag, True) is False
@@ -875,7 +935,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\n".join(disagreements), file=sys.stderr)
         print(text)
         return 1
-    output = args.output or (None if args.quick else RESULTS_DIR / f"{bench.name}.json")
+    output = output or (None if quick else RESULTS_DIR / f"{name}.json")
     if output is not None:
         write_atomically(output, json.dumps(report, indent=1) + "\n")
         print(f"{TOOL}: wrote {display_path(output)}", file=sys.stderr)
