@@ -141,6 +141,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
     return {name: Built(case) for name, case in cases.items()}
 
 
+@pytest.mark.slow
 def test_build_exe_command_prints_nothing_and_builds(tmp_path: Path) -> None:
     """The command itself (the fixture calls build_executable): quiet on
     success, and the executable it writes runs."""
@@ -161,17 +162,20 @@ def expected(example: Path) -> tuple[int, str, str]:
     return 0, example.with_suffix(".out").read_text(), err.read_text() if err.exists() else ""
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", BUILT_EXAMPLES)
 def test_example_executable_prints_the_expected_output(built: dict[str, Built], name: str) -> None:
     assert outcome(built[name].run()) == expected(ROOT / "examples" / f"{name}.noma")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", [*PROGRAMS])
 def test_program_executable_prints_what_noma_run_prints(built: dict[str, Built], name: str) -> None:
     b = built[name]
     assert outcome(b.run()) == outcome(b.reference)
 
 
+@pytest.mark.slow
 def test_results_of_every_kind(built: dict[str, Built]) -> None:
     assert built["no_result"].run().stdout == "no result\n[1.0, 2.0]\n"
     assert built["row"].run().stdout == "[1.3333333333333333, 1.6666666666666667, 2.0]\n"
@@ -179,6 +183,7 @@ def test_results_of_every_kind(built: dict[str, Built]) -> None:
     assert rank3.startswith("[[[0.1, 0.2], [0.30000000000000004, 0.45]], [[0.5, ")
 
 
+@pytest.mark.slow
 def test_run_time_error_is_located_and_exits_1(built: dict[str, Built]) -> None:
     proc = built["runtime_error"].run()
     assert proc.returncode == 1
@@ -188,11 +193,13 @@ def test_run_time_error_is_located_and_exits_1(built: dict[str, Built]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_optimisation_levels_give_the_same_bits(built: dict[str, Built]) -> None:
     for name, (example, _) in OPT_LEVELS.items():
         assert outcome(built[name].run()) == expected(ROOT / "examples" / f"{example}.noma"), name
 
 
+@pytest.mark.slow
 def test_seed_gives_the_same_numbers_as_noma_run(built: dict[str, Built]) -> None:
     grow = built["grow"]
     reference = noma_run("--seed", "7", grow.case.source, cwd=grow.case.cwd)
@@ -208,6 +215,7 @@ def test_seed_gives_the_same_numbers_as_noma_run(built: dict[str, Built]) -> Non
 # -- the executable's command line ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help(built: dict[str, Built]) -> None:
     for flag in ("--help", "-h"):
         proc = built["grow"].run(flag)
@@ -216,6 +224,7 @@ def test_help(built: dict[str, Built]) -> None:
         assert "--seed N" in proc.stdout and "exit status" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -247,6 +256,7 @@ def test_bad_command_line_is_a_usage_error(
     assert end == ""
 
 
+@pytest.mark.slow
 def test_args_for_a_program_without_parameters_are_refused(built: dict[str, Built]) -> None:
     """An --arg main does not take is the located error of `noma run` (issue
     9), at main, naming the first such parameter; nothing runs."""
@@ -269,6 +279,7 @@ def _compiles(source: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_arg_reaches_mains_parameter(tmp_path: Path) -> None:
     """`--arg X=FILE` gives main's parameter X the file's contents, in both
     modes, and a missing or unreadable file is the same located error."""
@@ -291,6 +302,7 @@ def test_arg_reaches_mains_parameter(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
     """A 1-D safetensors parameter: `noma run` takes the rank from the file;
     `build-exe --arg` compiles it in, without it the executable expects 2-D."""
@@ -313,6 +325,7 @@ def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
     assert "where the program expects a 2-D tensor" in default.stderr
 
 
+@pytest.mark.slow
 def test_noma_run_rejects_a_malformed_arg(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main(X, Y) { return 1; }\n")
     np.savetxt(tmp_path / "x.csv", np.ones((1, 1)))
@@ -328,6 +341,7 @@ def test_noma_run_rejects_a_malformed_arg(tmp_path: Path) -> None:
 # -- building: failures leave nothing behind ---------------------------------------
 
 
+@pytest.mark.slow
 def test_compile_error_is_located_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main() {\n    return y;\n}\n")
     proc = cli("build-exe", "p.noma", "-o", "p", cwd=tmp_path)
@@ -356,6 +370,7 @@ def _write_fake_compiler(directory: Path) -> Path:
     return fake
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compiler", ["fake", "missing library", "none"])
 def test_failed_build_leaves_the_existing_executable_untouched(
     tmp_path: Path, compiler: str
@@ -384,6 +399,7 @@ def test_failed_build_leaves_the_existing_executable_untouched(
     assert sorted(p.name for p in work.iterdir()) == ["p", "p.noma"]
 
 
+@pytest.mark.slow
 def test_output_in_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
     proc = cli("build-exe", "p.noma", "-o", "no/such/dir/p", cwd=tmp_path)
@@ -398,6 +414,7 @@ def test_build_exe_help() -> None:
     assert "build-exe" in cli("--help").stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["-O4"], ["-O", "-1"], []])
 def test_bad_build_options_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
@@ -422,6 +439,7 @@ def test_executable_replaces_the_output_with_the_umask_mode(tmp_path: Path) -> N
 # -- what the executable is ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ldd") is None, reason="no ldd on this system")
 def test_executable_does_not_need_python(built: dict[str, Built]) -> None:
     exe = built["self_growing_xor"].case.exe

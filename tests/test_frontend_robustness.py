@@ -18,6 +18,8 @@ from noma.frontend.source import MAX_SOURCE_BYTES
 from in_process import noma_in_process
 from programs import run_cli
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

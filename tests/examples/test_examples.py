@@ -18,6 +18,8 @@ from in_process import noma_in_process
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
+QUICK = {"minimize_square", "tensor_basics", "builtins"}
+"""Examples that also run in the quick subset (`pytest -m "not slow"`)."""
 AS_PROCESSES = ["xor_2_16_1", "csv_linear_regression"]
 """A warning on stderr; a file read at run time."""
 
@@ -33,12 +35,17 @@ def test_every_example_has_an_expected_output() -> None:
     assert not missing, f"examples without a .out file: {missing}"
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example",
+    [pytest.param(p, marks=() if p.stem in QUICK else pytest.mark.slow) for p in EXAMPLES],
+    ids=lambda p: p.stem,
+)
 def test_example_output(example: Path) -> None:
     proc = noma_in_process("run", str(example.relative_to(ROOT)), cwd=ROOT, share_compile=True)
     assert (proc.returncode, proc.stdout, proc.stderr) == expected(example)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", AS_PROCESSES)
 def test_example_output_of_the_noma_process(name: str) -> None:
     example = ROOT / "examples" / f"{name}.noma"

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "data" / "xor_init.json"
 EXAMPLES = {False: "examples/self_growing_xor.noma", True: "examples/self_growing_xor_reset.noma"}

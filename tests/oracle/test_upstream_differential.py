@@ -47,10 +47,10 @@ def upstream_tool(name: str) -> str | None:
 
 
 MLIR_OPT, MLIR_TRANSLATE = upstream_tool("mlir-opt"), upstream_tool("mlir-translate")
-pytestmark = pytest.mark.skipif(
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(
     MLIR_OPT is None or MLIR_TRANSLATE is None,
     reason="upstream mlir-opt/mlir-translate 22 not found (Debian package mlir-22-tools)",
-)
+)]
 
 UPSTREAM_LOWERING = [
     "--convert-scf-to-cf",
