@@ -22,6 +22,8 @@ import noma
 from noma.compiler import ProgramError
 from noma.frontend.diagnostics import NomaError
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

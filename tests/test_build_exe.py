@@ -1,16 +1,21 @@
 """`noma build-exe`: standalone executables behave exactly like `noma run`.
 
-Every example, and a few programs for the corners (no result, a rank-3
-result, a run-time error, the seeded generator, -O0 and -O3), is built once
-(module fixture, two at a time) and run with an EMPTY environment and stdin
-from /dev/null: stdout, stderr and the exit status must be those of
-`noma run` on the same file, byte for byte. Then the driver's command line,
-the build's failure modes (compile errors, failed links, no C compiler:
-nothing written, nothing clobbered) and what the executable links against.
+A representative set is built once (module fixture, from the session's one
+compile of each program, see tests/support/in_process.py): a scalar result,
+tensor results, file I/O, growth with the seeded generator, a run-time
+error, no result, and each `-O` level once (-O1 in the umask test). Each
+executable runs with an EMPTY environment and stdin from /dev/null; its
+stdout, stderr and exit status must be the example's checked-in `.out` and
+`.err` (what `noma run` prints, tests/examples/test_examples.py), or for
+the other programs those of `noma run` on the same file (run in-process).
+Every example's output as a JIT run is checked in test_examples.py. Then
+the driver's command line, the build's failure modes (compile errors,
+failed links, no C compiler: nothing written, nothing clobbered) and what
+the executable links against.
 
-The CLI is run as `python -m noma.tools.noma_cli` with this tree first on
-PYTHONPATH, so the code under test is this checkout even when the `noma`
-script on PATH belongs to another install.
+The build-exe failure modes run the CLI as `python -m noma.tools.noma_cli`
+with this tree first on PYTHONPATH, so the code under test is this checkout
+even when the `noma` script on PATH belongs to another install.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
+from contextlib import chdir
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +34,19 @@ import numpy as np
 import pytest
 
 import noma
+from in_process import compiled, noma_in_process
+from noma.executable import build_executable
 from noma.frontend.diagnostics import NomaError
 from noma.runtime.build import find_c_compiler, runtime_include_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
+BUILT_EXAMPLES = [
+    "minimize_square",  # a scalar result
+    "tensor_basics",  # a rank-2 tensor result
+    "csv_linear_regression",  # reads a CSV file at run time
+    "self_growing_xor",  # growth with the seeded generator, a warning on stderr
+]
 TIMEOUT = 600
 
 # The default init of `realloc` draws normal(0, 0.3) from the seeded generator.
@@ -69,6 +82,11 @@ def cli(
     )  # fmt: skip
 
 
+def noma_run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """`noma run ARGS` in `cwd`, the real command run in this process."""
+    return noma_in_process("run", *args, cwd=cwd, share_compile=True)
+
+
 def run_exe(exe: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     """The executable with an empty environment: it needs nothing from it."""
     return subprocess.run(
@@ -95,65 +113,69 @@ class Case:
 @dataclass(frozen=True)
 class Built:
     case: Case
-    build: subprocess.CompletedProcess[str]
-    reference: subprocess.CompletedProcess[str]
-    """`noma run` on the same file."""
 
     def run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        assert self.build.returncode == 0, self.build.stderr
         return run_exe(self.case.exe, *args, cwd=self.case.cwd)
 
-
-def _build_and_reference(case: Case) -> Built:
-    build = cli("build-exe", case.source, "-o", str(case.exe), f"-O{case.opt_level}", cwd=case.cwd)
-    return Built(case, build, cli("run", case.source, cwd=case.cwd))
+    @property
+    def reference(self) -> subprocess.CompletedProcess[str]:
+        """`noma run` on the same file (in-process, on the same compile)."""
+        return noma_run(self.case.source, cwd=self.case.cwd)
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
-    """Every example and program of this file, built and run with `noma run`
-    once, on as many workers as there are CPUs (each is a subprocess)."""
+    """The representative examples and the programs of this file, each built
+    once from the session's compile of it."""
     exes = tmp_path_factory.mktemp("exes")
     sources = tmp_path_factory.mktemp("programs")
-    cases = {p.stem: Case(str(p.relative_to(ROOT)), ROOT, exes / p.stem) for p in EXAMPLES}
+    cases = {name: Case(f"examples/{name}.noma", ROOT, exes / name) for name in BUILT_EXAMPLES}
     for name, text in PROGRAMS.items():
         (sources / f"{name}.noma").write_text(text)
         cases[name] = Case(f"{name}.noma", sources, exes / name)
     for name, (example, level) in OPT_LEVELS.items():
         cases[name] = Case(f"examples/{example}.noma", ROOT, exes / name, level)
-    with ThreadPoolExecutor(max_workers=max(2, os.cpu_count() or 1)) as pool:
-        results = pool.map(_build_and_reference, cases.values())
-        return dict(zip(cases, results, strict=True))
+    for case in cases.values():
+        with chdir(case.cwd):  # as `noma build-exe` runs there (the excerpts read the source)
+            build_executable(compiled(case.source, case.cwd), case.exe, case.opt_level)
+    return {name: Built(case) for name, case in cases.items()}
+
+
+@pytest.mark.slow
+def test_build_exe_command_prints_nothing_and_builds(tmp_path: Path) -> None:
+    """The command itself (the fixture calls build_executable): quiet on
+    success, and the executable it writes runs."""
+    (tmp_path / "p.noma").write_text(PROGRAMS["rank3"])
+    proc = noma_in_process("build-exe", "p.noma", "-o", "p", cwd=tmp_path, share_compile=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert outcome(run_exe(tmp_path / "p", cwd=tmp_path)) == outcome(
+        noma_run("p.noma", cwd=tmp_path)
+    )
 
 
 # -- the same output as `noma run` -----------------------------------------------
 
 
-def test_every_example_is_built() -> None:
-    assert len(EXAMPLES) >= 20
+def expected(example: Path) -> tuple[int, str, str]:
+    """What `noma run` prints for an example (checked in test_examples.py)."""
+    err = example.with_suffix(".err")
+    return 0, example.with_suffix(".out").read_text(), err.read_text() if err.exists() else ""
 
 
-@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.stem)
-def test_example_executable_prints_what_noma_run_prints(
-    built: dict[str, Built], example: Path
-) -> None:
-    b = built[example.stem]
-    assert b.build.returncode == 0, b.build.stderr
-    assert (b.build.stdout, b.build.stderr) == ("", "")
-    proc = b.run()
-    assert outcome(proc) == outcome(b.reference)
-    expected_err = example.with_suffix(".err")
-    assert proc.returncode == 0
-    assert proc.stdout == example.with_suffix(".out").read_text()
-    assert proc.stderr == (expected_err.read_text() if expected_err.exists() else "")
+@pytest.mark.slow
+@pytest.mark.parametrize("name", BUILT_EXAMPLES)
+def test_example_executable_prints_the_expected_output(built: dict[str, Built], name: str) -> None:
+    assert outcome(built[name].run()) == expected(ROOT / "examples" / f"{name}.noma")
 
 
-@pytest.mark.parametrize("name", [*PROGRAMS, *OPT_LEVELS])
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [*PROGRAMS])
 def test_program_executable_prints_what_noma_run_prints(built: dict[str, Built], name: str) -> None:
     b = built[name]
     assert outcome(b.run()) == outcome(b.reference)
 
 
+@pytest.mark.slow
 def test_results_of_every_kind(built: dict[str, Built]) -> None:
     assert built["no_result"].run().stdout == "no result\n[1.0, 2.0]\n"
     assert built["row"].run().stdout == "[1.3333333333333333, 1.6666666666666667, 2.0]\n"
@@ -161,6 +183,7 @@ def test_results_of_every_kind(built: dict[str, Built]) -> None:
     assert rank3.startswith("[[[0.1, 0.2], [0.30000000000000004, 0.45]], [[0.5, ")
 
 
+@pytest.mark.slow
 def test_run_time_error_is_located_and_exits_1(built: dict[str, Built]) -> None:
     proc = built["runtime_error"].run()
     assert proc.returncode == 1
@@ -170,15 +193,16 @@ def test_run_time_error_is_located_and_exits_1(built: dict[str, Built]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_optimisation_levels_give_the_same_bits(built: dict[str, Built]) -> None:
-    expected = (ROOT / "examples" / "xor_2_16_1.out").read_text()
-    for name in OPT_LEVELS:
-        assert built[name].run().stdout == expected, name
+    for name, (example, _) in OPT_LEVELS.items():
+        assert outcome(built[name].run()) == expected(ROOT / "examples" / f"{example}.noma"), name
 
 
+@pytest.mark.slow
 def test_seed_gives_the_same_numbers_as_noma_run(built: dict[str, Built]) -> None:
     grow = built["grow"]
-    reference = cli("run", "--seed", "7", grow.case.source, cwd=grow.case.cwd)
+    reference = noma_run("--seed", "7", grow.case.source, cwd=grow.case.cwd)
     assert reference.returncode == 0, reference.stderr
     assert reference.stdout != grow.reference.stdout  # the seed matters
     for spelling in (["--seed", "7"], ["--seed=7"], ["--seed", "0x7"], ["--seed", "+7"]):
@@ -191,6 +215,7 @@ def test_seed_gives_the_same_numbers_as_noma_run(built: dict[str, Built]) -> Non
 # -- the executable's command line ------------------------------------------------
 
 
+@pytest.mark.slow
 def test_help(built: dict[str, Built]) -> None:
     for flag in ("--help", "-h"):
         proc = built["grow"].run(flag)
@@ -199,6 +224,7 @@ def test_help(built: dict[str, Built]) -> None:
         assert "--seed N" in proc.stdout and "exit status" in proc.stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -230,13 +256,14 @@ def test_bad_command_line_is_a_usage_error(
     assert end == ""
 
 
+@pytest.mark.slow
 def test_args_for_a_program_without_parameters_are_refused(built: dict[str, Built]) -> None:
     """An --arg main does not take is the located error of `noma run` (issue
     9), at main, naming the first such parameter; nothing runs."""
     grow = built["grow"]
     proc = grow.run("--arg", "X=a.csv", "--arg=Y=b.csv", "--arg", "X=c.csv")
-    reference = cli("run", grow.case.source, "--arg", "X=a.csv", "--arg", "Y=b.csv",
-                    cwd=grow.case.cwd)  # fmt: skip
+    reference = noma_run(grow.case.source, "--arg", "X=a.csv", "--arg", "Y=b.csv",
+                         cwd=grow.case.cwd)  # fmt: skip
     assert outcome(proc) == outcome(reference) == (
         1, "",
         "grow.noma:1:1: error: main has no parameter named 'X'; it takes none\n"
@@ -252,6 +279,7 @@ def _compiles(source: str) -> bool:
     return True
 
 
+@pytest.mark.slow
 def test_arg_reaches_mains_parameter(tmp_path: Path) -> None:
     """`--arg X=FILE` gives main's parameter X the file's contents, in both
     modes, and a missing or unreadable file is the same located error."""
@@ -263,7 +291,7 @@ def test_arg_reaches_mains_parameter(tmp_path: Path) -> None:
     build = cli("build-exe", "p.noma", "-o", "p", cwd=tmp_path)
     assert build.returncode == 0, build.stderr
     for args in (["--arg", "X=x.csv"], [], ["--arg", "X=missing.csv"]):
-        reference = cli("run", *args, "p.noma", cwd=tmp_path)
+        reference = noma_run(*args, "p.noma", cwd=tmp_path)
         assert outcome(run_exe(tmp_path / "p", *args, cwd=tmp_path)) == outcome(reference), args
     proc = run_exe(tmp_path / "p", "--arg", "X=x.csv", cwd=tmp_path)
     assert outcome(proc) == (0, "[[1.0, 2.0], [3.0, 4.5]]\n10.5\n", "")
@@ -274,6 +302,7 @@ def test_arg_reaches_mains_parameter(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.slow
 def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
     """A 1-D safetensors parameter: `noma run` takes the rank from the file;
     `build-exe --arg` compiles it in, without it the executable expects 2-D."""
@@ -284,7 +313,7 @@ def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
 
     (tmp_path / "p.noma").write_text(source)
     save_file({"v": np.array([1.0, 2.0, 3.0])}, str(tmp_path / "v.safetensors"))
-    reference = cli("run", "--arg", "X=v.safetensors", "p.noma", cwd=tmp_path)
+    reference = noma_run("--arg", "X=v.safetensors", "p.noma", cwd=tmp_path)
     assert outcome(reference) == (0, "[2.0, 4.0, 6.0]\n", "")
     for exe, build_args in (("ranked", ["--arg", "X=v.safetensors"]), ("default", [])):
         build = cli("build-exe", "p.noma", "-o", exe, *build_args, cwd=tmp_path)
@@ -296,28 +325,30 @@ def test_build_exe_arg_gives_the_parameters_rank(tmp_path: Path) -> None:
     assert "where the program expects a 2-D tensor" in default.stderr
 
 
+@pytest.mark.slow
 def test_noma_run_rejects_a_malformed_arg(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main(X, Y) { return 1; }\n")
     np.savetxt(tmp_path / "x.csv", np.ones((1, 1)))
     for value in ("X", "=x.csv"):
-        proc = cli("run", "--arg", value, "p.noma", cwd=tmp_path)
+        proc = noma_run("--arg", value, "p.noma", cwd=tmp_path)
         assert proc.returncode == 2
         assert "NAME=FILE" in proc.stderr and "Traceback" not in proc.stderr
     # An empty FILE is well-formed (and unused here).
-    proc = cli("run", "--arg", "X=x.csv", "--arg", "Y=", "p.noma", cwd=tmp_path)
+    proc = noma_run("--arg", "X=x.csv", "--arg", "Y=", "p.noma", cwd=tmp_path)
     assert outcome(proc) == (0, "1.0\n", "")
 
 
 # -- building: failures leave nothing behind ---------------------------------------
 
 
+@pytest.mark.slow
 def test_compile_error_is_located_and_writes_nothing(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main() {\n    return y;\n}\n")
     proc = cli("build-exe", "p.noma", "-o", "p", cwd=tmp_path)
     assert proc.returncode == 1
     assert proc.stdout == ""
     assert proc.stderr.startswith("p.noma:2:12: error: unknown variable 'y'\n")
-    assert outcome(proc)[1:] == outcome(cli("run", "p.noma", cwd=tmp_path))[1:]
+    assert outcome(proc)[1:] == outcome(noma_run("p.noma", cwd=tmp_path))[1:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["p.noma"]
 
 
@@ -339,6 +370,7 @@ def _write_fake_compiler(directory: Path) -> Path:
     return fake
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("compiler", ["fake", "missing library", "none"])
 def test_failed_build_leaves_the_existing_executable_untouched(
     tmp_path: Path, compiler: str
@@ -368,6 +400,7 @@ def test_failed_build_leaves_the_existing_executable_untouched(
     assert sorted(p.name for p in work.iterdir()) == ["p", "p.noma"]
 
 
+@pytest.mark.slow
 def test_output_in_a_missing_directory_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
     proc = cli("build-exe", "p.noma", "-o", "no/such/dir/p", cwd=tmp_path)
@@ -382,6 +415,7 @@ def test_build_exe_help() -> None:
     assert "build-exe" in cli("--help").stdout
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("args", [["-O4"], ["-O", "-1"], []])
 def test_bad_build_options_are_usage_errors(tmp_path: Path, args: list[str]) -> None:
     (tmp_path / "p.noma").write_text("fn main() { return 1; }\n")
@@ -406,6 +440,7 @@ def test_executable_replaces_the_output_with_the_umask_mode(tmp_path: Path) -> N
 # -- what the executable is ----------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("ldd") is None, reason="no ldd on this system")
 def test_executable_does_not_need_python(built: dict[str, Built]) -> None:
     exe = built["self_growing_xor"].case.exe

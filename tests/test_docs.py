@@ -16,6 +16,8 @@ import pytest
 
 import noma
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)$")

@@ -41,6 +41,8 @@ from noma.runtime import build
 from noma.runtime.build import find_c_compiler
 from noma.tools.noma_cli import parse_seed
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parents[1]
 TIMEOUT = 600
 

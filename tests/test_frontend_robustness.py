@@ -10,13 +10,15 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import numpy as np
 import pytest
 
 import noma
 from noma.frontend.diagnostics import NomaError
 from noma.frontend.source import MAX_SOURCE_BYTES
+from in_process import noma_in_process
 from programs import run_cli
+
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
 
 
 def cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -93,9 +95,14 @@ def _bad_sources(tmp_path: Path) -> dict[str, str]:
 
 
 def test_bad_sources_are_located_errors_in_every_tool(tmp_path: Path) -> None:
+    """`noma` commands run in this process (the real entry point), noma-opt
+    as a process."""
     for name, expected in _bad_sources(tmp_path).items():
         for command in [*COMMANDS, ["noma", "build-exe", "-o", "exe"]]:
-            proc = cli(tmp_path, *command, name)
+            if command[0] == "noma":
+                proc = noma_in_process(*command[1:], name, cwd=tmp_path)
+            else:
+                proc = cli(tmp_path, *command, name)
             assert proc.returncode == 1, (command, name, proc.stderr)
             assert proc.stderr.startswith(expected), (command, name, proc.stderr)
             assert "Traceback" not in proc.stderr

@@ -32,6 +32,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from outcome import NOMA, CliRun, cli_problems, compile_problems, run_limited
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
 DATA = ROOT / "examples" / "data"

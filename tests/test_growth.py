@@ -131,6 +131,7 @@ def test_the_default_seed_makes_runs_reproducible_and_seed_changes_them() -> Non
     np.testing.assert_array_equal(other, program.run(seed=7))
 
 
+@pytest.mark.slow
 def test_seed_flag_of_noma_run(tmp_path: Path) -> None:
     outputs = [run_cli(tmp_path, GROW_BY_DEFAULT, *args).stdout for args in ((), ("--seed", "7"))]
     assert outputs[0] != outputs[1]
@@ -420,6 +421,7 @@ fn main() {{
 """
 
 
+@pytest.mark.slow
 def test_memory_is_flat_while_parameters_grow_and_shrink(tmp_path: Path) -> None:
     """Each iteration grows or shrinks a parameter (with its Adam state) and
     a buffer: every replaced buffer is freed, so 100,000 iterations use the

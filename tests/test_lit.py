@@ -6,6 +6,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

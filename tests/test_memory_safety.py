@@ -32,6 +32,8 @@ from noma.compiler import Program, ProgramError
 from noma.frontend.irgen.files import arg_ranks
 from programs import run_cli
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 SIZES = """fn main(S) {
     let kind = S[0][0];
     let n = S[0][1] / S[0][2];

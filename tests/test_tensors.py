@@ -146,6 +146,7 @@ def peak_rss_kib(tmp_path: Path, steps: int) -> int:
     return run_peak_rss_kib(program)
 
 
+@pytest.mark.slow
 def test_memory_is_flat_across_training_iterations(tmp_path: Path) -> None:
     """Every temporary of an iteration (forward, gradient, optimizer step, a
     tensor carried by a loop and one carried across iterations) is freed or

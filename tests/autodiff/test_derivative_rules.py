@@ -98,7 +98,12 @@ def assert_gradient_matches(f_source: str, args: tuple[float, ...]) -> None:
         forward, backward = one_sided_differences(f, args, i)
         assume(math.isfinite(fd))
         assume(math.isclose(forward, backward, rel_tol=1e-3, abs_tol=1e-4))
-        assert math.isclose(g, fd, rel_tol=2e-5, abs_tol=2e-6), (
+        # Within a step of a kink the one-sided slopes still agree to 1e-3
+        # (0.999 and 1.0 at x = 1.4e-9 for `x > 0 && ...`), and any value
+        # between them is a valid (sub)gradient, as in test_tensor_rules.py.
+        low, high = sorted((forward, backward))
+        subgradient = low - 2e-6 <= g <= high + 2e-6
+        assert subgradient or math.isclose(g, fd, rel_tol=2e-5, abs_tol=2e-6), (
             f"d/dp{i} of {f_source!r} at {args}: autodiff {g}, finite differences {fd}"
         )
 

@@ -42,6 +42,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from jit_functions import compile_functions
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 Shape = tuple[int, ...]
 Env = dict[str, Any]
 

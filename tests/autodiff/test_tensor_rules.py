@@ -18,6 +18,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from jit_functions import compile_functions
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 Shape = tuple[int, ...]
 
 

@@ -22,6 +22,8 @@ import numpy as np
 import pytest
 from scripts import load_script
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCHMARKS = ROOT / "benchmarks"
 INIT = ROOT / "data" / "xor_init.json"

@@ -22,6 +22,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from in_process import noma_in_process
+
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
 
 ROOT = Path(__file__).resolve().parents[2]
 INIT = ROOT / "data" / "xor_init.json"
@@ -264,15 +267,9 @@ def test_expected_outputs_match_the_reference(
 
 
 def noma_run(name: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["noma", "run", name],
-        check=False,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=300,
-    )
+    """`noma run NAME` in the root, in this process, on the session's compile
+    of the example (tests/support/in_process.py)."""
+    return noma_in_process("run", name, cwd=ROOT, share_compile=True)
 
 
 @pytest.fixture(scope="module")

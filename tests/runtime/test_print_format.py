@@ -149,6 +149,7 @@ def test_small_decimals(rt: NomaRuntime) -> None:
             assert rt.format_f64(x) == repr(x), x
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.floats(allow_nan=True, allow_infinity=True))
 @example(5e-324)
@@ -158,6 +159,7 @@ def test_hypothesis_floats(rt: NomaRuntime, x: float) -> None:
     assert rt.format_f64(x) == repr(x)
 
 
+@pytest.mark.slow
 @settings(max_examples=3000, deadline=None)
 @given(st.integers(min_value=0, max_value=2**64 - 1))
 def test_hypothesis_bit_patterns(rt: NomaRuntime, bits: int) -> None:

@@ -390,7 +390,7 @@ def _build_harness(directory: Path, extra_flags: list[str], sanitize: bool = Fal
     ("flags", "sanitize"),
     [
         pytest.param(["-std=c11"], False, id="c11"),
-        pytest.param(["-std=c11"], True, id="c11-asan-ubsan"),
+        pytest.param(["-std=c11"], True, id="c11-asan-ubsan", marks=pytest.mark.slow),
         # GNU mode contracts a + b * c into an FMA where the target has one;
         # the runtime turns contraction off for the RNG so results agree.
         pytest.param(

@@ -83,6 +83,7 @@ def test_build_is_cached(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Non
         assert hasattr(lib, name), name
 
 
+@pytest.mark.slow
 def test_force_rebuilds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("NOMA_CACHE_DIR", str(tmp_path))
     first = build_runtime_library()
@@ -92,6 +93,7 @@ def test_force_rebuilds(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None
     assert again.stat().st_mtime_ns != 1
 
 
+@pytest.mark.slow
 def test_key_depends_on_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Different flags (or compiler) must not share a cached library."""
     monkeypatch.setenv("NOMA_CACHE_DIR", str(tmp_path))
@@ -102,6 +104,7 @@ def test_key_depends_on_flags(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     assert first.is_file() and second.is_file()
 
 
+@pytest.mark.slow
 def test_concurrent_builds(tmp_path: Path) -> None:
     """Several processes building into the same empty cache all succeed and
     agree on one library; nothing half-written or temporary survives."""
@@ -129,6 +132,7 @@ def test_missing_compiler_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, tmp_
     assert not any(tmp_path.iterdir())
 
 
+@pytest.mark.slow
 def test_cc_with_arguments(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """$CC may carry arguments, as with `CC="gcc -m64"`."""
     cc = find_c_compiler()[0]

@@ -30,6 +30,8 @@ from noma.runtime.build import (
     runtime_source_paths,
 )
 
+pytestmark = pytest.mark.slow  # see README.md, "Testing"
+
 _FAULTS = textwrap.dedent(
     r"""
     #include <stdlib.h>

@@ -44,7 +44,10 @@ _SANITIZER_DEFAULTS = textwrap.dedent(
     """
 )
 
-BUILDS = [pytest.param(False, id="plain"), pytest.param(True, id="asan-ubsan")]
+BUILDS = [
+    pytest.param(False, id="plain"),
+    pytest.param(True, id="asan-ubsan", marks=pytest.mark.slow),  # a sanitized runtime build each
+]
 """Parameters of a harness fixture: each harness test runs against a plain
 build and a sanitized one."""
 

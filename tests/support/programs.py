@@ -1,4 +1,5 @@
-"""Running NOMA source text as a user would: `noma run` in a subprocess."""
+"""Running NOMA source text as a user would: `noma run` (in this process,
+see in_process.py), and the peak memory of `noma run` in a fresh process."""
 
 from __future__ import annotations
 
@@ -6,15 +7,16 @@ import subprocess
 import sys
 from pathlib import Path
 
+from in_process import noma_in_process
+
 
 def run_cli(tmp_path: Path, source: str, *args: str) -> subprocess.CompletedProcess[str]:
     """`noma run p.noma [args]` on `source`, written to `tmp_path/p.noma`
-    (so diagnostics are located in `p.noma`)."""
+    (so diagnostics are located in `p.noma`). The real command-line entry
+    point runs in this process: exit status, stdout and stderr are those of
+    the command (tests/tools/test_cli.py runs it as a process)."""
     (tmp_path / "p.noma").write_text(source)
-    return subprocess.run(
-        ["noma", "run", "p.noma", *args], cwd=tmp_path, capture_output=True, text=True,
-        stdin=subprocess.DEVNULL, timeout=300, check=False,
-    )  # fmt: skip
+    return noma_in_process("run", "p.noma", *args, cwd=tmp_path)
 
 
 def peak_rss_kib(path: Path) -> int:
