@@ -14,7 +14,6 @@ from __future__ import annotations
 import ctypes
 import gc
 import os
-import stat
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -459,37 +458,9 @@ def compile(
         and source_or_path.endswith(".noma")
         and "\n" not in source_or_path
     ):
-        path = Path(source_or_path)
-        return Program(_read_source(path), str(source_or_path), ranks, verify_each, cache=cache)
+        from noma.frontend.source import read_source_file
+
+        text = read_source_file(Path(source_or_path))
+        return Program(text, str(source_or_path), ranks, verify_each, cache=cache)
     return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache)
 
-
-_PLAIN_SOURCE_BYTES = 1 << 20
-
-
-def _read_source(path: Path) -> str:
-    """The text of the source file `path`. A regular file of UTF-8 text of
-    at most 1 MiB (every real program) is read here; anything else goes
-    through the frontend's reader (noma.frontend.source), which gives the
-    located error or reads it. Importing the frontend costs more than a run
-    of a cached program."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except OSError:
-        fd = -1
-    if fd >= 0:
-        try:
-            info = os.fstat(fd)
-            if stat.S_ISREG(info.st_mode) and info.st_size <= _PLAIN_SOURCE_BYTES:
-                with os.fdopen(os.dup(fd), "rb") as f:
-                    data = f.read(_PLAIN_SOURCE_BYTES + 1)
-                if len(data) <= _PLAIN_SOURCE_BYTES:
-                    try:
-                        return data.decode("utf-8")
-                    except UnicodeDecodeError:
-                        pass
-        finally:
-            os.close(fd)
-    from noma.frontend.source import read_source_file
-
-    return read_source_file(path)
