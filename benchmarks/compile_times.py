@@ -13,7 +13,9 @@ included, in four situations:
   framework NOMA's tools are built on) and upstream `mlir-opt` on the same
   file, when they are installed: the peers of a tool's start-up.
 
-Each case is timed as fresh processes, `runs` of them, with wall-clock time
+NOMA's modules are byte-compiled first, and the timed processes may use
+Python's bytecode cache, as in an installed NOMA. Each case is timed as
+fresh processes, `runs` of them, with wall-clock time
 and the CPU time (user + system) the kernel accounted to the process; the
 median of each is reported. Every run's exit status and stdout are checked
 (stdout against the example's checked-in `.out` file), so a fast wrong answer
@@ -146,9 +148,24 @@ def expect_success(proc: subprocess.CompletedProcess) -> None:
 def _environment(cache_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["NOMA_CACHE_DIR"] = str(cache_dir)
-    for name in ("NOMA_NO_CACHE", "NOMA_VERIFY_EACH"):
+    # As a user's installation runs: with Python's bytecode cache (see
+    # `compile_bytecode`), without the test suite's verification.
+    for name in ("NOMA_NO_CACHE", "NOMA_VERIFY_EACH", "PYTHONDONTWRITEBYTECODE"):
         env.pop(name, None)
     return env
+
+
+def compile_bytecode() -> None:
+    """Byte-compile NOMA's modules, as `pip install` does: otherwise, in an
+    environment with PYTHONDONTWRITEBYTECODE set (or a fresh checkout),
+    every timed process would compile NOMA's Python source first."""
+    import compileall
+
+    import noma
+
+    package = Path(noma.__file__).resolve().parent
+    if not compileall.compile_dir(package, quiet=1):
+        raise CompileBenchmarkError(f"byte-compiling {package} failed")
 
 
 def measure_run(example: Path, runs: int, work: Path) -> dict[str, dict[str, object]]:
@@ -210,6 +227,7 @@ def measure_opt(runs: int, work: Path) -> dict[str, dict[str, object]]:
 def run_compile_benchmark(runs: int) -> dict[str, object]:
     """Every case, as one report (without the machine and commit fields,
     which the caller adds)."""
+    compile_bytecode()
     with tempfile.TemporaryDirectory(prefix="noma-compile-bench-") as scratch:
         work = Path(scratch)
         noma_run = {name: measure_run(path, runs, work / name) for name, path in EXAMPLES.items()}
