@@ -12,6 +12,8 @@ from types import ModuleType
 import pytest
 from scripts import BENCHMARKS, load_script
 
+pytestmark = pytest.mark.slow  # processes; see README.md, "Testing"
+
 FAKE_NOMA = """
 import os, sys, pathlib
 # Records what it was asked and in which cache, then prints the .out of the

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # processes; see README.md, "Testing"
+
 
 PROGRAM = """\
 fn relu(x) { return x * 2; }

@@ -22,6 +22,8 @@ from typing import NamedTuple
 
 import pytest
 
+pytestmark = pytest.mark.slow  # processes; see README.md, "Testing"
+
 ROOT = Path(__file__).resolve().parents[2]
 
 SCRIPTS: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
