@@ -34,6 +34,7 @@ import llvmlite
 import llvmlite.binding as llvm
 
 from noma import atomic
+from noma.runtime import abi
 from noma.runtime.build import build_runtime_library
 
 if TYPE_CHECKING:
@@ -207,49 +208,11 @@ class NomaRuntime:
         # RTLD_GLOBAL so the symbols are visible process-wide, exactly as
         # load_library_permanently makes them for MCJIT.
         self.lib: ctypes.CDLL = ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
-        lib = self.lib
-        lib.noma_format_f64.argtypes = [ctypes.c_double, ctypes.c_char_p, ctypes.c_int64]
-        lib.noma_format_f64.restype = ctypes.c_int
-        lib.noma_print_f64.argtypes = [ctypes.c_double]
-        lib.noma_print_f64.restype = None
-        lib.noma_rt_flush.argtypes = []
-        lib.noma_rt_flush.restype = None
-        lib.noma_rt_check_stdout.argtypes = []
-        lib.noma_rt_check_stdout.restype = ctypes.c_int
-        lib.noma_rt_invoke.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p)]
-        lib.noma_rt_invoke.restype = ctypes.c_int
-        lib.noma_tape_new.argtypes = []
-        lib.noma_tape_new.restype = ctypes.c_int64
-        lib.noma_tape_push.argtypes = [ctypes.c_int64, ctypes.c_double]
-        lib.noma_tape_push.restype = None
-        lib.noma_tape_pop.argtypes = [ctypes.c_int64]
-        lib.noma_tape_pop.restype = ctypes.c_double
-        lib.noma_tape_free.argtypes = [ctypes.c_int64]
-        lib.noma_tape_free.restype = None
-        # (alloc, aligned, offset, size, stride) of the data, then of the shape.
-        memref_1d = [ctypes.c_void_p] * 2 + [ctypes.c_int64] * 3
-        lib.noma_print_tensor.argtypes = memref_1d + memref_1d
-        lib.noma_print_tensor.restype = None
-        lib.noma_free_buffer.argtypes = [ctypes.c_void_p]
-        lib.noma_free_buffer.restype = None
-        lib.noma_rng_seed.argtypes = [ctypes.c_int64]
-        lib.noma_rng_seed.restype = None
-        lib.noma_rng_next_raw.argtypes = []
-        lib.noma_rng_next_raw.restype = ctypes.c_int64
-        lib.noma_rng_uniform.argtypes = []
-        lib.noma_rng_uniform.restype = ctypes.c_double
-        lib.noma_rng_uniform_range.argtypes = [ctypes.c_double, ctypes.c_double]
-        lib.noma_rng_uniform_range.restype = ctypes.c_double
-        lib.noma_rng_normal.argtypes = [ctypes.c_double, ctypes.c_double]
-        lib.noma_rng_normal.restype = ctypes.c_double
+        for function in abi.called_by(abi.Caller.PYTHON):
+            c_function = getattr(self.lib, function.name)
+            c_function.argtypes, c_function.restype = abi.ctypes_signature(function)
         self._fmt_buf = ctypes.create_string_buffer(64)
         self._fmt_lock = threading.Lock()
-        lib.noma_set_arg.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-        lib.noma_set_arg.restype = None
-        lib.noma_clear_args.argtypes = []
-        lib.noma_clear_args.restype = None
-        lib.noma_safetensors_writer_new.argtypes = []
-        lib.noma_safetensors_writer_new.restype = ctypes.c_int64
 
     def format_f64(self, x: float) -> str:
         """repr(x) as the C runtime prints it (identical to Python's repr)."""

@@ -31,37 +31,30 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from noma.frontend.diagnostics import op_loc
+from noma.runtime import abi
 
 STRING = MemRefType(i8, [DYNAMIC_INDEX])
 SHAPE = MemRefType(i64, [DYNAMIC_INDEX])
 FLAT = MemRefType(f64, [DYNAMIC_INDEX])
 
-RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {
-    "noma_print_f64": ((f64,), ()),
-    "noma_print_str": ((STRING,), ()),
-    "noma_print_tensor": ((FLAT, SHAPE), ()),
-    "noma_warning": ((STRING, f64), ()),
-    "noma_runtime_error": ((STRING, f64, f64), ()),
-    "noma_shape_error": ((STRING, SHAPE, SHAPE), ()),
-    "noma_check_dims": ((STRING, FLAT), ()),
-    "noma_rng_seed": ((i64,), ()),
-    "noma_rng_uniform_range": ((f64, f64), (f64,)),
-    "noma_rng_normal": ((f64, f64), (f64,)),
-    "noma_load_csv": ((STRING, STRING), (i64,)),
-    "noma_load_safetensors": ((STRING, STRING, STRING, i64), (i64,)),
-    "noma_load_arg": ((STRING, STRING, i64), (i64,)),
-    "noma_loaded_dim": ((i64, i64), (i64,)),
-    "noma_loaded_take": ((i64, FLAT), ()),
-    "noma_save_csv": ((STRING, STRING, FLAT, SHAPE), ()),
-    "noma_safetensors_writer_new": ((), (i64,)),
-    "noma_safetensors_writer_add": ((i64, STRING, FLAT, SHAPE), ()),
-    "noma_safetensors_writer_save": ((i64, STRING, STRING), ()),
-    "noma_tape_new": ((), (i64,)),
-    "noma_tape_push": ((i64, f64), ()),
-    "noma_tape_pop": ((i64,), (f64,)),
-    "noma_tape_free": ((i64,), ()),
+_LOOPS_TYPES: dict[abi.Kind, Attribute] = {
+    abi.Kind.F64: f64,
+    abi.Kind.I64: i64,
+    abi.Kind.STRING: STRING,
+    abi.Kind.FLAT: FLAT,
+    abi.Kind.SHAPE: SHAPE,
 }
-"""Name -> (argument types, result types) of the runtime's C functions."""
+
+RUNTIME_FUNCTIONS: dict[str, tuple[tuple[Attribute, ...], tuple[Attribute, ...]]] = {
+    f.name: (
+        tuple(_LOOPS_TYPES[kind] for kind in f.params),
+        (_LOOPS_TYPES[f.result],) if f.result is not None else (),
+    )
+    for f in abi.called_by(abi.Caller.COMPILED)
+}
+"""Name -> (argument types, result types) at the loops level of the
+runtime functions compiled code calls, from the one declaration in
+`noma.runtime.abi`."""
 
 
 def location_prefix(op: Operation) -> str:
