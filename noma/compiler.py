@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 
 from noma.runtime import program_cache
 from noma.runtime.program_cache import CachedProgram
+from noma.symbols import PACKED_PREFIX
 
 if TYPE_CHECKING:
     import numpy as np
@@ -37,8 +38,6 @@ if TYPE_CHECKING:
 # used: a program whose machine code is in the compile cache runs without
 # any of them (`noma run` start-up time).
 
-PACKED_PREFIX = "_noma_packed_"
-"""The LLVM lowering emits `_noma_packed_<f>(void **args)` for the entry `f`."""
 
 
 JIT_OPT_LEVEL = 2
@@ -426,7 +425,7 @@ def _no_cyclic_gc() -> Iterator[None]:
 def _entry_function(module: ModuleOp) -> FuncOp:
     from xdsl.dialects.func import FuncOp
 
-    from noma.frontend.irgen import ENTRY_ATTR
+    from noma.symbols import ENTRY_ATTR
 
     for op in module.ops:
         if isinstance(op, FuncOp) and ENTRY_ATTR in op.attributes:

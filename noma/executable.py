@@ -35,9 +35,10 @@ from xdsl.dialects.builtin import TensorType
 
 from noma import atomic
 from noma.atomic import cleanup_on_signals, replacing
-from noma.compiler import PACKED_PREFIX, MainEntry, Program
+from noma.compiler import MainEntry, Program
 from noma.runtime import build
 from noma.runtime.build import RUNTIME_CFLAGS, RuntimeBuildError, find_c_compiler
+from noma.symbols import PACKED_PREFIX
 
 __all__ = ["DRIVER_SOURCE", "ExecutableBuildError", "build_executable", "entry_stub"]
 

@@ -17,10 +17,10 @@ from xdsl.dialects.builtin import TensorType, UnitAttr, f64
 from xdsl.dialects.func import FuncOp
 
 from noma import pipeline
-from noma.compiler import PACKED_PREFIX, Program, descriptor_to_array, result_slot
-from noma.frontend.irgen import ENTRY_ATTR
+from noma.compiler import Program, descriptor_to_array, result_slot
 from noma.lowering.translate import translate_to_llvmir
 from noma.runtime.jit import JitModule
+from noma.symbols import ENTRY_ATTR, PACKED_PREFIX
 
 
 def descriptor_for(array: np.ndarray) -> ctypes.Structure:

@@ -33,9 +33,7 @@ from noma.lowering.to_llvm.types import (
     replace_with_llvm,
     to_llvm,
 )
-
-ENTRY_ATTR = "noma.entry"
-PACKED_PREFIX = "_noma_packed_"
+from noma.symbols import ENTRY_ATTR, PACKED_PREFIX
 
 
 def expanded_argument_types(t: Attribute, op: Operation) -> list[Attribute]:
