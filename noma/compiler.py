@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 # any of them (`noma run` start-up time).
 
 
-
 JIT_OPT_LEVEL = 2
 """The LLVM optimisation level of JIT-compiled programs (`noma run`)."""
 
@@ -462,4 +461,3 @@ def compile(
         text = read_source_file(Path(source_or_path))
         return Program(text, str(source_or_path), ranks, verify_each, cache=cache)
     return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache)
-
