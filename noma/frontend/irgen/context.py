@@ -63,8 +63,13 @@ class GenContext:
     """Builder, scope, diagnostics and module-level state of one function
     instance being generated."""
 
-    def __init__(self, module: ModuleGen, fn: ast.Function, builder: NomaBuilder,
-                 result_type: Attribute | None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        module: ModuleGen,
+        fn: ast.Function,
+        builder: NomaBuilder,
+        result_type: Attribute | None,
+    ) -> None:
         self.module = module
         """The module being generated: user functions and their instances."""
         self.fn = fn

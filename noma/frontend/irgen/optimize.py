@@ -2,14 +2,14 @@
 (the `with` clause, else the compatible variables in scope, else the
 defaults of LANGUAGE.md section 5) and building `noma.optimize`, whose body
 is one iteration, or one block of a pass for mini-batch training
-(`minibatch.py`)."""
+(`minibatch.py`); and the statements that belong to it, `minimize` and
+`reset_optimizer`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, f64
+from xdsl.dialects.builtin import f64
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from noma.dialects.noma import storage
@@ -31,7 +31,7 @@ from noma.frontend.irgen.scope import (
     with_value,
 )
 from noma.frontend.irgen.statements import StatementGen
-from noma.frontend.irgen.tensors import require_scalar
+from noma.frontend.irgen.tensors import constant_of, require_scalar
 
 HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
 
@@ -337,9 +337,9 @@ class OptimizeGen:
         binding = ctx.scope.lookup(name)
         if not isinstance(binding, ValueBinding):
             return None
-        owner = binding.value.owner
-        if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, FloatAttr):
-            return owner.value.value.data
+        value = constant_of(binding.value)
+        if value is not None:
+            return value
         raise ctx.error(
             loc, f"the optimizer is chosen when compiling, so `{name}` must be a constant here"
         )
