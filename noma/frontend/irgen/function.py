@@ -18,7 +18,6 @@ from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma.builder import NomaBuilder
 from noma.frontend import ast
-from noma.frontend.diagnostics import NomaError
 from noma.frontend.irgen.batch import BatchGen
 from noma.frontend.irgen.branches import Branches
 from noma.frontend.irgen.calls import CallGen
@@ -91,7 +90,7 @@ class FunctionGen:
         self.statements.gen_block(body)
         end_loc = body[-1].loc if body else fn.loc
         if ctx.returns_value and not definitely_returns(body):
-            raise NomaError(
+            raise ctx.error(
                 fn.name_loc or fn.loc,
                 f"function '{fn.name}' does not return a value on every path",
             )
