@@ -78,9 +78,9 @@ class ModuleGen:
         self.module = ModuleOp([])
         self.instances: dict[InstanceKey, FunctionInstance] = {}
         self.active: list[InstanceKey] = []
+        """The instances being generated, each called by the one before."""
         self.symbols: set[str] = set()
         """The symbols of the generated instances."""
-        """The instances being generated, each called by the one before."""
 
     def instance(
         self, name: str, arg_types: list[Attribute], call_loc: SourceLoc | None
