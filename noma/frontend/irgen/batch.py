@@ -28,12 +28,13 @@ from noma.dialects.noma.io import AssertOp
 from noma.dialects.noma.shapes import shape_of, type_of
 from noma.dialects.noma.slicing import RowsOp
 from noma.frontend import ast
-from noma.frontend.irgen.base import RETURNED
-from noma.frontend.irgen.control_flow import binding_value, with_value
-from noma.frontend.irgen.growth import GrowthMixin
-from noma.frontend.irgen.scope import Binding, Scope, ValueBinding
-from noma.frontend.irgen.storage_access import constant_of
-from noma.frontend.irgen.tensors import literal_number
+from noma.frontend.irgen.context import RETURNED, GenContext, StatementTable
+from noma.frontend.irgen.control_flow import ControlFlowGen
+from noma.frontend.irgen.expressions import ExpressionGen
+from noma.frontend.irgen.returns import ReturnGen
+from noma.frontend.irgen.scope import Binding, Scope, ValueBinding, binding_value, with_value
+from noma.frontend.irgen.statements import StatementGen
+from noma.frontend.irgen.tensors import constant_of, literal_number, require_scalar
 
 BATCH_SIZE_ERROR = "a batch size must be at least 1, got {0}"
 ROW_COUNT_ERROR = "the tensors of a `batch` must have the same number of rows, got {0} and {1}"
@@ -67,18 +68,37 @@ class Blocks:
     """The first row of the blocks, as an f64."""
 
 
-class BatchMixin(GrowthMixin):
+class BatchGen:
+    def __init__(
+        self,
+        ctx: GenContext,
+        exprs: ExpressionGen,
+        statements: StatementGen,
+        control: ControlFlowGen,
+        returns: ReturnGen,
+    ) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.statements = statements
+        self.control = control
+        """For the variables the loop carries."""
+        self.returns = returns
+
+    def statement_handlers(self) -> StatementTable:
+        return {ast.Batch: self.gen_batch}
+
     # -- what a loop walks through ----------------------------------------------
 
     def gen_batch_sources(self, stmt: ast.Batch) -> list[SSAValue]:
         """The tensors of a `batch`, each of rank 1 or more, with the same
         number of rows (a compile error where both are known, else checked
         when the loop starts)."""
+        ctx = self.ctx
         values = []
         for expr in stmt.sources:
-            value = self.gen_expr(expr)
+            value = self.exprs.gen_expr(expr)
             if value.type == f64:
-                raise self.error(
+                raise ctx.error(
                     expr.loc, "`batch` needs a tensor to split into blocks of rows, got a scalar"
                 )
             values.append(value)
@@ -87,41 +107,44 @@ class BatchMixin(GrowthMixin):
             rows = shape_of(value.type)[0]
             if first_rows is not None and rows is not None:
                 if rows != first_rows:
-                    raise self.error(expr.loc, ROW_COUNT_ERROR.format(first_rows, rows))
+                    raise ctx.error(expr.loc, ROW_COUNT_ERROR.format(first_rows, rows))
                 continue
-            with self.at(expr.loc):
+            with ctx.at(expr.loc):
                 expected, actual = self.row_count(values[0]), self.row_count(value)
-                same = self.emit(arith.CmpfOp(expected, actual, "oeq")).result
-                self.emit(AssertOp(same, ROW_COUNT_ERROR, [expected, actual]))
+                same = ctx.emit(arith.CmpfOp(expected, actual, "oeq")).result
+                ctx.emit(AssertOp(same, ROW_COUNT_ERROR, [expected, actual]))
         return values
 
     def gen_batch_size(self, stmt: ast.Batch) -> SSAValue:
         """The batch size: a scalar of at least 1 (a compile error for a
         constant, else checked when the loop starts)."""
+        ctx = self.ctx
         loc = stmt.batch_size.loc
-        value = self.require_scalar(self.gen_expr(stmt.batch_size), loc, "the batch size")
+        value = require_scalar(self.exprs.gen_expr(stmt.batch_size), loc, "the batch size")
         constant = literal_number(stmt.batch_size)
         if constant is None:
             constant = constant_of(value)
         if constant is not None:
             if not constant >= 1:
-                raise self.error(loc, BATCH_SIZE_ERROR.format(f"{constant:g}"))
+                raise ctx.error(loc, BATCH_SIZE_ERROR.format(f"{constant:g}"))
             return value
-        with self.at(loc):
-            at_least_one = self.emit(arith.CmpfOp(value, self.constant(1.0), "oge")).result
-            self.emit(AssertOp(at_least_one, BATCH_SIZE_ERROR, [value]))
+        with ctx.at(loc):
+            at_least_one = ctx.emit(arith.CmpfOp(value, ctx.constant(1.0), "oge")).result
+            ctx.emit(AssertOp(at_least_one, BATCH_SIZE_ERROR, [value]))
         return value
 
     def row_count(self, value: SSAValue) -> SSAValue:
+        ctx = self.ctx
         rows = shape_of(value.type)[0]
         if rows is not None:
-            return self.constant(float(rows))
-        return self.emit(DimOp(value, 0)).result
+            return ctx.constant(float(rows))
+        return ctx.emit(DimOp(value, 0)).result
 
     def block_walk(self, sources: list[SSAValue], size: SSAValue) -> BlockWalk:
         """The row count and block size of a loop over `sources`."""
+        ctx = self.ctx
         rows = self.row_count(sources[0])
-        per_block = self.b.binary(ew.MinOp, self.b.unary(ew.FloorOp, size), rows)
+        per_block = ctx.b.binary(ew.MinOp, ctx.b.unary(ew.FloorOp, size), rows)
         # Every block has the same, known, number of rows when the batch size
         # is a constant that divides the rows (or exceeds them: one block).
         static_rows: int | None = None
@@ -135,18 +158,20 @@ class BatchMixin(GrowthMixin):
     def gen_blocks(self, walk: BlockWalk, block_number: SSAValue) -> Blocks:
         """Block number `block_number` of each source: `per_block` rows from
         row `block_number * per_block`, fewer at the end."""
-        start = self.b.mul(block_number, walk.per_block)
-        count = self.b.binary(ew.MinOp, walk.per_block, self.b.sub(walk.rows, start))
+        ctx = self.ctx
+        start = ctx.b.mul(block_number, walk.per_block)
+        count = ctx.b.binary(ew.MinOp, walk.per_block, ctx.b.sub(walk.rows, start))
         values = [
-            self.emit(RowsOp(source, start, count, t)).result
+            ctx.emit(RowsOp(source, start, count, t)).result
             for source, t in zip(walk.sources, walk.block_types)
         ]
         return Blocks(values, start)
 
     def is_last_block(self, walk: BlockWalk, blocks: Blocks) -> SSAValue:
         """1.0 when the blocks reach the last row, else 0.0."""
-        end = self.b.add(blocks.start, walk.per_block)
-        return self.b.cmp("ge", end, walk.rows)
+        ctx = self.ctx
+        end = ctx.b.add(blocks.start, walk.per_block)
+        return ctx.b.cmp("ge", end, walk.rows)
 
     def bind_blocks(self, stmt: ast.Batch, scope: Scope, blocks: Blocks, number: SSAValue) -> None:
         for name, value in zip(stmt.names, blocks.values):
@@ -157,20 +182,20 @@ class BatchMixin(GrowthMixin):
     # -- a batch loop ----------------------------------------------------------------
 
     def gen_batch(self, stmt: ast.Batch) -> None:
-        ctx = self.state.optimize
-        if ctx is None and has_minimize(stmt.body):
+        ctx = self.ctx
+        if ctx.optimize is None and has_minimize(stmt.body):
             minimize = next(s for s in stmt.body if isinstance(s, ast.Minimize))
-            raise self.error(
+            raise ctx.error(
                 minimize.loc,
                 "`minimize` in a `batch` loop is mini-batch training, which needs an "
                 "optimize loop around the `batch` loop",
             )
-        with self.at(stmt.loc):
+        with ctx.at(stmt.loc):
             sources = self.gen_batch_sources(stmt)
             size = self.gen_batch_size(stmt)
             walk = self.block_walk(sources, size)
-        carried = self.loop_carried(stmt.body)
-        parent = self.scope
+        carried = self.control.loop_carried(stmt.body)
+        parent = ctx.scope
         bindings = [parent.lookup(n) for n in carried]
         types = [binding_value(b).type for b in bindings if b is not None]
         while True:
@@ -179,11 +204,11 @@ class BatchMixin(GrowthMixin):
                 break
             types = attempt  # a carried tensor changed shape: generalise, again
         before, after = attempt
-        with self.at(stmt.loc):
-            inits = [self.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
-            loop = self.emit(
+        with ctx.at(stmt.loc):
+            inits = [ctx.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
+            loop = ctx.emit(
                 scf.WhileOp(
-                    [self.constant(0.0), *inits], [f64, *types], Region(before), Region(after)
+                    [ctx.constant(0.0), *inits], [f64, *types], Region(before), Region(after)
                 )
             )
         for name, binding, result in zip(carried, bindings, loop.results[1:]):
@@ -201,7 +226,8 @@ class BatchMixin(GrowthMixin):
         """The before block (is there a block left?) and the after block (the
         body on one block) of the loop, or more general carried types when
         the body changes the type of a carried variable."""
-        parent = self.scope
+        ctx = self.ctx
+        parent = ctx.scope
 
         def carried_scope(block: Block) -> Scope:
             scope = Scope(parent)
@@ -212,25 +238,25 @@ class BatchMixin(GrowthMixin):
 
         before = Block(arg_types=[f64, *types])
         before.args[0].name_hint = "block"
-        with self.inside(before, carried_scope(before)), self.at(stmt.loc):
-            start = self.b.mul(before.args[0], walk.per_block)
-            more = self.emit(arith.CmpfOp(start, walk.rows, "olt")).result
-            if self.state.uses_return_flag and RETURNED in carried:
-                more = self.emit(arith.AndIOp(more, self.not_returned())).result
-            self.emit(scf.ConditionOp(more, *before.args))
+        with ctx.inside(before, carried_scope(before)), ctx.at(stmt.loc):
+            start = ctx.b.mul(before.args[0], walk.per_block)
+            more = ctx.emit(arith.CmpfOp(start, walk.rows, "olt")).result
+            if ctx.uses_return_flag and RETURNED in carried:
+                more = ctx.emit(arith.AndIOp(more, self.returns.not_returned())).result
+            ctx.emit(scf.ConditionOp(more, *before.args))
 
         after = Block(arg_types=[f64, *types])
         body_scope = Scope(carried_scope(after))
         number = after.args[0]
         number.name_hint = "block"
-        with self.inside(after, body_scope):
-            with self.at(stmt.loc):
+        with ctx.inside(after, body_scope):
+            with ctx.at(stmt.loc):
                 blocks = self.gen_blocks(walk, number)
             self.bind_blocks(stmt, body_scope, blocks, number)
-            self.gen_nested_block(stmt.body)
-            next_values, joined = self.next_carried(carried, types, body_scope, stmt.loc)
+            self.statements.gen_nested_block(stmt.body)
+            next_values, joined = self.control.next_carried(carried, types, body_scope, stmt.loc)
             if joined != types:
                 return joined
-            with self.at(stmt.loc):
-                self.emit(scf.YieldOp(self.b.add(number, self.constant(1.0)), *next_values))
+            with ctx.at(stmt.loc):
+                ctx.emit(scf.YieldOp(ctx.b.add(number, ctx.constant(1.0)), *next_values))
         return before, after

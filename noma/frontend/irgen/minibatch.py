@@ -47,12 +47,20 @@ from noma.dialects.noma.training import MinimizeOp, UntilOp
 from noma.dialects.noma.types import ParamType
 from noma.frontend import ast
 from noma.frontend.diagnostics import SourceLoc
-from noma.frontend.irgen.base import GenBase, OptimizeContext
-from noma.frontend.irgen.batch import BatchMixin, has_minimize
-from noma.frontend.irgen.control_flow import binding_value, with_value
-from noma.frontend.irgen.scope import Binding, Scope, ValueBinding
-from noma.frontend.irgen.storage_access import constant_of
-from noma.frontend.irgen.tensors import joined_type
+from noma.frontend.irgen.batch import BatchGen, has_minimize
+from noma.frontend.irgen.branches import Branches
+from noma.frontend.irgen.context import GenContext, OptimizeContext
+from noma.frontend.irgen.control_flow import ControlFlowGen
+from noma.frontend.irgen.expressions import ExpressionGen
+from noma.frontend.irgen.growth import GrowthGen
+from noma.frontend.irgen.scope import Binding, Scope, ValueBinding, binding_value, with_value
+from noma.frontend.irgen.statements import StatementGen
+from noma.frontend.irgen.tensors import (
+    constant_of,
+    joined_type,
+    joined_variable_type,
+    require_scalar,
+)
 
 SOURCE = "$batch.source{}"
 """Pseudo-variable: a tensor of the `batch` loop, evaluated once per pass."""
@@ -104,9 +112,9 @@ class PassInputs:
     def sources(self, batch: ast.Batch) -> list[SSAValue]:
         return [self.get(SOURCE.format(j)) for j in range(len(batch.sources))]
 
-    def size(self, gen: GenBase) -> SSAValue:
+    def size(self, ctx: GenContext) -> SSAValue:
         if self.constant_size is not None:
-            return gen.constant(self.constant_size)  # known: blocks may be static
+            return ctx.constant(self.constant_size)  # known: blocks may be static
         return self.get(SIZE)
 
     def current(self, name: str, scope: Scope) -> SSAValue:
@@ -161,7 +169,28 @@ def _is_parameter_read(value: SSAValue) -> bool:
     return isinstance(owner, ReadOp) and isinstance(owner.handle.type, ParamType)
 
 
-class MinibatchMixin(BatchMixin):
+class MinibatchGen:
+    def __init__(
+        self,
+        ctx: GenContext,
+        exprs: ExpressionGen,
+        statements: StatementGen,
+        control: ControlFlowGen,
+        branches: Branches,
+        batch: BatchGen,
+        growth: GrowthGen,
+    ) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.statements = statements
+        self.control = control
+        """For the variables the loop carries."""
+        self.branches = branches
+        self.batch = batch
+        """For the blocks of rows."""
+        self.growth = growth
+        """For the `realloc`s deferred to after the step."""
+
     def minibatch_body(
         self,
         stmt: ast.Optimize,
@@ -175,18 +204,19 @@ class MinibatchMixin(BatchMixin):
         or more general carried types when the body changes the type of a
         carried variable. `pass_types` holds the types of the values carried
         from block to block, made more general from one attempt to the next."""
+        ctx = self.ctx
         body = Block(arg_types=[*types, f64])
-        carried_scope = Scope(self.scope)
+        carried_scope = Scope(ctx.scope)
         for name, binding, arg in zip(carried, bindings, body.args):
             assert binding is not None
             carried_scope.define(name, with_value(binding, arg))
         body_scope = Scope(carried_scope)
-        self.state.optimize = OptimizeContext(stmt.loc)
+        ctx.optimize = OptimizeContext(stmt.loc)
         try:
-            with self.inside(body, body_scope):
+            with ctx.inside(body, body_scope):
                 return self._minibatch_block(stmt, batch, body, carried, types, pass_types)
         finally:
-            self.state.optimize = None
+            ctx.optimize = None
 
     def _minibatch_block(
         self,
@@ -197,51 +227,52 @@ class MinibatchMixin(BatchMixin):
         types: list[Attribute],
         pass_types: dict[str, Attribute],
     ) -> OptimizeBody | list[Attribute]:
-        ctx = self.state.optimize
-        assert ctx is not None
-        body_scope = self.scope
+        ctx = self.ctx
+        optimize = ctx.optimize
+        assert optimize is not None
+        body_scope = ctx.scope
         position = next(i for i, s in enumerate(stmt.body) if s is batch)
         before_batch, after_batch = stmt.body[:position], stmt.body[position + 1 :]
         number = body.args[len(types)]
         number.name_hint = batch.index or "block"
-        ctx.deferred = self.declare_deferred_growth(stmt.body)
+        optimize.deferred = self.growth.declare_deferred_growth(stmt.body)
 
-        with self.at(batch.loc):
-            first = self.emit(arith.CmpfOp(number, self.constant(0.0), "oeq")).result
+        with ctx.at(batch.loc):
+            first = ctx.emit(arith.CmpfOp(number, ctx.constant(0.0), "oeq")).result
         inputs = self._first_block(batch, before_batch, body, first, pass_types)
 
         # Once per block: the block's rows and the `batch` body, whose own
         # names stay visible in the optimize body (the statements after the
         # loop, `until`, after training) with their values on the last block.
-        with self.at(batch.loc):
-            walk = self.block_walk(inputs.sources(batch), inputs.size(self))
-            blocks = self.gen_blocks(walk, number)
+        with ctx.at(batch.loc):
+            walk = self.batch.block_walk(inputs.sources(batch), inputs.size(ctx))
+            blocks = self.batch.gen_blocks(walk, number)
         loop_scope = Scope(body_scope)
-        self.bind_blocks(batch, loop_scope, blocks, number)
+        self.batch.bind_blocks(batch, loop_scope, blocks, number)
         batch_scope = Scope(loop_scope)
-        with self.inside(body, batch_scope):
-            self.gen_block(batch.body)
+        with ctx.inside(body, batch_scope):
+            self.statements.gen_block(batch.body)
         batch_scope.merge_writes_into_parent()
         loop_scope.merge_writes_into_parent()
         next_pass_values = [inputs.current(n, body_scope) for n in inputs.names]
         for name, binding in batch_scope.defs.items():
             body_scope.define(name, binding)
 
-        with self.at(batch.loc):
-            last = self.is_last_block(walk, blocks)
-            is_last = self.truthy(last)
+        with ctx.at(batch.loc):
+            last = self.batch.is_last_block(walk, blocks)
+            is_last = ctx.truthy(last)
             # The block's step goes here: the end of the pass sees it.
-            self.emit(EpochEndOp(last))
+            ctx.emit(EpochEndOp(last))
         condition = self._last_block(stmt, after_batch, is_last)
-        self.emit_deferred_growth(ctx.deferred)
+        self.growth.emit_deferred_growth(optimize.deferred)
 
         # What the next iteration gets.
-        next_values, joined = self.next_carried(carried, types, body_scope, stmt.loc)
+        next_values, joined = self.control.next_carried(carried, types, body_scope, stmt.loc)
         if joined != types:
             return joined
         generalised = False
         for name, value in zip(inputs.names, next_pass_values):
-            wider = self.joined(name, value, pass_types[name], stmt.loc)
+            wider = joined_variable_type(name, value, pass_types[name], stmt.loc)
             if wider != pass_types[name]:
                 pass_types[name] = wider  # type: ignore[assignment]
                 generalised = True
@@ -252,15 +283,15 @@ class MinibatchMixin(BatchMixin):
             for name, b in body_scope.defs.items()
             if isinstance(b, ValueBinding) and not name.startswith("$")
         }
-        with self.at(batch.loc):
-            following = self.b.add(number, self.constant(1.0))
-            next_number = self.emit(arith.SelectOp(is_last, self.constant(0.0), following)).result
-        with self.at(stmt.loc):
+        with ctx.at(batch.loc):
+            following = ctx.b.add(number, ctx.constant(1.0))
+            next_number = ctx.emit(arith.SelectOp(is_last, ctx.constant(0.0), following)).result
+        with ctx.at(stmt.loc):
             pass_nexts = [
-                self.cast_to(v, pass_types[n]) for n, v in zip(inputs.names, next_pass_values)
+                ctx.cast_to(v, pass_types[n]) for n, v in zip(inputs.names, next_pass_values)
             ]
             nexts = [*next_values, next_number, *pass_nexts]
-            self.emit(UntilOp(condition, nexts, list(exports.values())))
+            ctx.emit(UntilOp(condition, nexts, list(exports.values())))
         self.reject_stale_objective(body, inputs, before_batch, batch)
         hidden = [
             HiddenCarried(f64, 0.0),
@@ -281,15 +312,16 @@ class MinibatchMixin(BatchMixin):
         carried from block to block through the pass, except what comes from
         before the loop (typically the data set itself) and a constant batch
         size, which are used as they are."""
+        ctx = self.ctx
         inputs = PassInputs()
 
         def statements() -> dict[str, SSAValue]:
-            self.gen_block(before_batch)
+            self.statements.gen_block(before_batch)
             values = self.let_defined()
-            with self.at(batch.loc):
-                sources = self.gen_batch_sources(batch)
-                size = self.gen_batch_size(batch)
-            here = (body, self.b.insertion_point.block)
+            with ctx.at(batch.loc):
+                sources = self.batch.gen_batch_sources(batch)
+                size = self.batch.gen_batch_size(batch)
+            here = (body, ctx.b.insertion_point.block)
             for j, source in enumerate(sources):
                 if _made_in(source, here):
                     values[SOURCE.format(j)] = source
@@ -313,7 +345,7 @@ class MinibatchMixin(BatchMixin):
         inputs.carried = self.gen_once(first, batch.loc, statements, previous_block, "$pass.")
         for name, value in inputs.carried.items():
             if not name.startswith("$"):
-                self.scope.define(name, ValueBinding(value))
+                ctx.scope.define(name, ValueBinding(value))
         return inputs
 
     def _last_block(
@@ -321,22 +353,23 @@ class MinibatchMixin(BatchMixin):
     ) -> SSAValue:
         """On a pass's last block: the statements after the `batch` loop and
         the `until` condition (0 on the other blocks), which it gives."""
+        ctx = self.ctx
 
         def statements() -> dict[str, SSAValue]:
-            self.gen_block(after_batch)
+            self.statements.gen_block(after_batch)
             values = self.let_defined()
-            with self.at(stmt.until.loc):
-                condition = self.gen_expr(stmt.until)
-                self.require_scalar(condition, stmt.until.loc, "the `until` condition")
+            with ctx.at(stmt.until.loc):
+                condition = self.exprs.gen_expr(stmt.until)
+                require_scalar(condition, stmt.until.loc, "the `until` condition")
             values[UNTIL] = condition
             return values
 
         values = self.gen_once(
-            is_last, stmt.loc, statements, lambda _, t: self.placeholder(t), "$last."
+            is_last, stmt.loc, statements, lambda _, t: ctx.placeholder(t), "$last."
         )
         for name, value in values.items():
             if not name.startswith("$"):
-                self.scope.define(name, ValueBinding(value))
+                ctx.scope.define(name, ValueBinding(value))
         return values[UNTIL]
 
     # -- helpers ---------------------------------------------------------------------
@@ -353,28 +386,30 @@ class MinibatchMixin(BatchMixin):
         does (outer variables they assign are merged). The values they give
         by name are available after it: theirs when the condition held, else
         `otherwise(name, type)`, made before the `scf.if`."""
-        parent = self.scope
-        block = self.b.insertion_point.block
+        ctx = self.ctx
+        parent = ctx.scope
+        block = ctx.b.insertion_point.block
         aliases: dict[str, str] = {}
 
         def then() -> None:
             for name, value in statements().items():
                 alias = prefix + name.lstrip("$")
-                with self.inside(block, parent):
+                with ctx.inside(block, parent):
                     parent.define(alias, ValueBinding(otherwise(name, value.type)))
-                self.scope.rebind(alias, ValueBinding(value))
+                ctx.scope.rebind(alias, ValueBinding(value))
                 aliases[name] = alias
 
-        self.gen_conditional(condition, loc, then, None)
+        self.branches.gen_conditional(condition, loc, then, None)
         return {name: binding_value(_bound(parent, alias)) for name, alias in aliases.items()}
 
     def let_defined(self) -> dict[str, SSAValue]:
         """The variables the current scope defined, by name; a buffer made
         there is an error (it cannot be carried from one block to the next)."""
+        ctx = self.ctx
         values = {}
-        for name, binding in self.scope.defs.items():
+        for name, binding in ctx.scope.defs.items():
             if not isinstance(binding, ValueBinding):
-                raise self.error(
+                raise ctx.error(
                     binding.loc,
                     f"'{name}' cannot be made once per pass, outside the `batch` loop of a "
                     "mini-batch optimize body; make it before the optimize loop",
@@ -393,6 +428,7 @@ class MinibatchMixin(BatchMixin):
         block, is carried unchanged through the pass's other blocks while the
         parameter steps: an objective depending on it would get its gradient
         on the first block only. Such an objective is an error."""
+        ctx = self.ctx
         minimize = next(op for op in body.ops if isinstance(op, MinimizeOp))
         for name in inputs.names:
             result = inputs.carried[name]
@@ -417,7 +453,7 @@ class MinibatchMixin(BatchMixin):
                     if isinstance(s, ast.Let) and s.name == name
                 )
                 what = f"'{name}'"
-            raise self.error(
+            raise ctx.error(
                 loc,
                 f"the objective depends on {what}, which is computed from a learnable parameter "
                 "once per pass, before the `batch` loop: it does not follow the steps taken "

@@ -27,19 +27,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from xdsl.dialects import func
-from xdsl.dialects.builtin import FunctionType, ModuleOp, UnitAttr, f64
+from xdsl.dialects.builtin import FunctionType, ModuleOp, UnitAttr
 from xdsl.ir import Attribute, Block, Region
-from xdsl.rewriter import InsertPoint
 
-from noma.dialects.noma.builder import NomaBuilder
 from noma.frontend import ast
 from noma.frontend.checks import check_program
 from noma.frontend.diagnostics import NomaError, SourceLoc
-from noma.frontend.irgen.base import RESULT, GenState
-from noma.frontend.irgen.control_flow import ResultTypeRetry, definitely_returns
-from noma.frontend.irgen.random_builtins import RandomBuiltinsMixin
-from noma.frontend.irgen.scope import Scope, ValueBinding
-from noma.frontend.irgen.statements import StatementsMixin
+from noma.frontend.irgen.function import FunctionGen
+from noma.frontend.irgen.returns import ResultTypeRetry
 from noma.frontend.verify import verify
 
 ENTRY_ATTR = "noma.entry"
@@ -74,57 +69,6 @@ class NeedInstance(Exception):
 InstanceKey = tuple[str, tuple[Attribute, ...]]
 
 
-class FunctionGen(StatementsMixin, RandomBuiltinsMixin):
-    """Generates the body of one function instance."""
-
-    def __init__(
-        self,
-        module: ModuleGen,
-        fn: ast.Function,
-        block: Block,
-        result_type: Attribute | None = None,
-    ):
-        self.fn = fn
-        self.state = GenState(
-            module=module,
-            builder=NomaBuilder(InsertPoint.at_end(block), fn.loc.to_attr()),
-            scope=Scope(),
-            result_type=result_type,
-        )
-        if fn.name == "main":
-            # main's parameters are files named when the program runs.
-            for param in fn.params:
-                self.gen_main_parameter(param, module.arg_ranks)
-        for param, arg in zip(fn.params, block.args):
-            self.scope.define(param.name, ValueBinding(arg))
-
-    def generate(self) -> Attribute | None:
-        """Emit the body and the final `func.return`; gives the result type."""
-        body = self.fn.body
-        self.setup_return_flag(body)
-        self.gen_block(body)
-        st = self.state
-        end_loc = body[-1].loc if body else self.fn.loc
-        if st.returns_value and not definitely_returns(body):
-            raise NomaError(
-                self.fn.name_loc or self.fn.loc,
-                f"function '{self.fn.name}' does not return a value on every path",
-            )
-        with self.at(end_loc):
-            if not st.returns_value:
-                self.emit(func.ReturnOp())
-                return None
-            if st.uses_return_flag:
-                result = self.scope.lookup(RESULT)
-                assert isinstance(result, ValueBinding)
-                value = result.value
-            else:
-                assert st.final_return is not None and st.final_return[0] is not None
-                value = st.final_return[0]
-            self.emit(func.ReturnOp(value))
-            return value.type
-
-
 class ModuleGen:
     def __init__(self, program: ast.Program, arg_ranks: Mapping[str, int] | None = None):
         self.program = program
@@ -134,9 +78,9 @@ class ModuleGen:
         self.module = ModuleOp([])
         self.instances: dict[InstanceKey, FunctionInstance] = {}
         self.active: list[InstanceKey] = []
+        """The instances being generated, each called by the one before."""
         self.symbols: set[str] = set()
         """The symbols of the generated instances."""
-        """The instances being generated, each called by the one before."""
 
     def instance(
         self, name: str, arg_types: list[Attribute], call_loc: SourceLoc | None

@@ -2,24 +2,36 @@
 (the `with` clause, else the compatible variables in scope, else the
 defaults of LANGUAGE.md section 5) and building `noma.optimize`, whose body
 is one iteration, or one block of a pass for mini-batch training
-(`minibatch.py`)."""
+(`minibatch.py`); and the statements that belong to it, `minimize` and
+`reset_optimizer`."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from xdsl.dialects import arith
-from xdsl.dialects.builtin import FloatAttr, f64
+from xdsl.dialects.builtin import f64
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
-from noma.dialects.noma.training import OptimizeOp, UntilOp
+from noma.dialects.noma import storage
+from noma.dialects.noma.training import MinimizeOp, OptimizeOp, UntilOp
 from noma.frontend import ast
 from noma.frontend.builtins import OPTIMIZER_NAMES
 from noma.frontend.diagnostics import SourceLoc
-from noma.frontend.irgen.base import OptimizeContext
-from noma.frontend.irgen.control_flow import binding_value, with_value
-from noma.frontend.irgen.minibatch import MinibatchMixin, OptimizeBody, minibatch_statement
-from noma.frontend.irgen.scope import Binding, ParamBinding, Scope, ValueBinding
+from noma.frontend.irgen.context import GenContext, OptimizeContext, StatementTable
+from noma.frontend.irgen.control_flow import ControlFlowGen
+from noma.frontend.irgen.expressions import ExpressionGen
+from noma.frontend.irgen.growth import GrowthGen
+from noma.frontend.irgen.minibatch import MinibatchGen, OptimizeBody, minibatch_statement
+from noma.frontend.irgen.scope import (
+    Binding,
+    ParamBinding,
+    Scope,
+    ValueBinding,
+    binding_value,
+    with_value,
+)
+from noma.frontend.irgen.statements import StatementGen
+from noma.frontend.irgen.tensors import constant_of, require_scalar
 
 HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
 
@@ -72,18 +84,47 @@ class OptimizerChoice:
     hyper: dict[str, SSAValue]
 
 
-class OptimizeMixin(MinibatchMixin):
+class OptimizeGen:
+    """`optimize` and the statements that only make sense inside or around
+    it: `minimize`, `reset_optimizer`."""
+
+    def __init__(
+        self,
+        ctx: GenContext,
+        exprs: ExpressionGen,
+        statements: StatementGen,
+        control: ControlFlowGen,
+        growth: GrowthGen,
+        minibatch: MinibatchGen,
+    ) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.statements = statements
+        self.control = control
+        """For the variables the loop carries."""
+        self.growth = growth
+        """For the `realloc`s deferred to after the step."""
+        self.minibatch = minibatch
+
+    def statement_handlers(self) -> StatementTable:
+        return {
+            ast.Optimize: self.gen_optimize,
+            ast.Minimize: self.gen_minimize,
+            ast.ResetOptimizer: self.gen_reset_optimizer,
+        }
+
     def gen_optimize(self, stmt: ast.Optimize) -> None:
-        if self.state.optimize is not None:
-            raise self.error(stmt.loc, "optimize loops cannot be nested")
+        ctx = self.ctx
+        if ctx.optimize is not None:
+            raise ctx.error(stmt.loc, "optimize loops cannot be nested")
         params = [self.lookup_param(p.name, p.loc).handle for p in stmt.params]
         choice = self.choose_optimizer(stmt)
-        carried = self.loop_carried(stmt.body)
-        parent = self.scope
+        carried = self.control.loop_carried(stmt.body)
+        parent = ctx.scope
         bindings = [parent.lookup(n) for n in carried]
         for name, binding in zip(carried, bindings):
             if not isinstance(binding, ValueBinding):
-                raise self.error(stmt.loc, f"'{name}' cannot be changed inside an optimize loop")
+                raise ctx.error(stmt.loc, f"'{name}' cannot be changed inside an optimize loop")
         types = [binding_value(b).type for b in bindings if b is not None]
         batch = minibatch_statement(stmt.body)
         pass_types: dict[str, Attribute] = {}
@@ -91,7 +132,9 @@ class OptimizeMixin(MinibatchMixin):
             if batch is None:
                 attempt = self._optimize_body(stmt, carried, bindings, types)
             else:
-                attempt = self.minibatch_body(stmt, batch, carried, bindings, types, pass_types)
+                attempt = self.minibatch.minibatch_body(
+                    stmt, batch, carried, bindings, types, pass_types
+                )
             if isinstance(attempt, OptimizeBody):
                 break
             types = attempt  # a carried tensor changed shape: generalise, again
@@ -100,13 +143,13 @@ class OptimizeMixin(MinibatchMixin):
         export_types = [v.type for v in attempt.exports.values()]
         result_types: list[Attribute] = [*types, *hidden_types, *export_types]
         hyper = [choice.hyper[h] for h in HYPER]
-        with self.at(stmt.loc):
-            inits = [self.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
+        with ctx.at(stmt.loc):
+            inits = [ctx.cast_to(binding_value(b), t) for b, t in zip(bindings, types) if b]
             inits += [
-                self.placeholder(h.type) if h.initial is None else self.constant(h.initial)
+                ctx.placeholder(h.type) if h.initial is None else ctx.constant(h.initial)
                 for h in attempt.hidden
             ]
-            op = self.emit(
+            op = ctx.emit(
                 OptimizeOp(choice.name, params, hyper, inits, Region(attempt.block), result_types)
             )
         for name, binding, result in zip(carried, bindings, op.res):
@@ -125,25 +168,28 @@ class OptimizeMixin(MinibatchMixin):
     ) -> OptimizeBody | list[Attribute]:
         """The body block and the values it exports, or more general carried
         types when the body changes the type of a carried variable."""
+        ctx = self.ctx
         body = Block(arg_types=types)
-        carried_scope = Scope(self.scope)
+        carried_scope = Scope(ctx.scope)
         for name, binding, arg in zip(carried, bindings, body.args):
             assert binding is not None
             carried_scope.define(name, with_value(binding, arg))
         body_scope = Scope(carried_scope)
-        ctx = OptimizeContext(stmt.loc)
-        self.state.optimize = ctx
+        optimize = OptimizeContext(stmt.loc)
+        ctx.optimize = optimize
         try:
-            with self.inside(body, body_scope):
-                ctx.deferred = self.declare_deferred_growth(stmt.body)
-                self.gen_block(stmt.body)
-                if ctx.minimize_loc is None:
-                    raise self.error(stmt.loc, "the optimize body has no `minimize` statement")
-                self.emit_deferred_growth(ctx.deferred)
-                with self.at(stmt.until.loc):
-                    condition = self.gen_expr(stmt.until)
-                    self.require_scalar(condition, stmt.until.loc, "the `until` condition")
-                next_values, joined = self.next_carried(carried, types, body_scope, stmt.loc)
+            with ctx.inside(body, body_scope):
+                optimize.deferred = self.growth.declare_deferred_growth(stmt.body)
+                self.statements.gen_block(stmt.body)
+                if optimize.minimize_loc is None:
+                    raise ctx.error(stmt.loc, "the optimize body has no `minimize` statement")
+                self.growth.emit_deferred_growth(optimize.deferred)
+                with ctx.at(stmt.until.loc):
+                    condition = self.exprs.gen_expr(stmt.until)
+                    require_scalar(condition, stmt.until.loc, "the `until` condition")
+                next_values, joined = self.control.next_carried(
+                    carried, types, body_scope, stmt.loc
+                )
                 if joined != types:
                     return joined
                 exports = {
@@ -151,18 +197,55 @@ class OptimizeMixin(MinibatchMixin):
                     for name, b in body_scope.defs.items()
                     if isinstance(b, ValueBinding) and not name.startswith("$")
                 }
-                with self.at(stmt.loc):
-                    self.emit(UntilOp(condition, next_values, list(exports.values())))
+                with ctx.at(stmt.loc):
+                    ctx.emit(UntilOp(condition, next_values, list(exports.values())))
         finally:
-            self.state.optimize = None
+            ctx.optimize = None
         return OptimizeBody(body, exports)
 
+    def gen_minimize(self, stmt: ast.Minimize) -> None:
+        ctx = self.ctx
+        optimize = ctx.optimize
+        if optimize is None:
+            raise ctx.error(stmt.loc, "`minimize` must be inside an optimize loop")
+        if optimize.nesting > 0:
+            raise ctx.error(
+                stmt.loc,
+                "`minimize` must be a statement of the optimize body itself, not "
+                "nested in `if` or `while`",
+            )
+        if optimize.minimize_loc is not None:
+            first = optimize.minimize_loc
+            raise ctx.error(
+                stmt.loc,
+                f"an optimize loop has exactly one `minimize`; the first is at "
+                f"{first.line}:{first.col}",
+            )
+        optimize.minimize_loc = stmt.loc
+        objective = self.exprs.gen_expr(stmt.value)
+        if objective.type != f64:
+            raise ctx.error(
+                stmt.value.loc, f"the objective must be a scalar, got a {objective.type}"
+            )
+        ctx.emit(MinimizeOp(objective))
+
+    def gen_reset_optimizer(self, stmt: ast.ResetOptimizer) -> None:
+        ctx = self.ctx
+        if stmt.params:
+            handles = [self.lookup_param(p.name, p.loc).handle for p in stmt.params]
+        else:
+            handles = [
+                b.handle for b in ctx.scope.visible_names().values() if isinstance(b, ParamBinding)
+            ]
+        ctx.emit(storage.ResetOptimizerOp(handles))
+
     def lookup_param(self, name: str, loc: SourceLoc) -> ParamBinding:
-        binding = self.scope.lookup(name)
+        ctx = self.ctx
+        binding = ctx.scope.lookup(name)
         if binding is None:
-            raise self.error(loc, f"unknown parameter '{name}'")
+            raise ctx.error(loc, f"unknown parameter '{name}'")
         if not isinstance(binding, ParamBinding):
-            raise self.error(
+            raise ctx.error(
                 loc,
                 f"'{name}' is not a learnable parameter (declare it with `learn {name} = ...;`)",
             )
@@ -171,18 +254,19 @@ class OptimizeMixin(MinibatchMixin):
     # -- optimizer and hyper-parameters ---------------------------------------
 
     def choose_optimizer(self, stmt: ast.Optimize) -> OptimizerChoice:
+        ctx = self.ctx
         given: dict[str, ast.Expr] = {}
         spec = stmt.optimizer
         if spec is not None:
             if spec.name not in OPTIMIZER_NAMES:
-                raise self.error(
+                raise ctx.error(
                     spec.loc,
                     f"unknown optimizer '{spec.name}' (expected {', '.join(OPTIMIZER_NAMES)})",
                 )
             name = spec.name
             positional = POSITIONAL[name]
             if len(spec.args) > len(positional):
-                raise self.error(
+                raise ctx.error(
                     spec.args[len(positional)].loc,
                     f"{name} takes at most {len(positional)} positional argument"
                     f"{'' if len(positional) == 1 else 's'} ({', '.join(positional)})",
@@ -191,12 +275,12 @@ class OptimizeMixin(MinibatchMixin):
             accepted = KEYWORDS[name]
             for key, value in spec.kwargs:
                 if key not in accepted:
-                    raise self.error(
+                    raise ctx.error(
                         value.loc,
                         f"{name} has no argument '{key}' (it takes {', '.join(accepted)})",
                     )
                 if accepted[key] in given:
-                    raise self.error(value.loc, f"'{key}' is given twice")
+                    raise ctx.error(value.loc, f"'{key}' is given twice")
                 given[accepted[key]] = value
         else:
             name = self.optimizer_from_variables(stmt.loc)
@@ -204,9 +288,9 @@ class OptimizeMixin(MinibatchMixin):
         hyper: dict[str, SSAValue] = {}
         for h in HYPER:
             if h in given:
-                value = self.gen_expr(given[h])
+                value = self.exprs.gen_expr(given[h])
                 if value.type != f64:
-                    raise self.error(given[h].loc, f"'{h}' must be a scalar")
+                    raise ctx.error(given[h].loc, f"'{h}' must be a scalar")
                 hyper[h] = value
                 continue
             # With a `with` clause, the optimizer's hyper-parameters come from
@@ -218,13 +302,14 @@ class OptimizeMixin(MinibatchMixin):
                 hyper[h] = variable
                 continue
             default = RMSPROP_DEFAULT_BETA if (name, h) == ("rmsprop", "beta2") else DEFAULTS[h]
-            with self.at(stmt.loc):
-                hyper[h] = self.constant(default)
+            with ctx.at(stmt.loc):
+                hyper[h] = ctx.constant(default)
         return OptimizerChoice(name, hyper)
 
     def compatible_variable(self, hyper: str) -> SSAValue | None:
+        ctx = self.ctx
         for var in COMPATIBLE_VARIABLES[hyper]:
-            binding = self.scope.lookup(var)
+            binding = ctx.scope.lookup(var)
             if isinstance(binding, ValueBinding) and binding.value.type == f64:
                 return binding.value
         return None
@@ -233,10 +318,11 @@ class OptimizeMixin(MinibatchMixin):
         """`optimizer` (1 SGD, 2 Adam, 3 RMSprop), else `use_adam` /
         `use_rmsprop` (non-zero selects), else SGD. The choice shapes the
         generated code, so these variables must be compile-time constants."""
+        ctx = self.ctx
         code = self.constant_variable("optimizer", loc)
         if code is not None:
             if code not in OPTIMIZER_CODES:
-                raise self.error(
+                raise ctx.error(
                     loc, f"`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got {code:g}"
                 )
             return OPTIMIZER_CODES[int(code)]
@@ -247,12 +333,13 @@ class OptimizeMixin(MinibatchMixin):
         return "sgd"
 
     def constant_variable(self, name: str, loc: SourceLoc) -> float | None:
-        binding = self.scope.lookup(name)
+        ctx = self.ctx
+        binding = ctx.scope.lookup(name)
         if not isinstance(binding, ValueBinding):
             return None
-        owner = binding.value.owner
-        if isinstance(owner, arith.ConstantOp) and isinstance(owner.value, FloatAttr):
-            return owner.value.value.data
-        raise self.error(
+        value = constant_of(binding.value)
+        if value is not None:
+            return value
+        raise ctx.error(
             loc, f"the optimizer is chosen when compiling, so `{name}` must be a constant here"
         )

@@ -21,7 +21,9 @@ from xdsl.ir import Attribute, SSAValue
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.creation import RandomOp
 from noma.frontend import ast
-from noma.frontend.irgen.growth import GrowthMixin
+from noma.frontend.irgen.context import GenContext
+from noma.frontend.irgen.expressions import ExpressionGen
+from noma.frontend.irgen.tensors import TensorGen, require_scalar, static_type
 
 SCALAR_DRAWS = {"rand": "uniform", "rand_uniform": "uniform", "rand_normal": "normal"}
 
@@ -37,38 +39,45 @@ PARAMETERS = {
 """How many leading arguments are the distribution's, not dimensions."""
 
 
-class RandomBuiltinsMixin(GrowthMixin):
+class RandomGen:
+    def __init__(self, ctx: GenContext, exprs: ExpressionGen, tensors: TensorGen) -> None:
+        self.ctx = ctx
+        self.exprs = exprs
+        self.tensors = tensors
+        """For the dimensions of random tensors."""
+
     def gen_random(self, call: ast.Call) -> SSAValue:
+        ctx = self.ctx
         name = call.callee
         count = PARAMETERS[name]
         params = [
-            self.require_scalar(self.gen_expr(a), a.loc, f"an argument of '{name}'")
+            require_scalar(self.exprs.gen_expr(a), a.loc, f"an argument of '{name}'")
             for a in call.args[:count]
         ]
-        dims = self.gen_dims(call.args[count:], call.loc)
-        with self.at(call.loc):
+        dims = self.tensors.gen_dims(call.args[count:], call.loc)
+        with ctx.at(call.loc):
             distribution, a, b = self.distribution(name, params)
             result: Attribute = f64
             if name not in SCALAR_DRAWS:
-                static = self.static_type(dims)
+                static = static_type(dims)
                 result = static or TensorType(f64, [DYNAMIC_INDEX] * len(dims))
-            return self.emit(RandomOp(distribution, dims, a, b, result)).result
+            return ctx.emit(RandomOp(distribution, dims, a, b, result)).result
 
     def distribution(self, name: str, params: list[SSAValue]) -> tuple[str, SSAValue, SSAValue]:
         """The distribution of a random built-in and its two operands."""
-        b = self.b
+        b, constant = self.ctx.b, self.ctx.constant
         match name:
             case "rand" | "rand_tensor":
-                return "uniform", self.constant(0.0), self.constant(1.0)
+                return "uniform", constant(0.0), constant(1.0)
             case "rand_uniform":
                 return "uniform", params[0], params[1]
             case "rand_normal" | "rand_normal_tensor":
                 return "normal", params[0], params[1]
             case "xavier_init":
                 fan_sum = b.add(params[0], params[1])
-                limit = b.unary(ew.SqrtOp, b.div(self.constant(6.0), fan_sum))
-                return "uniform", b.sub(self.constant(0.0), limit), limit
+                limit = b.unary(ew.SqrtOp, b.div(constant(6.0), fan_sum))
+                return "uniform", b.sub(constant(0.0), limit), limit
             case "he_init":
-                std = b.unary(ew.SqrtOp, b.div(self.constant(2.0), params[0]))
-                return "normal", self.constant(0.0), std
+                std = b.unary(ew.SqrtOp, b.div(constant(2.0), params[0]))
+                return "normal", constant(0.0), std
         raise AssertionError(name)

@@ -10,7 +10,7 @@ values from before.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xdsl.ir import Attribute, SSAValue
 
@@ -127,3 +127,15 @@ class Scope:
         assert self.parent is not None
         for name, binding in self.writes.items():
             self.parent.rebind(name, binding)
+
+
+def binding_value(binding: Binding) -> SSAValue:
+    """The SSA value a binding stands for: the value, or the storage handle."""
+    return binding.value if isinstance(binding, ValueBinding) else binding.handle
+
+
+def with_value(binding: Binding, value: SSAValue) -> Binding:
+    """The same binding for another SSA value (a merge or loop result)."""
+    if isinstance(binding, ValueBinding):
+        return ValueBinding(value)
+    return replace(binding, handle=value)
