@@ -2,12 +2,14 @@
 dialects only (func, arith, math, scf, cf, memref), the contract of the
 `loops` stage that upstream `mlir-opt` can verify and lower on its own.
 
-First tensors are bufferized (`bufferize.py`): tensor values become memrefs
-and tensor ops loop nests (`loops.py`). Then patterns lower what is left on
-scalars: elementwise ops through each op's `lower_scalar` hook, scalar
-parameters to rank-0 buffers, printing, warnings and the autodiff tape to
-runtime calls. Anything left over is reported, located, as not supported yet
-instead of being passed on.
+Each op's lowering is its `LoopsRule` (`rule.py`), in the module mirroring
+the op's dialect file, found through the one table of `registry.py`. First
+tensors are bufferized (`bufferize.py`): tensor values become memrefs and
+tensor ops loop nests, by their rules' `on_tensors`. Then what is left on
+scalars is rewritten by the rules' `on_scalars`: elementwise ops to their
+`lower_scalar` (arith/math), scalar parameters to rank-0 buffers, printing,
+warnings and the autodiff tape to runtime calls. Anything left over is
+reported, located, as not supported yet instead of being passed on.
 """
 
 from __future__ import annotations
@@ -18,40 +20,27 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp, UnrealizedConversionCastOp
 from xdsl.ir import Operation
 from xdsl.passes import ModulePass
-from xdsl.pattern_rewriter import (
-    GreedyRewritePatternApplier,
-    PatternRewriter,
-    PatternRewriteWalker,
-    RewritePattern,
-)
+from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
-from noma.dialects.noma import Noma
 from noma.dialects.noma.types import BufferType, ParamType, TapeType
-from noma.lowering.noma_to_loops.bufferize import bufferize, cannot_lower
-from noma.lowering.noma_to_loops.patterns import (
-    LowerLearn,
-    LowerRuntimeCalls,
-    LowerScalarElementwise,
-    LowerStorageAccess,
-)
+from noma.lowering.noma_to_loops.bufferize import bufferize
+from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
 from noma.lowering.noma_to_loops.runtime import Runtime
 
 _NOMA_TYPES = (ParamType, BufferType, TapeType)
 
 
-class _OnlyNomaOps(RewritePattern):
-    """Offers only `noma` ops to `patterns`, all of which rewrite `noma` ops
-    alone: most ops of the module are upstream ones by now, and trying every
-    pattern (each building its helpers) on each of them was wasted. (Dead
-    upstream ops are thus left to the canonicalize that follows in the
-    `loops` stage, which gives the same stage output.)"""
+class LowerScalarsByRule(RewritePattern):
+    """Applies each op's `on_scalars` rule; ops without one (every upstream
+    op by now) are passed over after one table look-up."""
 
-    def __init__(self, patterns: RewritePattern) -> None:
-        self.patterns = patterns
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
 
     def match_and_rewrite(self, op: Operation, rewriter: PatternRewriter) -> None:
-        if op.dialect_name() == Noma.name:
-            self.patterns.match_and_rewrite(op, rewriter)
+        rule = rule_of(op)
+        if rule is not None and rule.on_scalars is not None:
+            rule.on_scalars(op, rewriter, self.runtime)
 
 
 @dataclass(frozen=True)
@@ -63,22 +52,11 @@ class ConvertNomaToLoopsPass(ModulePass):
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         runtime = Runtime(op)
         bufferize(op, runtime)
-        PatternRewriteWalker(
-            _OnlyNomaOps(
-                GreedyRewritePatternApplier(
-                    [
-                        LowerLearn(),
-                        LowerStorageAccess(),
-                        LowerScalarElementwise(),
-                        LowerRuntimeCalls(runtime),
-                    ]
-                )
-            )
-        ).rewrite_module(op)
+        PatternRewriteWalker(LowerScalarsByRule(runtime)).rewrite_module(op)
         for cast in [c for c in op.walk() if isinstance(c, UnrealizedConversionCastOp)]:
             if isinstance(cast.results[0].type, _NOMA_TYPES) and not cast.results[0].uses:
                 cast.detach()
                 cast.erase()
         for inner in op.walk():
-            if inner.dialect_name() == Noma.name:
+            if inner.dialect_name() == "noma":
                 raise cannot_lower(inner)

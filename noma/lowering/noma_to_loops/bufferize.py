@@ -25,46 +25,46 @@ from collections.abc import Callable
 
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     DenseIntOrFPElementsAttr,
     FunctionType,
-    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
     TensorType,
     UnitAttr,
-    UnrealizedConversionCastOp,
     f64,
 )
 from xdsl.ir import Block, Operation, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import IsTerminator
 
-from noma.dialects.noma import files, io, storage, tape
+from noma.dialects.noma import storage
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.dialects.noma.storage import storage_value_type
-from noma.dialects.noma.types import BufferType, ParamType
-from noma.frontend.diagnostics import NomaError
-from noma.lowering.noma_to_loops.files import flat_and_shape, lower_save
+from noma.lowering.noma_to_loops.buffers import (
+    copy_before,
+    in_loop,
+    last_use_in,
+    touches_storage,
+    uses_tensor_storage,
+)
+from noma.lowering.noma_to_loops.cells import StorageCells, is_resizable, op_slot, slot_buffer
 from noma.lowering.noma_to_loops.loops import (
-    INDEX,
     LoopLowering,
     fusible_producer,
     is_tensor,
     memref_type,
 )
+from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
+from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
-from noma.lowering.noma_to_loops.storage import StorageLowering, is_resizable, op_slot, slot_buffer
 
 STACK_BUFFER_BYTES = 16 * 1024
 """Hoisted temporaries up to this size live on the stack."""
 STACK_FUNCTION_BYTES = 256 * 1024
 """At most this much stack per function for hoisted temporaries."""
-
 
 def _has_tensors(op: Operation) -> bool:
     values = (*op.operands, *op.results)
@@ -73,10 +73,11 @@ def _has_tensors(op: Operation) -> bool:
     return any(isinstance(a.type, TensorType) for r in op.regions for b in r.blocks for a in b.args)
 
 
-def _saves(op: Operation) -> bool:
-    """Saving lowers to runtime calls here even when what is saved is a
-    scalar (`save_csv 1.0, "o.csv";` in a function with no tensor)."""
-    return isinstance(op, files.SaveCsvOp | files.SaveSafetensorsOp)
+def _bufferized_on_scalars(op: Operation) -> bool:
+    """Whether the op's rule lowers it here even without a tensor (saving
+    `save_csv 1.0, "o.csv";` in a function with no tensor)."""
+    rule = rule_of(op)
+    return rule is not None and rule.scalars_bufferized
 
 
 class Bufferizer:
@@ -92,7 +93,7 @@ class Bufferizer:
         self.function_end: list[Callable[[NomaBuilder], None]] = []
         """emitters of what runs before the function's return (releasing
         parameters and buffers)"""
-        self.storage = StorageLowering(self)
+        self.storage = StorageCells(self)
         self.in_place: set[SSAValue] = set()
         """Tensor values computed directly into the storage they are written to."""
 
@@ -129,7 +130,7 @@ class Bufferizer:
     def _function_has_tensors(f: func.FuncOp) -> bool:
         types = [*f.function_type.inputs, *f.function_type.outputs]
         return any(isinstance(t, TensorType) for t in types) or any(
-            _has_tensors(op) or _uses_tensor_storage(op) or _saves(op) for op in f.walk()
+            _has_tensors(op) or uses_tensor_storage(op) or _bufferized_on_scalars(op) for op in f.walk()
         )
 
     def convert_function(self, f: func.FuncOp) -> None:
@@ -188,30 +189,11 @@ class Bufferizer:
         if isinstance(op, func.ReturnOp | scf.YieldOp | scf.ConditionOp):
             op.operands = tuple(self.buffer(o) if is_tensor(o) else o for o in op.operands)
             return
-        match op:
-            case storage.LearnOp() if is_resizable(op.param.type):
-                self.storage.learn(op)
-                return
-            case storage.LearnOp():
-                if is_tensor(op.init):
-                    self.lower_learn(op)
-                return
-            case storage.AllocOp():
-                self.storage.alloc(op)
-                return
-            case storage.FreeOp():
-                self.storage.free(op)
-                return
-            case storage.CheckAliveOp():
-                self.storage.check_alive(op)
-                return
-            case files.SaveCsvOp() | files.SaveSafetensorsOp():
-                lower_save(op, LoopLowering(self, op))
-                self.converted.append(op)
-                return
-            case _:
-                pass
-        if not _has_tensors(op) and not _uses_tensor_storage(op):
+        rule = rule_of(op)
+        if rule is not None and rule.scalars_bufferized:
+            self.apply(rule, op)
+            return
+        if not _has_tensors(op) and not uses_tensor_storage(op):
             return
         if op.results and fusible_producer(op.results[0]) is op:
             return  # computed inline by its consumers
@@ -222,43 +204,26 @@ class Bufferizer:
         self.lower_tensor_op(op)
 
     def lower_tensor_op(self, op: Operation) -> None:
-        lw = LoopLowering(self, op)
         match op:
             case arith.ConstantOp():
-                result = self.constant(lw, op)
-            case storage.ReadOp() | storage.StateReadOp():
-                slot = op_slot(op)
-                source = slot_buffer(op.operands[0], slot, lw.b)
-                if not is_tensor(op.results[0]):  # the step count
-                    result = lw.b.insert(memref.LoadOp.get(source, [])).res
-                elif storage_unchanged_while_used(op, slot):
-                    result = source  # borrowed: no copy needed
-                else:
-                    result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
-                    lw.b.insert(memref.CopyOp(source, result))
-            case storage.WriteOp() | storage.StateWriteOp():
-                self.storage.write(op, lw)
-                self.converted.append(op)
-                return
-            case io.PrintOp():
-                self.print_tensor(lw, op.value)
-                self.converted.append(op)
-                return
+                self._replace(op, self.constant(LoopLowering(self, op), op))
             case func.CallOp():
                 self.call(op)
-                return
-            case tape.TapePushOp() | tape.TapePopOp():
-                raise NomaError.at_op(op, "autodiff: loops carrying tensors are not supported yet")
-            case _ if hasattr(op, "lower_to_loops"):
-                result = op.lower_to_loops(lw)  # type: ignore[attr-defined]
-            case _ if isinstance(op, ScalarLowerable):
-                target = self.write_through_target(op, lw.b)
-                result = lw.elementwise(op, target) if target is not None else lw.elementwise(op)
-                if target is not None and result is target:
-                    self.in_place.add(op.results[0])
             case _:
-                raise cannot_lower(op)
-        self._replace(op, result)
+                rule = rule_of(op)
+                if rule is None or rule.on_tensors is None:
+                    raise cannot_lower(op)
+                self.apply(rule, op)
+
+    def apply(self, rule: LoopsRule, op: Operation) -> None:
+        """Build the op's loops by its rule, just before it; the op goes
+        when its block is done."""
+        assert rule.on_tensors is not None
+        result = rule.on_tensors(LoopLowering(self, op), op)
+        if result is not None:
+            self._replace(op, result)
+        else:
+            self.converted.append(op)
 
     def write_through_target(self, op: Operation, b: NomaBuilder) -> SSAValue | None:
         """The parameter storage an elementwise value can be computed into
@@ -287,7 +252,7 @@ class Bufferizer:
         if stored != value.type and not resizable_at_static_shape:
             return None
         ops = list(block.ops)
-        last = _last_use_in(block, value)
+        last = last_use_in(block, value)
         end = ops.index(last) if last is not None else ops.index(write)
         for other in ops[ops.index(op) + 1 : end + 1]:
             if other is not write and touches_storage(other, handle, slot):
@@ -321,37 +286,6 @@ class Bufferizer:
             memref.GlobalOp.get(StringAttr(name), t, initial, constant=UnitAttr())
         )
         return lw.b.insert(memref.GetGlobalOp(name, t)).memref
-
-    def lower_learn(self, op: storage.LearnOp) -> None:
-        """Storage of a tensor parameter (value, m, v) and its step count, in
-        the function's entry block; freed when the function returns."""
-        assert self.entry is not None
-        param_type = op.param.type
-        assert isinstance(param_type, ParamType)
-        t = memref_type(param_type.value_type)
-        if not isinstance(t, MemRefType) or DYNAMIC_INDEX in t.get_shape():
-            raise NomaError.at_op(op, "parameters of dynamic shape are not supported yet")
-        entry = self.entry_builder(op)
-        buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
-        buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
-        for buffer in buffers[:3]:
-            self.function_end.append(
-                lambda b, buffer=buffer: b.insert(memref.DeallocOp.get(buffer))  # type: ignore[misc]
-            )
-        lw = LoopLowering(self, op)
-        lw.b.insert(memref.CopyOp(self.buffer(op.init), buffers[0]))
-        dims = [lw.index_constant(d) for d in t.get_shape()]
-        lw.fill(buffers[1], dims, 0.0)
-        lw.fill(buffers[2], dims, 0.0)
-        lw.b.insert(memref.StoreOp.get(lw.f64_constant(0.0), buffers[3], []))
-        cast = lw.b.insert(UnrealizedConversionCastOp.get(buffers, [param_type]))
-        op.param.replace_all_uses_with(cast.results[0])
-        self.converted.append(op)
-
-    def print_tensor(self, lw: LoopLowering, value: SSAValue) -> None:
-        """`noma_print_tensor(flat data, dims)` on a flat view of the buffer."""
-        flat, shape = flat_and_shape(lw, value)
-        self.runtime.call(lw.b, "noma_print_tensor", [flat, shape], lw.op.location)
 
     def call(self, op: func.CallOp) -> None:
         """Tensor arguments are lent to the callee; tensor results are owned
@@ -421,7 +355,7 @@ class Bufferizer:
             del self.owner[value]
             if value in transferred:
                 continue
-            last = _last_use_in(block, value)
+            last = last_use_in(block, value)
             if last is None:
                 defining = value.owner
                 point = (
@@ -434,148 +368,6 @@ class Bufferizer:
             else:
                 point = InsertPoint.after(last)
             Rewriter.insert_op(memref.DeallocOp.get(value), point)
-
-
-def cannot_lower(op: Operation) -> NomaError:
-    """The located error for an op the lowering to loops does not handle."""
-    if op.name == "noma.realloc":
-        why = "run `legalize-growth` before lowering to loops"
-    elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
-        why = "run `expand-optimizers` before lowering to loops"
-    else:
-        why = "it has no lowering"
-    return NomaError.at_op(op, f"cannot lower '{op.name}' to loops: {why}")
-
-
-def _uses_tensor_storage(op: Operation) -> bool:
-    """Whether the op works on a parameter or buffer holding a tensor."""
-    return any(
-        isinstance(v.type, ParamType | BufferType) and isinstance(v.type.value_type, TensorType)
-        for v in (*op.operands, *op.results)
-    )
-
-
-def touches_storage(op: Operation, handle: SSAValue, slot: str) -> bool:
-    """Whether `op` (or an op inside it) reads or writes the storage of
-    `slot` of parameter `handle`."""
-    for inner in op.walk():
-        if handle not in inner.operands:
-            continue
-        if isinstance(inner, storage.StateReadOp | storage.StateWriteOp):
-            if inner.slot.data == slot:
-                return True
-        elif isinstance(inner, storage.ReadOp | storage.WriteOp):
-            if slot == "value":
-                return True
-        else:
-            return True  # realloc, free, an unexpected use: be safe
-    return False
-
-
-def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
-    """Whether the value a parameter read gives can be the parameter's own
-    storage instead of a copy: nothing that could write that storage runs
-    between the read and its last use in the read's block."""
-    block = read.parent_block()
-    assert block is not None
-    handle = read.operands[0]
-    # A cast of the value is a view of the same storage: its uses count.
-    lasts = [_last_use_in(block, v) for v in _tensor_views(read.results[0])]
-    positions = {op: i for i, op in enumerate(block.ops)}
-    used = [op for op in lasts if op is not None]
-    if not used:
-        return True
-    last = max(used, key=lambda op: positions[op])
-    if last is block.last_op:
-        return False  # it leaves the block: the terminator would copy it anyway
-    ops = list(block.ops)
-    for op in ops[ops.index(read) + 1 : ops.index(last) + 1]:
-        for inner in op.walk():
-            writes = isinstance(inner, storage.WriteOp | storage.ReallocOp | storage.FreeOp)
-            writes_slot = isinstance(inner, storage.StateWriteOp) and inner.slot.data == slot
-            if (writes and slot == "value" or writes_slot) and handle in inner.operands:
-                return False
-            if isinstance(inner, storage.ResetOptimizerOp) and slot != "value":
-                return False
-            if isinstance(inner, func.CallOp):
-                continue  # callees cannot reach a caller's parameters
-    return True
-
-
-def _tensor_views(value: SSAValue) -> list[SSAValue]:
-    """`value` and the `noma.cast`s of it (transitively): lowered as views."""
-    found, stack = [], [value]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack += [u.operation.result for u in current.uses if isinstance(u.operation, tops.CastOp)]
-    return found
-
-
-def buffer_dims(b: NomaBuilder, buffer: SSAValue, dynamic_only: bool = False) -> list[SSAValue]:
-    """The dimensions of a buffer as index values (`memref.dim` for the
-    dynamic ones); with `dynamic_only`, just those, as `memref.alloc` wants."""
-    t = buffer.type
-    assert isinstance(t, MemRefType)
-    dims = []
-    for axis, d in enumerate(t.get_shape()):
-        if d == DYNAMIC_INDEX:
-            index = b.insert(arith.ConstantOp(IntegerAttr(axis, INDEX))).result
-            dims.append(b.insert(memref.DimOp(buffer, index)).result)
-        elif not dynamic_only:
-            dims.append(b.insert(arith.ConstantOp(IntegerAttr(d, INDEX))).result)
-    return dims
-
-
-def copy_before(op: Operation, buffer: SSAValue) -> SSAValue:
-    """A fresh copy of `buffer`, made just before `op`, owned by no block
-    yet (the caller hands it over)."""
-    b = NomaBuilder(InsertPoint.before(op), op.location)
-    t = buffer.type
-    assert isinstance(t, MemRefType)
-    copy = b.insert(
-        memref.AllocOp.get(f64, shape=t.get_shape(), dynamic_sizes=buffer_dims(b, buffer, True))
-    ).memref
-    b.insert(memref.CopyOp(buffer, copy))
-    return copy
-
-
-VIEW_OPS = (memref.ReinterpretCastOp, memref.CastOp)
-"""Ops whose result aliases their source buffer."""
-
-
-def _aliases(value: SSAValue) -> list[SSAValue]:
-    """`value` and the views of it (transitively)."""
-    found, stack = [], [value]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack += [r for u in current.uses if isinstance(u.operation, VIEW_OPS) for r in u.operation.results]
-    return found
-
-
-def _last_use_in(block: Block, value: SSAValue) -> Operation | None:
-    """The last op of `block` that uses `value` or a view of it, directly or
-    inside its regions."""
-    last: Operation | None = None
-    position = {op: i for i, op in enumerate(block.ops)}
-    for use in (u for alias in _aliases(value) for u in alias.uses):
-        op: Operation | None = use.operation
-        while op is not None and op.parent_block() is not block:
-            op = op.parent_op()
-        if op is not None and (last is None or position[op] > position[last]):
-            last = op
-    return last
-
-
-def in_loop(op: Operation) -> bool:
-    """Whether `op` is nested in a loop of its function."""
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, func.FuncOp):
-        if isinstance(parent, scf.WhileOp | scf.ForOp):
-            return True
-        parent = parent.parent_op()
-    return False
 
 
 def hoist_temporaries(f: func.FuncOp) -> None:
