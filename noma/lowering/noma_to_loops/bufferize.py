@@ -1,4 +1,6 @@
-"""Bufferization: tensor values become memrefs, tensor ops loop nests.
+"""The `noma-bufferize` pass: tensor values become memrefs, tensor ops loop
+nests (by their rules, `registry.py`); scalar `noma` ops are left for
+`convert-noma-scalars-to-loops`.
 
 Every tensor value gets a buffer of its own. Ownership is explicit and
 simple, in the spirit of MLIR's ownership-based deallocation:
@@ -12,17 +14,32 @@ simple, in the spirit of MLIR's ownership-based deallocation:
   use in its block.
 
 So every temporary of a loop iteration is freed in that iteration, and memory
-stays flat however long training runs. Then temporaries of static shape
-inside loops are hoisted to the function entry (on the stack when small), so
-a training step allocates nothing at all. Parameters of tensor type own a
-value buffer and their optimizer state; reading one copies it (a snapshot),
+stays flat however long training runs (`noma-hoist-temporaries` then
+allocates those of static shape once). Parameters of tensor type own a value
+buffer and their optimizer state; reading one copies it (a snapshot),
 writing one copies into it.
+
+Options, each on by default:
+- `fuse-elementwise`: an elementwise op whose single consumer is an
+  elementwise op or a reduction of the same shape is computed inline, never
+  stored; a broadcast scalar always; a transpose used only by matmuls is
+  read by them with swapped indices;
+- `update-in-place`: a parameter read borrows the storage when nothing
+  writes it while the value is used (else it is a copy), and an elementwise
+  value only written to a parameter is computed straight into it.
+
+Deallocation is part of this walk, not a pass of its own: which block owns a
+buffer (a temporary, a loop-carried value) or borrows it (an argument, a
+constant, parameter storage) is known while converting and not written in
+the IR, and a separate pass would have to recover it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
     DenseIntOrFPElementsAttr,
@@ -32,9 +49,9 @@ from xdsl.dialects.builtin import (
     StringAttr,
     TensorType,
     UnitAttr,
-    f64,
 )
 from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import IsTerminator
 
@@ -45,7 +62,6 @@ from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.dialects.noma.storage import storage_value_type
 from noma.lowering.noma_to_loops.buffers import (
     copy_before,
-    in_loop,
     last_use_in,
     touches_storage,
     uses_tensor_storage,
@@ -61,10 +77,6 @@ from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
 from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
 
-STACK_BUFFER_BYTES = 16 * 1024
-"""Hoisted temporaries up to this size live on the stack."""
-STACK_FUNCTION_BYTES = 256 * 1024
-"""At most this much stack per function for hoisted temporaries."""
 
 def _has_tensors(op: Operation) -> bool:
     values = (*op.operands, *op.results)
@@ -81,9 +93,21 @@ def _bufferized_on_scalars(op: Operation) -> bool:
 
 
 class Bufferizer:
-    def __init__(self, module: ModuleOp, runtime: Runtime):
+    def __init__(
+        self,
+        module: ModuleOp,
+        runtime: Runtime,
+        fuse_elementwise: bool = True,
+        update_in_place: bool = True,
+    ):
         self.module = module
         self.runtime = runtime
+        self.fuse_elementwise = fuse_elementwise
+        """Compute elementwise producers inline in their consumer, and let
+        matmuls read a transpose's source, instead of storing them."""
+        self.update_in_place = update_in_place
+        """Let parameter reads borrow the storage and elementwise values be
+        computed straight into the storage they are written to."""
         self.buffers: dict[SSAValue, SSAValue] = {}
         self.owner: dict[SSAValue, Block] = {}
         """memref value -> the block owning it"""
@@ -104,6 +128,10 @@ class Bufferizer:
         and cells live there, so that a loop does not grow the stack."""
         assert self.entry is not None
         return NomaBuilder(InsertPoint.at_start(self.entry), op.location)
+
+    def fusible_producer(self, value: SSAValue) -> Operation | None:
+        """The op its consumers compute `value` with inline, if fusing."""
+        return fusible_producer(value) if self.fuse_elementwise else None
 
     def buffer(self, value: SSAValue) -> SSAValue:
         if value in self.buffers:
@@ -149,7 +177,6 @@ class Bufferizer:
             [memref_type(t) for t in f.function_type.inputs],
             [memref_type(t) for t in f.function_type.outputs],
         )
-        hoist_temporaries(f)
 
     def _retype_arg(self, arg: SSAValue, owned: bool) -> SSAValue:
         block = arg.owner
@@ -195,9 +222,9 @@ class Bufferizer:
             return
         if not _has_tensors(op) and not uses_tensor_storage(op):
             return
-        if op.results and fusible_producer(op.results[0]) is op:
+        if op.results and self.fusible_producer(op.results[0]) is op:
             return  # computed inline by its consumers
-        if isinstance(op, tops.TransposeOp) and all(
+        if self.fuse_elementwise and isinstance(op, tops.TransposeOp) and all(
             isinstance(u.operation, tops.MatmulOp) for u in op.result.uses
         ):
             return  # its matmuls read the source with swapped indices
@@ -233,6 +260,8 @@ class Bufferizer:
         writes the storage again while the value is still used. The loop
         writes each element right after reading the same element, so the
         storage may also be one of its inputs."""
+        if not self.update_in_place:
+            return None
         value = op.results[0]
         writes = [
             u.operation
@@ -370,37 +399,15 @@ class Bufferizer:
             Rewriter.insert_op(memref.DeallocOp.get(value), point)
 
 
-def hoist_temporaries(f: func.FuncOp) -> None:
-    """Temporaries of static shape allocated and freed in the same block of a
-    loop become one allocation at the function entry, reused by every
-    iteration: on the stack when small, else on the heap, freed at return."""
-    entry = f.body.blocks[0]
-    terminator = entry.last_op
-    if not isinstance(terminator, func.ReturnOp) or len(f.body.blocks) != 1:
-        return
-    stack_bytes = 0
-    for alloc in [op for op in f.walk() if isinstance(op, memref.AllocOp)]:
-        t = alloc.memref.type
-        if alloc.dynamic_sizes or not in_loop(alloc):
-            continue
-        deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
-        if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():
-            continue
-        size = 8 * (num_elements(tuple(t.get_shape())) or 0)
-        deallocs[0].detach()
-        deallocs[0].erase()
-        alloc.detach()
-        if size <= STACK_BUFFER_BYTES and stack_bytes + size <= STACK_FUNCTION_BYTES:
-            stack_bytes += size
-            alloca = memref.AllocaOp.get(f64, shape=t.get_shape())
-            alloca.location = alloc.location
-            Rewriter.insert_op(alloca, InsertPoint.at_start(entry))
-            alloc.memref.replace_all_uses_with(alloca.memref)
-            alloc.erase()
-        else:
-            Rewriter.insert_op(alloc, InsertPoint.at_start(entry))
-            Rewriter.insert_op(memref.DeallocOp.get(alloc.memref), InsertPoint.before(terminator))
+@dataclass(frozen=True)
+class BufferizePass(ModulePass):
+    """Tensors to memrefs with ownership and deallocation, tensor ops to
+    loop nests by their rules; scalar `noma` ops are left as they are."""
 
+    name = "noma-bufferize"
 
-def bufferize(module: ModuleOp, runtime: Runtime) -> None:
-    Bufferizer(module, runtime).run()
+    fuse_elementwise: bool = True
+    update_in_place: bool = True
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        Bufferizer(op, Runtime(op), self.fuse_elementwise, self.update_in_place).run()

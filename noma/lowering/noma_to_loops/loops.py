@@ -121,7 +121,7 @@ class LoopLowering:
     def dims(self, value: SSAValue) -> list[SSAValue]:
         """The run-time dimensions of a tensor value."""
         result = []
-        producer = fusible_producer(value) if value not in self.bz.buffers else None
+        producer = self.bz.fusible_producer(value) if value not in self.bz.buffers else None
         if producer is not None and not is_static(shape_of(value.type)):
             # Computed inline, never stored: its shape is that of an operand
             # of its own type (fusion never broadcasts a dynamic shape).
@@ -216,7 +216,7 @@ class LoopLowering:
         computed inline for a fused producer, else loaded."""
         if not is_tensor(value):
             return value
-        producer = fusible_producer(value)
+        producer = self.bz.fusible_producer(value)
         if producer is not None:
             self.bz.fused.add(producer)
             if isinstance(producer, tops.BroadcastToOp):
@@ -241,7 +241,7 @@ class LoopLowering:
         through the producers that will be fused into it."""
         if not is_tensor(value):
             return []
-        producer = fusible_producer(value)
+        producer = self.bz.fusible_producer(value)
         if producer is None:
             return [value]
         if isinstance(producer, tops.BroadcastToOp):
@@ -410,7 +410,7 @@ class LoopLowering:
         """The source of `value` when it is a transpose used only by matmuls,
         which then read the source with swapped indices instead."""
         op = value.owner
-        if not isinstance(op, tops.TransposeOp):
+        if not self.bz.fuse_elementwise or not isinstance(op, tops.TransposeOp):
             return None
         if not all(isinstance(u.operation, tops.MatmulOp) for u in value.uses):
             return None

@@ -127,7 +127,7 @@ def _read(lw: LoopLowering, op: storage.ReadOp | storage.StateReadOp) -> SSAValu
     source = slot_buffer(op.operands[0], slot, lw.b)
     if not is_tensor(op.results[0]):  # the step count
         return lw.b.insert(memref.LoadOp.get(source, [])).res
-    if storage_unchanged_while_used(op, slot):
+    if lw.bz.update_in_place and storage_unchanged_while_used(op, slot):
         return source
     result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
     lw.b.insert(memref.CopyOp(source, result))
