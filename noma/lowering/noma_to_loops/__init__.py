@@ -26,13 +26,14 @@ from xdsl.context import Context
 from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
-from noma.lowering.noma_to_loops.bufferize import BufferizePass
+from noma.lowering.noma_to_loops.bufferize import Bufferizer
 from noma.lowering.noma_to_loops.hoist import (
     STACK_BUFFER_BYTES,
     STACK_FUNCTION_BYTES,
     HoistTemporariesPass,
 )
-from noma.lowering.noma_to_loops.scalars import ConvertNomaScalarsPass
+from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.scalars import lower_scalars
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,9 @@ class ConvertNomaToLoopsPass(ModulePass):
     stack_function_bytes: int = STACK_FUNCTION_BYTES
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        BufferizePass(self.fuse_elementwise, self.update_in_place).apply(ctx, op)
+        # One runtime for both steps: what the first declares, the second
+        # need not find again by scanning the module.
+        runtime = Runtime(op)
+        Bufferizer(op, runtime, self.fuse_elementwise, self.update_in_place).run()
         HoistTemporariesPass(self.stack_buffer_bytes, self.stack_function_bytes).apply(ctx, op)
-        ConvertNomaScalarsPass().apply(ctx, op)
+        lower_scalars(op, runtime)

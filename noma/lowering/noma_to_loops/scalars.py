@@ -46,14 +46,20 @@ class ConvertNomaScalarsPass(ModulePass):
     name = "convert-noma-scalars-to-loops"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        PatternRewriteWalker(LowerScalarsByRule(Runtime(op))).rewrite_module(op)
-        for cast in [c for c in op.walk() if isinstance(c, UnrealizedConversionCastOp)]:
-            if isinstance(cast.results[0].type, _NOMA_TYPES) and not cast.results[0].uses:
-                cast.detach()
-                cast.erase()
-        for inner in op.walk():
-            if inner.dialect_name() == "noma":
-                raise _not_bufferized(inner) if _on_tensors(inner) else cannot_lower(inner)
+        lower_scalars(op, Runtime(op))
+
+
+def lower_scalars(op: ModuleOp, runtime: Runtime) -> None:
+    """The pass, with the runtime declarations of a previous step (which
+    `Runtime` would otherwise find again by scanning the module)."""
+    PatternRewriteWalker(LowerScalarsByRule(runtime)).rewrite_module(op)
+    for cast in [c for c in op.walk() if isinstance(c, UnrealizedConversionCastOp)]:
+        if isinstance(cast.results[0].type, _NOMA_TYPES) and not cast.results[0].uses:
+            cast.detach()
+            cast.erase()
+    for inner in op.walk():
+        if inner.dialect_name() == "noma":
+            raise _not_bufferized(inner) if _on_tensors(inner) else cannot_lower(inner)
 
 
 def _on_tensors(op: Operation) -> bool:
