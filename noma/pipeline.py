@@ -95,6 +95,21 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertNomaToLoopsPass
 
+    def bufferize() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.bufferize import BufferizePass
+
+        return BufferizePass
+
+    def hoist_temporaries() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.hoist import HoistTemporariesPass
+
+        return HoistTemporariesPass
+
+    def lower_noma_scalars() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.scalars import ConvertNomaScalarsPass
+
+        return ConvertNomaScalarsPass
+
     def scf_to_cf() -> type[ModulePass]:
         from noma.lowering.scf_to_cf import ConvertScfToCfPass
 
@@ -113,6 +128,9 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "expand-optimizers": expand_optimizers,
         "legalize-growth": legalize_growth,
         "convert-noma-to-loops": lower_noma,
+        "noma-bufferize": bufferize,
+        "noma-hoist-temporaries": hoist_temporaries,
+        "convert-noma-scalars-to-loops": lower_noma_scalars,
         "convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),

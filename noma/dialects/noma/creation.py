@@ -14,7 +14,7 @@ at least 1 (checked at run time where it is not a constant).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from xdsl.dialects.builtin import I64, IntegerAttr, StringAttr, TensorType, f64
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -35,9 +35,6 @@ from xdsl.utils.exceptions import VerifyException
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.types import ValueType
-
-if TYPE_CHECKING:
-    from noma.lowering.noma_to_loops.loops import LoopLowering
 
 
 def _verify_dims(op: IRDLOperation, dims: Sequence[SSAValue], result: Attribute) -> None:
@@ -79,8 +76,6 @@ class DimOp(IRDLOperation, DifferentiableOp):
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         return [None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.index_as_f64(lw.b, lw.dims(self.source)[self.axis.value.data])
 
 
 @irdl_op_definition
@@ -116,8 +111,6 @@ class FillOp(IRDLOperation, DifferentiableOp):
         value_adjoint = ctx.b.insert(SumOp(g)).result if ctx.needs(len(self.dims)) else None
         return [*([None] * len(self.dims)), value_adjoint]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.fill_value(self.result.type, self.dims, lambda b: self.value)
 
 
 DISTRIBUTIONS = ("uniform", "normal")
@@ -174,8 +167,6 @@ class RandomOp(IRDLOperation, DifferentiableOp):
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         return [None] * len(self.operands)
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.random(self)
 
 
 @irdl_op_definition
@@ -209,8 +200,6 @@ class InsertOverlapOp(IRDLOperation):
                 f"and {self.dest.type}"
             )
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.insert_overlap(self)
 
 
 CREATION_OPS = (DimOp, FillOp, RandomOp, InsertOverlapOp)

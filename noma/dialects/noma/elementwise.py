@@ -5,7 +5,9 @@ with NumPy broadcasting. Next to each op are its two hooks:
 
 - `vjp`: its reverse-mode derivative rule, written with `noma` ops so that the
   gradient code is itself ordinary, printable IR;
-- `lower_scalar`: what it computes on one f64 element, in `arith`/`math`.
+- `lower_scalar`: what it computes on one f64 element, in `arith`/`math`
+  (its meaning, which any lowering can use; the loops lowering is in
+  `noma/lowering/noma_to_loops/elementwise.py`).
 
 Generic syntax shared by the binary ops:
 
@@ -42,7 +44,7 @@ from noma.dialects.noma.shapes import ShapeError, broadcast_types
 from noma.dialects.noma.types import ValueType, verify_value_type
 
 # ---------------------------------------------------------------------------
-# Scalar helpers for the lowering hooks
+# Scalar helpers for `lower_scalar`
 # ---------------------------------------------------------------------------
 
 

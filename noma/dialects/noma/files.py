@@ -18,7 +18,6 @@ temporary file renamed into place. Loaded data carries no gradient.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import ArrayAttr, StringAttr, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -37,9 +36,6 @@ from xdsl.utils.exceptions import VerifyException
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.types import ValueType
-
-if TYPE_CHECKING:
-    from noma.lowering.noma_to_loops.loops import LoopLowering
 
 
 def _verify_dynamic_tensor(op: IRDLOperation, t: Attribute) -> None:
@@ -65,10 +61,6 @@ class _LoadOp(IRDLOperation, DifferentiableOp):
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         return []
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        from noma.lowering.noma_to_loops.files import lower_load
-
-        return lower_load(self, lw)
 
 
 @irdl_op_definition

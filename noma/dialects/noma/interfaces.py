@@ -2,8 +2,9 @@
 
 `DifferentiableOp` is NOMA's AutoDiffOpInterface: an op states its own
 vector-Jacobian product next to its definition, and the `autodiff` pass stays
-generic. `ScalarLowerable` is the op's lowering hook to `arith`/`math` on one
-f64 element; the scalar lowering and the tensor loop lowering both use it.
+generic. `ScalarLowerable` states an elementwise op's meaning on one f64
+element in `arith`/`math`, backend-neutral: the loops lowering (in
+`noma/lowering/`) uses it on scalars and inside its loop nests.
 """
 
 from __future__ import annotations

@@ -13,7 +13,6 @@ lies inside the tensor.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import TensorType, f64
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -23,9 +22,6 @@ from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.shapes import format_shape, shape_of
-
-if TYPE_CHECKING:
-    from noma.lowering.noma_to_loops.loops import LoopLowering
 
 
 def _verify_block_of(block: Attribute, whole: Attribute, op_name: str) -> None:
@@ -86,10 +82,6 @@ class RowsOp(IRDLOperation, DifferentiableOp):
         scattered = ctx.b.insert(RowsAdjointOp(g, ctx.operand(1), ctx.operand(0))).result
         return [scattered, None, None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        from noma.lowering.noma_to_loops.slicing import lower_rows
-
-        return lower_rows(lw, self)
 
 
 @irdl_op_definition
@@ -135,10 +127,6 @@ class RowsAdjointOp(IRDLOperation, DifferentiableOp):
         count = b.insert(DimOp(value, 0)).result
         return [b.insert(RowsOp(g, start, count, value.type)).result, None, None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        from noma.lowering.noma_to_loops.slicing import lower_rows_adjoint
-
-        return lower_rows_adjoint(lw, self)
 
 
 SLICING_OPS = (RowsOp, RowsAdjointOp)

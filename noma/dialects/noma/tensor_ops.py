@@ -1,7 +1,7 @@
 """Tensor ops of the `noma` dialect: building, indexing, reductions, linear
 algebra, and the broadcasting helpers that derivative rules use. Each op has
-its verifier and its derivative rule here; `lower_to_loops` (its loop nest
-over memrefs) is next to it too.
+its verifier and its derivative rule here; its loop nest over memrefs is in
+`noma/lowering/noma_to_loops/tensor_ops.py`.
 
     %t = noma.from_elements %a, %b, %c, %d : tensor<2x2xf64>
     %r = noma.index %m, %i : tensor<3x2xf64>, f64 -> tensor<2xf64>
@@ -12,7 +12,6 @@ over memrefs) is next to it too.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from xdsl.dialects.builtin import TensorType, f64
 from xdsl.ir import Attribute, Operation, SSAValue
@@ -39,9 +38,6 @@ from noma.dialects.noma.shapes import (
     type_of,
 )
 from noma.dialects.noma.types import ValueType
-
-if TYPE_CHECKING:
-    from noma.lowering.noma_to_loops.loops import LoopLowering
 
 
 def _require(condition: bool, message: str) -> None:
@@ -110,8 +106,6 @@ class FromElementsOp(IRDLOperation, DifferentiableOp):
             adjoints.append(value)
         return adjoints
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.from_elements(self)
 
 
 @irdl_op_definition
@@ -155,8 +149,6 @@ class IndexOp(IRDLOperation, DifferentiableOp):
         scattered = ctx.b.insert(IndexAdjointOp(g, ctx.operand(1), ctx.operand(0))).result
         return [scattered, None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.index(self)
 
 
 @irdl_op_definition
@@ -197,8 +189,6 @@ class IndexAdjointOp(IRDLOperation, DifferentiableOp):
         row = ctx.b.insert(IndexOp(g, ctx.operand(1))).result if ctx.needs(0) else None
         return [row, None, None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.index_adjoint(self)
 
 
 class ReductionOp(IRDLOperation, DifferentiableOp):
@@ -229,8 +219,6 @@ class SumOp(ReductionOp):
         assert g is not None
         return [ctx.b.broadcast_like(g, ctx.operand(0))]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.reduce(self, mean=False)
 
 
 @irdl_op_definition
@@ -249,8 +237,6 @@ class MeanOp(ReductionOp):
         count = b.insert(NumelOp(x)).result
         return [b.broadcast_like(b.div(g, count), x)]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.reduce(self, mean=True)
 
 
 @irdl_op_definition
@@ -275,8 +261,6 @@ class NumelOp(IRDLOperation, DifferentiableOp):
     def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
         return [None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.numel(self.source)
 
 
 @irdl_op_definition
@@ -316,8 +300,6 @@ class DotOp(IRDLOperation, DifferentiableOp):
             b.mul(g, ctx.operand(0)) if ctx.needs(1) else None,
         ]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.dot(self)
 
 
 def matmul_shape(lhs: Attribute, rhs: Attribute) -> tuple:
@@ -374,8 +356,6 @@ class MatmulOp(IRDLOperation, DifferentiableOp):
         d_y = b.insert(MatmulOp(b.insert(TransposeOp(x)), g)).result if ctx.needs(1) else None
         return [d_x, d_y]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.matmul(self)
 
 
 @irdl_op_definition
@@ -409,8 +389,6 @@ class TransposeOp(IRDLOperation, DifferentiableOp):
         assert g is not None
         return [ctx.b.insert(TransposeOp(g)).result]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.transpose(self)
 
 
 class LikeShapedOp(IRDLOperation, DifferentiableOp):
@@ -455,8 +433,6 @@ class BroadcastToOp(LikeShapedOp):
         assert g is not None
         return [ctx.b.unbroadcast(g, ctx.operand(0)), None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.elementwise(self)
 
 
 @irdl_op_definition
@@ -481,8 +457,6 @@ class ReduceToOp(LikeShapedOp):
         assert g is not None
         return [ctx.b.broadcast_like(g, ctx.operand(0)), None]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.reduce_to(self)
 
 
 @irdl_op_definition
@@ -516,8 +490,6 @@ class CastOp(IRDLOperation, DifferentiableOp):
         assert g is not None
         return [ctx.b.insert(CastOp(g, self.source.type)).result]
 
-    def lower_to_loops(self, lw: LoopLowering) -> SSAValue:
-        return lw.cast(self)
 
 
 TENSOR_OPS = (

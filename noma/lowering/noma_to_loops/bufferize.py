@@ -1,4 +1,6 @@
-"""Bufferization: tensor values become memrefs, tensor ops loop nests.
+"""The `noma-bufferize` pass: tensor values become memrefs, tensor ops loop
+nests (by their rules, `registry.py`); scalar `noma` ops are left for
+`convert-noma-scalars-to-loops`.
 
 Every tensor value gets a buffer of its own. Ownership is explicit and
 simple, in the spirit of MLIR's ownership-based deallocation:
@@ -12,58 +14,68 @@ simple, in the spirit of MLIR's ownership-based deallocation:
   use in its block.
 
 So every temporary of a loop iteration is freed in that iteration, and memory
-stays flat however long training runs. Then temporaries of static shape
-inside loops are hoisted to the function entry (on the stack when small), so
-a training step allocates nothing at all. Parameters of tensor type own a
-value buffer and their optimizer state; reading one copies it (a snapshot),
+stays flat however long training runs (`noma-hoist-temporaries` then
+allocates those of static shape once). Parameters of tensor type own a value
+buffer and their optimizer state; reading one copies it (a snapshot),
 writing one copies into it.
+
+Options, each on by default:
+- `fuse-elementwise`: an elementwise op whose single consumer is an
+  elementwise op or a reduction of the same shape is computed inline, never
+  stored; a broadcast scalar always; a transpose used only by matmuls is
+  read by them with swapped indices;
+- `update-in-place`: a parameter read borrows the storage when nothing
+  writes it while the value is used (else it is a copy), and an elementwise
+  value only written to a parameter is computed straight into it.
+
+Deallocation is part of this walk, not a pass of its own: which block owns a
+buffer (a temporary, a loop-carried value) or borrows it (an argument, a
+constant, parameter storage) is known while converting and not written in
+the IR, and a separate pass would have to recover it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf
 from xdsl.dialects.builtin import (
-    DYNAMIC_INDEX,
     DenseIntOrFPElementsAttr,
     FunctionType,
-    IntegerAttr,
     MemRefType,
     ModuleOp,
     StringAttr,
     TensorType,
     UnitAttr,
-    UnrealizedConversionCastOp,
-    f64,
 )
 from xdsl.ir import Block, Operation, SSAValue
+from xdsl.passes import ModulePass
 from xdsl.rewriter import InsertPoint, Rewriter
 from xdsl.traits import IsTerminator
 
-from noma.dialects.noma import files, io, storage, tape
+from noma.dialects.noma import storage
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.dialects.noma.storage import storage_value_type
-from noma.dialects.noma.types import BufferType, ParamType
-from noma.frontend.diagnostics import NomaError
-from noma.lowering.noma_to_loops.files import flat_and_shape, lower_save
+from noma.lowering.noma_to_loops.buffers import (
+    copy_before,
+    last_use_in,
+    touches_storage,
+    uses_tensor_storage,
+)
+from noma.lowering.noma_to_loops.cells import StorageCells, is_resizable, op_slot, slot_buffer
 from noma.lowering.noma_to_loops.loops import (
-    INDEX,
     LoopLowering,
     fusible_producer,
     is_tensor,
     memref_type,
 )
+from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
+from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
-from noma.lowering.noma_to_loops.storage import StorageLowering, is_resizable, op_slot, slot_buffer
-
-STACK_BUFFER_BYTES = 16 * 1024
-"""Hoisted temporaries up to this size live on the stack."""
-STACK_FUNCTION_BYTES = 256 * 1024
-"""At most this much stack per function for hoisted temporaries."""
 
 
 def _has_tensors(op: Operation) -> bool:
@@ -73,16 +85,29 @@ def _has_tensors(op: Operation) -> bool:
     return any(isinstance(a.type, TensorType) for r in op.regions for b in r.blocks for a in b.args)
 
 
-def _saves(op: Operation) -> bool:
-    """Saving lowers to runtime calls here even when what is saved is a
-    scalar (`save_csv 1.0, "o.csv";` in a function with no tensor)."""
-    return isinstance(op, files.SaveCsvOp | files.SaveSafetensorsOp)
+def _bufferized_on_scalars(op: Operation) -> bool:
+    """Whether the op's rule lowers it here even without a tensor (saving
+    `save_csv 1.0, "o.csv";` in a function with no tensor)."""
+    rule = rule_of(op)
+    return rule is not None and rule.scalars_bufferized
 
 
 class Bufferizer:
-    def __init__(self, module: ModuleOp, runtime: Runtime):
+    def __init__(
+        self,
+        module: ModuleOp,
+        runtime: Runtime,
+        fuse_elementwise: bool = True,
+        update_in_place: bool = True,
+    ):
         self.module = module
         self.runtime = runtime
+        self.fuse_elementwise = fuse_elementwise
+        """Compute elementwise producers inline in their consumer, and let
+        matmuls read a transpose's source, instead of storing them."""
+        self.update_in_place = update_in_place
+        """Let parameter reads borrow the storage and elementwise values be
+        computed straight into the storage they are written to."""
         self.buffers: dict[SSAValue, SSAValue] = {}
         self.owner: dict[SSAValue, Block] = {}
         """memref value -> the block owning it"""
@@ -92,7 +117,7 @@ class Bufferizer:
         self.function_end: list[Callable[[NomaBuilder], None]] = []
         """emitters of what runs before the function's return (releasing
         parameters and buffers)"""
-        self.storage = StorageLowering(self)
+        self.storage = StorageCells(self)
         self.in_place: set[SSAValue] = set()
         """Tensor values computed directly into the storage they are written to."""
 
@@ -103,6 +128,10 @@ class Bufferizer:
         and cells live there, so that a loop does not grow the stack."""
         assert self.entry is not None
         return NomaBuilder(InsertPoint.at_start(self.entry), op.location)
+
+    def fusible_producer(self, value: SSAValue) -> Operation | None:
+        """The op its consumers compute `value` with inline, if fusing."""
+        return fusible_producer(value) if self.fuse_elementwise else None
 
     def buffer(self, value: SSAValue) -> SSAValue:
         if value in self.buffers:
@@ -129,7 +158,7 @@ class Bufferizer:
     def _function_has_tensors(f: func.FuncOp) -> bool:
         types = [*f.function_type.inputs, *f.function_type.outputs]
         return any(isinstance(t, TensorType) for t in types) or any(
-            _has_tensors(op) or _uses_tensor_storage(op) or _saves(op) for op in f.walk()
+            _has_tensors(op) or uses_tensor_storage(op) or _bufferized_on_scalars(op) for op in f.walk()
         )
 
     def convert_function(self, f: func.FuncOp) -> None:
@@ -148,7 +177,6 @@ class Bufferizer:
             [memref_type(t) for t in f.function_type.inputs],
             [memref_type(t) for t in f.function_type.outputs],
         )
-        hoist_temporaries(f)
 
     def _retype_arg(self, arg: SSAValue, owned: bool) -> SSAValue:
         block = arg.owner
@@ -188,77 +216,41 @@ class Bufferizer:
         if isinstance(op, func.ReturnOp | scf.YieldOp | scf.ConditionOp):
             op.operands = tuple(self.buffer(o) if is_tensor(o) else o for o in op.operands)
             return
-        match op:
-            case storage.LearnOp() if is_resizable(op.param.type):
-                self.storage.learn(op)
-                return
-            case storage.LearnOp():
-                if is_tensor(op.init):
-                    self.lower_learn(op)
-                return
-            case storage.AllocOp():
-                self.storage.alloc(op)
-                return
-            case storage.FreeOp():
-                self.storage.free(op)
-                return
-            case storage.CheckAliveOp():
-                self.storage.check_alive(op)
-                return
-            case files.SaveCsvOp() | files.SaveSafetensorsOp():
-                lower_save(op, LoopLowering(self, op))
-                self.converted.append(op)
-                return
-            case _:
-                pass
-        if not _has_tensors(op) and not _uses_tensor_storage(op):
+        rule = rule_of(op)
+        if rule is not None and rule.scalars_bufferized:
+            self.apply(rule, op)
             return
-        if op.results and fusible_producer(op.results[0]) is op:
+        if not _has_tensors(op) and not uses_tensor_storage(op):
+            return
+        if op.results and self.fusible_producer(op.results[0]) is op:
             return  # computed inline by its consumers
-        if isinstance(op, tops.TransposeOp) and all(
+        if self.fuse_elementwise and isinstance(op, tops.TransposeOp) and all(
             isinstance(u.operation, tops.MatmulOp) for u in op.result.uses
         ):
             return  # its matmuls read the source with swapped indices
         self.lower_tensor_op(op)
 
     def lower_tensor_op(self, op: Operation) -> None:
-        lw = LoopLowering(self, op)
         match op:
             case arith.ConstantOp():
-                result = self.constant(lw, op)
-            case storage.ReadOp() | storage.StateReadOp():
-                slot = op_slot(op)
-                source = slot_buffer(op.operands[0], slot, lw.b)
-                if not is_tensor(op.results[0]):  # the step count
-                    result = lw.b.insert(memref.LoadOp.get(source, [])).res
-                elif storage_unchanged_while_used(op, slot):
-                    result = source  # borrowed: no copy needed
-                else:
-                    result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
-                    lw.b.insert(memref.CopyOp(source, result))
-            case storage.WriteOp() | storage.StateWriteOp():
-                self.storage.write(op, lw)
-                self.converted.append(op)
-                return
-            case io.PrintOp():
-                self.print_tensor(lw, op.value)
-                self.converted.append(op)
-                return
+                self._replace(op, self.constant(LoopLowering(self, op), op))
             case func.CallOp():
                 self.call(op)
-                return
-            case tape.TapePushOp() | tape.TapePopOp():
-                raise NomaError.at_op(op, "autodiff: loops carrying tensors are not supported yet")
-            case _ if hasattr(op, "lower_to_loops"):
-                result = op.lower_to_loops(lw)  # type: ignore[attr-defined]
-            case _ if isinstance(op, ScalarLowerable):
-                target = self.write_through_target(op, lw.b)
-                result = lw.elementwise(op, target) if target is not None else lw.elementwise(op)
-                if target is not None and result is target:
-                    self.in_place.add(op.results[0])
             case _:
-                raise cannot_lower(op)
-        self._replace(op, result)
+                rule = rule_of(op)
+                if rule is None or rule.on_tensors is None:
+                    raise cannot_lower(op)
+                self.apply(rule, op)
+
+    def apply(self, rule: LoopsRule, op: Operation) -> None:
+        """Build the op's loops by its rule, just before it; the op goes
+        when its block is done."""
+        assert rule.on_tensors is not None
+        result = rule.on_tensors(LoopLowering(self, op), op)
+        if result is not None:
+            self._replace(op, result)
+        else:
+            self.converted.append(op)
 
     def write_through_target(self, op: Operation, b: NomaBuilder) -> SSAValue | None:
         """The parameter storage an elementwise value can be computed into
@@ -268,6 +260,8 @@ class Bufferizer:
         writes the storage again while the value is still used. The loop
         writes each element right after reading the same element, so the
         storage may also be one of its inputs."""
+        if not self.update_in_place:
+            return None
         value = op.results[0]
         writes = [
             u.operation
@@ -287,7 +281,7 @@ class Bufferizer:
         if stored != value.type and not resizable_at_static_shape:
             return None
         ops = list(block.ops)
-        last = _last_use_in(block, value)
+        last = last_use_in(block, value)
         end = ops.index(last) if last is not None else ops.index(write)
         for other in ops[ops.index(op) + 1 : end + 1]:
             if other is not write and touches_storage(other, handle, slot):
@@ -321,37 +315,6 @@ class Bufferizer:
             memref.GlobalOp.get(StringAttr(name), t, initial, constant=UnitAttr())
         )
         return lw.b.insert(memref.GetGlobalOp(name, t)).memref
-
-    def lower_learn(self, op: storage.LearnOp) -> None:
-        """Storage of a tensor parameter (value, m, v) and its step count, in
-        the function's entry block; freed when the function returns."""
-        assert self.entry is not None
-        param_type = op.param.type
-        assert isinstance(param_type, ParamType)
-        t = memref_type(param_type.value_type)
-        if not isinstance(t, MemRefType) or DYNAMIC_INDEX in t.get_shape():
-            raise NomaError.at_op(op, "parameters of dynamic shape are not supported yet")
-        entry = self.entry_builder(op)
-        buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
-        buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
-        for buffer in buffers[:3]:
-            self.function_end.append(
-                lambda b, buffer=buffer: b.insert(memref.DeallocOp.get(buffer))  # type: ignore[misc]
-            )
-        lw = LoopLowering(self, op)
-        lw.b.insert(memref.CopyOp(self.buffer(op.init), buffers[0]))
-        dims = [lw.index_constant(d) for d in t.get_shape()]
-        lw.fill(buffers[1], dims, 0.0)
-        lw.fill(buffers[2], dims, 0.0)
-        lw.b.insert(memref.StoreOp.get(lw.f64_constant(0.0), buffers[3], []))
-        cast = lw.b.insert(UnrealizedConversionCastOp.get(buffers, [param_type]))
-        op.param.replace_all_uses_with(cast.results[0])
-        self.converted.append(op)
-
-    def print_tensor(self, lw: LoopLowering, value: SSAValue) -> None:
-        """`noma_print_tensor(flat data, dims)` on a flat view of the buffer."""
-        flat, shape = flat_and_shape(lw, value)
-        self.runtime.call(lw.b, "noma_print_tensor", [flat, shape], lw.op.location)
 
     def call(self, op: func.CallOp) -> None:
         """Tensor arguments are lent to the callee; tensor results are owned
@@ -421,7 +384,7 @@ class Bufferizer:
             del self.owner[value]
             if value in transferred:
                 continue
-            last = _last_use_in(block, value)
+            last = last_use_in(block, value)
             if last is None:
                 defining = value.owner
                 point = (
@@ -436,179 +399,15 @@ class Bufferizer:
             Rewriter.insert_op(memref.DeallocOp.get(value), point)
 
 
-def cannot_lower(op: Operation) -> NomaError:
-    """The located error for an op the lowering to loops does not handle."""
-    if op.name == "noma.realloc":
-        why = "run `legalize-growth` before lowering to loops"
-    elif op.name in ("noma.optimize", "noma.minimize", "noma.until", "noma.reset_optimizer"):
-        why = "run `expand-optimizers` before lowering to loops"
-    else:
-        why = "it has no lowering"
-    return NomaError.at_op(op, f"cannot lower '{op.name}' to loops: {why}")
+@dataclass(frozen=True)
+class BufferizePass(ModulePass):
+    """Tensors to memrefs with ownership and deallocation, tensor ops to
+    loop nests by their rules; scalar `noma` ops are left as they are."""
 
+    name = "noma-bufferize"
 
-def _uses_tensor_storage(op: Operation) -> bool:
-    """Whether the op works on a parameter or buffer holding a tensor."""
-    return any(
-        isinstance(v.type, ParamType | BufferType) and isinstance(v.type.value_type, TensorType)
-        for v in (*op.operands, *op.results)
-    )
+    fuse_elementwise: bool = True
+    update_in_place: bool = True
 
-
-def touches_storage(op: Operation, handle: SSAValue, slot: str) -> bool:
-    """Whether `op` (or an op inside it) reads or writes the storage of
-    `slot` of parameter `handle`."""
-    for inner in op.walk():
-        if handle not in inner.operands:
-            continue
-        if isinstance(inner, storage.StateReadOp | storage.StateWriteOp):
-            if inner.slot.data == slot:
-                return True
-        elif isinstance(inner, storage.ReadOp | storage.WriteOp):
-            if slot == "value":
-                return True
-        else:
-            return True  # realloc, free, an unexpected use: be safe
-    return False
-
-
-def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
-    """Whether the value a parameter read gives can be the parameter's own
-    storage instead of a copy: nothing that could write that storage runs
-    between the read and its last use in the read's block."""
-    block = read.parent_block()
-    assert block is not None
-    handle = read.operands[0]
-    # A cast of the value is a view of the same storage: its uses count.
-    lasts = [_last_use_in(block, v) for v in _tensor_views(read.results[0])]
-    positions = {op: i for i, op in enumerate(block.ops)}
-    used = [op for op in lasts if op is not None]
-    if not used:
-        return True
-    last = max(used, key=lambda op: positions[op])
-    if last is block.last_op:
-        return False  # it leaves the block: the terminator would copy it anyway
-    ops = list(block.ops)
-    for op in ops[ops.index(read) + 1 : ops.index(last) + 1]:
-        for inner in op.walk():
-            writes = isinstance(inner, storage.WriteOp | storage.ReallocOp | storage.FreeOp)
-            writes_slot = isinstance(inner, storage.StateWriteOp) and inner.slot.data == slot
-            if (writes and slot == "value" or writes_slot) and handle in inner.operands:
-                return False
-            if isinstance(inner, storage.ResetOptimizerOp) and slot != "value":
-                return False
-            if isinstance(inner, func.CallOp):
-                continue  # callees cannot reach a caller's parameters
-    return True
-
-
-def _tensor_views(value: SSAValue) -> list[SSAValue]:
-    """`value` and the `noma.cast`s of it (transitively): lowered as views."""
-    found, stack = [], [value]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack += [u.operation.result for u in current.uses if isinstance(u.operation, tops.CastOp)]
-    return found
-
-
-def buffer_dims(b: NomaBuilder, buffer: SSAValue, dynamic_only: bool = False) -> list[SSAValue]:
-    """The dimensions of a buffer as index values (`memref.dim` for the
-    dynamic ones); with `dynamic_only`, just those, as `memref.alloc` wants."""
-    t = buffer.type
-    assert isinstance(t, MemRefType)
-    dims = []
-    for axis, d in enumerate(t.get_shape()):
-        if d == DYNAMIC_INDEX:
-            index = b.insert(arith.ConstantOp(IntegerAttr(axis, INDEX))).result
-            dims.append(b.insert(memref.DimOp(buffer, index)).result)
-        elif not dynamic_only:
-            dims.append(b.insert(arith.ConstantOp(IntegerAttr(d, INDEX))).result)
-    return dims
-
-
-def copy_before(op: Operation, buffer: SSAValue) -> SSAValue:
-    """A fresh copy of `buffer`, made just before `op`, owned by no block
-    yet (the caller hands it over)."""
-    b = NomaBuilder(InsertPoint.before(op), op.location)
-    t = buffer.type
-    assert isinstance(t, MemRefType)
-    copy = b.insert(
-        memref.AllocOp.get(f64, shape=t.get_shape(), dynamic_sizes=buffer_dims(b, buffer, True))
-    ).memref
-    b.insert(memref.CopyOp(buffer, copy))
-    return copy
-
-
-VIEW_OPS = (memref.ReinterpretCastOp, memref.CastOp)
-"""Ops whose result aliases their source buffer."""
-
-
-def _aliases(value: SSAValue) -> list[SSAValue]:
-    """`value` and the views of it (transitively)."""
-    found, stack = [], [value]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack += [r for u in current.uses if isinstance(u.operation, VIEW_OPS) for r in u.operation.results]
-    return found
-
-
-def _last_use_in(block: Block, value: SSAValue) -> Operation | None:
-    """The last op of `block` that uses `value` or a view of it, directly or
-    inside its regions."""
-    last: Operation | None = None
-    position = {op: i for i, op in enumerate(block.ops)}
-    for use in (u for alias in _aliases(value) for u in alias.uses):
-        op: Operation | None = use.operation
-        while op is not None and op.parent_block() is not block:
-            op = op.parent_op()
-        if op is not None and (last is None or position[op] > position[last]):
-            last = op
-    return last
-
-
-def in_loop(op: Operation) -> bool:
-    """Whether `op` is nested in a loop of its function."""
-    parent = op.parent_op()
-    while parent is not None and not isinstance(parent, func.FuncOp):
-        if isinstance(parent, scf.WhileOp | scf.ForOp):
-            return True
-        parent = parent.parent_op()
-    return False
-
-
-def hoist_temporaries(f: func.FuncOp) -> None:
-    """Temporaries of static shape allocated and freed in the same block of a
-    loop become one allocation at the function entry, reused by every
-    iteration: on the stack when small, else on the heap, freed at return."""
-    entry = f.body.blocks[0]
-    terminator = entry.last_op
-    if not isinstance(terminator, func.ReturnOp) or len(f.body.blocks) != 1:
-        return
-    stack_bytes = 0
-    for alloc in [op for op in f.walk() if isinstance(op, memref.AllocOp)]:
-        t = alloc.memref.type
-        if alloc.dynamic_sizes or not in_loop(alloc):
-            continue
-        deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
-        if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():
-            continue
-        size = 8 * (num_elements(tuple(t.get_shape())) or 0)
-        deallocs[0].detach()
-        deallocs[0].erase()
-        alloc.detach()
-        if size <= STACK_BUFFER_BYTES and stack_bytes + size <= STACK_FUNCTION_BYTES:
-            stack_bytes += size
-            alloca = memref.AllocaOp.get(f64, shape=t.get_shape())
-            alloca.location = alloc.location
-            Rewriter.insert_op(alloca, InsertPoint.at_start(entry))
-            alloc.memref.replace_all_uses_with(alloca.memref)
-            alloc.erase()
-        else:
-            Rewriter.insert_op(alloc, InsertPoint.at_start(entry))
-            Rewriter.insert_op(memref.DeallocOp.get(alloc.memref), InsertPoint.before(terminator))
-
-
-def bufferize(module: ModuleOp, runtime: Runtime) -> None:
-    Bufferizer(module, runtime).run()
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        Bufferizer(op, Runtime(op), self.fuse_elementwise, self.update_in_place).run()

@@ -1,4 +1,5 @@
-"""File I/O at the `loops` level: runtime calls on flat views of buffers.
+"""Loops of the file ops (`dialects/noma/files.py`): runtime calls on flat
+views of buffers.
 
 A load asks the runtime to read the file into a handle, sizes a new buffer
 from the handle's dimensions and has the runtime copy the elements into it:
@@ -23,6 +24,7 @@ from xdsl.ir import Operation, SSAValue
 from noma.dialects.noma import files
 from noma.dialects.noma.shapes import shape_of
 from noma.lowering.noma_to_loops.loops import LoopLowering
+from noma.lowering.noma_to_loops.rule import LoopsRule, rules_for
 from noma.lowering.noma_to_loops.runtime import FLAT, location_prefix
 
 
@@ -60,8 +62,8 @@ def flat_and_shape(lw: LoopLowering, value: SSAValue) -> tuple[SSAValue, SSAValu
     return flat, lw.runtime.shape_array(lw.b, dims, alloca_at=entry)
 
 
-def lower_load(
-    op: files.LoadCsvOp | files.LoadSafetensorsOp | files.LoadArgOp, lw: LoopLowering
+def _load(
+    lw: LoopLowering, op: files.LoadCsvOp | files.LoadSafetensorsOp | files.LoadArgOp
 ) -> SSAValue:
     """A new buffer holding the file's tensor."""
     rt, b, loc = lw.runtime, lw.b, op.location
@@ -85,7 +87,7 @@ def lower_load(
     return buffer
 
 
-def lower_save(op: Operation, lw: LoopLowering) -> None:
+def _save(lw: LoopLowering, op: Operation) -> None:
     """`noma.save_csv` and `noma.save_safetensors` as runtime calls."""
     rt, b, loc = lw.runtime, lw.b, op.location
     if isinstance(op, files.SaveCsvOp):
@@ -101,3 +103,10 @@ def lower_save(op: Operation, lw: LoopLowering) -> None:
         rt.call(b, "noma_safetensors_writer_add", [writer, name_text, flat, shape], loc)
     path = rt.string(b, op.path.data, loc)
     rt.call(b, "noma_safetensors_writer_save", [writer, where(lw), path], loc)
+
+
+RULES = {
+    **rules_for(files.LOAD_OPS, LoopsRule(on_tensors=_load)),
+    # Saving a scalar goes through the same runtime calls as a tensor.
+    **rules_for(files.SAVE_OPS, LoopsRule(on_tensors=_save, scalars_bufferized=True)),
+}

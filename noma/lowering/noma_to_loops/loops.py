@@ -1,6 +1,6 @@
 """Tensor ops as loop nests over memrefs.
 
-`LoopLowering` is what a tensor op's `lower_to_loops` hook works with: the
+`LoopLowering` is what an op's loops rule (`rule.py`) builds with: the
 buffer behind each tensor value, its run-time dimensions, allocation of
 result buffers, `scf.for` nests, loads with NumPy broadcasting, and run-time
 checks that report `file:line:col: runtime error: ...`.
@@ -32,11 +32,10 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
-from noma.dialects.noma.shapes import Shape, is_static, num_elements, row_major_strides, shape_of
+from noma.dialects.noma.shapes import Shape, is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.runtime import FLAT, Runtime, located_text, location_prefix
 
 if TYPE_CHECKING:
-    from noma.dialects.noma import creation
     from noma.lowering.noma_to_loops.bufferize import Bufferizer
 
 INDEX = IndexType()
@@ -122,7 +121,7 @@ class LoopLowering:
     def dims(self, value: SSAValue) -> list[SSAValue]:
         """The run-time dimensions of a tensor value."""
         result = []
-        producer = fusible_producer(value) if value not in self.bz.buffers else None
+        producer = self.bz.fusible_producer(value) if value not in self.bz.buffers else None
         if producer is not None and not is_static(shape_of(value.type)):
             # Computed inline, never stored: its shape is that of an operand
             # of its own type (fusion never broadcasts a dynamic shape).
@@ -217,7 +216,7 @@ class LoopLowering:
         computed inline for a fused producer, else loaded."""
         if not is_tensor(value):
             return value
-        producer = fusible_producer(value)
+        producer = self.bz.fusible_producer(value)
         if producer is not None:
             self.bz.fused.add(producer)
             if isinstance(producer, tops.BroadcastToOp):
@@ -242,7 +241,7 @@ class LoopLowering:
         through the producers that will be fused into it."""
         if not is_tensor(value):
             return []
-        producer = fusible_producer(value)
+        producer = self.bz.fusible_producer(value)
         if producer is None:
             return [value]
         if isinstance(producer, tops.BroadcastToOp):
@@ -397,17 +396,6 @@ class LoopLowering:
         self.loop_nest(dims, body)
         return out
 
-    def reduce(self, op: tops.ReductionOp, mean: bool) -> SSAValue:
-        source = op.source
-        if not is_tensor(source):
-            return source
-        count = self.try_flat(source.type, [source])
-        dims = [self.index_constant(count)] if count is not None else self.dims(source)
-        total = self.accumulate(dims, lambda b, ivs: self.scalar_at(b, source, ivs))
-        if not mean:
-            return total
-        return self.b.insert(arith.DivfOp(total, self.numel(source))).result
-
     def numel(self, value: SSAValue) -> SSAValue:
         """The number of elements of `value`, as an f64."""
         static = num_elements(shape_of(value.type))
@@ -418,103 +406,16 @@ class LoopLowering:
             count = self.b.insert(arith.MuliOp(count, d)).result
         return self.index_as_f64(self.b, count)
 
-    def dot(self, op: tops.DotOp) -> SSAValue:
-        (n,), (m,) = self.dims(op.lhs), self.dims(op.rhs)
-        if None in (*shape_of(op.lhs.type), *shape_of(op.rhs.type)):
-            self.check_same(n, m, "dot of tensors of lengths {0} and {1}")
-
-        def product(b: NomaBuilder, ivs: list[SSAValue]) -> SSAValue:
-            x = b.insert(memref.LoadOp.get(self.buffer(op.lhs), ivs)).res
-            y = b.insert(memref.LoadOp.get(self.buffer(op.rhs), ivs)).res
-            return b.insert(arith.MulfOp(x, y)).result
-
-        return self.accumulate([n], product)
-
     def transposed_source(self, value: SSAValue) -> SSAValue | None:
         """The source of `value` when it is a transpose used only by matmuls,
         which then read the source with swapped indices instead."""
         op = value.owner
-        if not isinstance(op, tops.TransposeOp):
+        if not self.bz.fuse_elementwise or not isinstance(op, tops.TransposeOp):
             return None
         if not all(isinstance(u.operation, tops.MatmulOp) for u in value.uses):
             return None
         self.bz.fused.add(op)
         return op.source
-
-    def matmul_operand(self, value: SSAValue) -> Callable[[NomaBuilder, SSAValue, SSAValue], SSAValue]:
-        """A loader of element (r, c) of a matmul operand."""
-        source = self.transposed_source(value)
-        if source is not None:
-            buffer = self.buffer(source)
-            return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [c, r])).res
-        buffer = self.buffer(value)
-        return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [r, c])).res
-
-    def matmul(self, op: tops.MatmulOp) -> SSAValue:
-        rows, inner = self.dims(op.lhs)
-        inner_b, cols = self.dims(op.rhs)
-        if shape_of(op.lhs.type)[1] is None or shape_of(op.rhs.type)[0] is None:
-            same = self.b.insert(arith.CmpiOp(inner, inner_b, "eq")).result
-            self.check_shapes(
-                same,
-                "matmul of {0} by {1}: the inner dimensions differ",
-                [rows, inner],
-                [inner_b, cols],
-            )
-        out = self.alloc(op.result.type, [rows, cols])
-        load_a, load_b = self.matmul_operand(op.lhs), self.matmul_operand(op.rhs)
-        zero, one = self.index_constant(0), self.index_constant(1)
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            i, j = ivs
-            block = Block(arg_types=[INDEX, f64])
-            kb = NomaBuilder(InsertPoint.at_end(block), b.location)
-            k, total = block.args
-            x = load_a(kb, i, k)
-            y = load_b(kb, k, j)
-            product = kb.insert(arith.MulfOp(x, y)).result
-            kb.insert(scf.YieldOp(kb.insert(arith.AddfOp(total, product)).result))
-            init = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
-            loop = b.insert(scf.ForOp(zero, inner, one, [init], Region(block)))
-            b.insert(memref.StoreOp.get(loop.results[0], out, [i, j]))
-
-        self.loop_nest([rows, cols], body)
-        return out
-
-    def transpose(self, op: tops.TransposeOp) -> SSAValue:
-        rows, cols = self.dims(op.source)
-        out = self.alloc(op.result.type, [cols, rows])
-        source = self.buffer(op.source)
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            i, j = ivs
-            value = b.insert(memref.LoadOp.get(source, [i, j])).res
-            b.insert(memref.StoreOp.get(value, out, [j, i]))
-
-        self.loop_nest([rows, cols], body)
-        return out
-
-    def reduce_to(self, op: tops.ReduceToOp) -> SSAValue:
-        """Sum `value` into a zeroed buffer shaped like `like`, each element
-        landing at its broadcast index."""
-        like = op.like
-        if not is_tensor(like):
-            return self._sum_all(op.value)
-        out = self.alloc(like.type, self.dims(like))
-        self.fill(out, self.dims(like), 0.0)
-        value = op.value
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            element = self.scalar_at(b, value, ivs)
-            target = self.broadcast_indices(b, like, ivs)
-            old = b.insert(memref.LoadOp.get(out, target)).res
-            b.insert(memref.StoreOp.get(b.insert(arith.AddfOp(old, element)).result, out, target))
-
-        self.loop_nest(self.dims(value), body)
-        return out
-
-    def _sum_all(self, value: SSAValue) -> SSAValue:
-        return self.accumulate(self.dims(value), lambda b, ivs: self.scalar_at(b, value, ivs))
 
     def dims_from_f64(self, values: Sequence[SSAValue]) -> list[SSAValue]:
         """Dimensions given as f64 values, truncated toward zero. One runtime
@@ -557,32 +458,6 @@ class LoopLowering:
         self.loop_nest(dims, lambda b, ivs: b.insert(memref.StoreOp.get(element(b), out, ivs)))
         return out
 
-    def random(self, op: creation.RandomOp) -> SSAValue:
-        """Draws from the runtime's generator, in row-major order."""
-        name = "noma_rng_normal" if op.distribution.data == "normal" else "noma_rng_uniform_range"
-
-        def draw(b: NomaBuilder) -> SSAValue:
-            return self.runtime.call(b, name, [op.a, op.b], op.location).results[0]
-
-        return self.fill_value(op.result.type, op.dims, draw)
-
-    def insert_overlap(self, op: creation.InsertOverlapOp) -> SSAValue:
-        """A copy of the destination with the shared index block copied from
-        the source."""
-        out = self.copy(op.dest)
-        source = self.buffer(op.source)
-        block = []
-        for s, d in zip(self.dims(op.source), self.dims(op.dest), strict=True):
-            smaller = self.b.insert(arith.CmpiOp(s, d, "ult")).result
-            block.append(self.b.insert(arith.SelectOp(smaller, s, d)).result)
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            value = b.insert(memref.LoadOp.get(source, ivs)).res
-            b.insert(memref.StoreOp.get(value, out, ivs))
-
-        self.loop_nest(block, body)
-        return out
-
     def fill(self, buffer: SSAValue, dims: Sequence[SSAValue], x: float) -> None:
         constant = self.f64_constant(x)
         self.loop_nest(dims, lambda b, ivs: b.insert(memref.StoreOp.get(constant, buffer, ivs)))
@@ -593,57 +468,3 @@ class LoopLowering:
         out = self.alloc(t or value.type, dims)
         copy_into(self.b, self.buffer(value), out)
         return out
-
-    def index(self, op: tops.IndexOp) -> SSAValue:
-        dims = self.dims(op.source)
-        i = self.index_from_f64(op.index, dims[0])
-        source = self.buffer(op.source)
-        if not is_tensor(op.result):
-            return self.b.insert(memref.LoadOp.get(source, [i])).res
-        out = self.alloc(op.result.type, dims[1:])
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            value = b.insert(memref.LoadOp.get(source, [i, *ivs])).res
-            b.insert(memref.StoreOp.get(value, out, ivs))
-
-        self.loop_nest(dims[1:], body)
-        return out
-
-    def index_adjoint(self, op: tops.IndexAdjointOp) -> SSAValue:
-        dims = self.dims(op.like)
-        out = self.alloc(op.result.type, dims)
-        self.fill(out, dims, 0.0)
-        i = self.index_from_f64(op.index, dims[0])
-        if not is_tensor(op.value):
-            self.b.insert(memref.StoreOp.get(op.value, out, [i]))
-            return out
-        value = self.buffer(op.value)
-
-        def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-            element = b.insert(memref.LoadOp.get(value, ivs)).res
-            b.insert(memref.StoreOp.get(element, out, [i, *ivs]))
-
-        self.loop_nest(dims[1:], body)
-        return out
-
-    def from_elements(self, op: tops.FromElementsOp) -> SSAValue:
-        shape = shape_of(op.result.type)
-        out = self.alloc(op.result.type, [self.index_constant(d) for d in shape])  # type: ignore[arg-type]
-        for flat, element in enumerate(op.elements):
-            indices, rest = [], flat
-            for stride in row_major_strides(shape):
-                indices.append(self.index_constant(rest // stride))
-                rest %= stride
-            self.b.insert(memref.StoreOp.get(element, out, indices))
-        return out
-
-    def cast(self, op: tops.CastOp) -> SSAValue:
-        """A view of the source with the target type (`memref.cast`), its
-        dimensions checked against the static ones of the target."""
-        target = shape_of(op.result.type)
-        static = [self.index_constant(d) if d is not None else None for d in target]
-        source_dims = self.dims(op.source)
-        expected = [s if s is not None else d for s, d in zip(static, source_dims, strict=True)]
-        self.check_same_shape(op.source, expected, target, "a {0} tensor where {1} is needed")
-        cast = memref.CastOp.get(self.buffer(op.source), memref_type(op.result.type))  # type: ignore[arg-type]
-        return self.b.insert(cast).results[0]

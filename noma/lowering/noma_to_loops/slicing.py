@@ -1,8 +1,9 @@
-"""Loops of `noma.rows` and `noma.rows_adjoint`: a block of rows is copied
-out of its tensor into a buffer of its own (so every buffer downstream keeps
-the identity layout that flat views and the runtime expect), and its
-adjoint is copied into zeros of the tensor's shape. Both check at run time
-that the block lies inside the tensor."""
+"""Loops of the slicing ops (`dialects/noma/slicing.py`): `noma.rows`
+copies a block of rows out of its tensor into a buffer of its own (so every
+buffer downstream keeps the identity layout that flat views and the runtime
+expect), and `noma.rows_adjoint` copies its block into zeros of the
+tensor's shape. Both check at run time that the block lies inside the
+tensor."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.slicing import RowsAdjointOp, RowsOp
 from noma.lowering.noma_to_loops.loops import INDEX, LoopLowering
+from noma.lowering.noma_to_loops.rule import LoopsRule
 
 
 def _row_index(lw: LoopLowering, value: SSAValue) -> SSAValue:
@@ -41,7 +43,7 @@ def _check_inside(lw: LoopLowering, start: SSAValue, count: SSAValue, rows: SSAV
     )
 
 
-def lower_rows(lw: LoopLowering, op: RowsOp) -> SSAValue:
+def _rows(lw: LoopLowering, op: RowsOp) -> SSAValue:
     dims = lw.dims(op.source)
     start, count = _row_index(lw, op.start), _row_index(lw, op.count)
     _check_inside(lw, start, count, dims[0])
@@ -63,7 +65,7 @@ def lower_rows(lw: LoopLowering, op: RowsOp) -> SSAValue:
     return out
 
 
-def lower_rows_adjoint(lw: LoopLowering, op: RowsAdjointOp) -> SSAValue:
+def _rows_adjoint(lw: LoopLowering, op: RowsAdjointOp) -> SSAValue:
     dims = lw.dims(op.like)
     block_dims = lw.dims(op.value)
     start = _row_index(lw, op.start)
@@ -79,3 +81,9 @@ def lower_rows_adjoint(lw: LoopLowering, op: RowsAdjointOp) -> SSAValue:
 
     lw.loop_nest(block_dims, copy_element)
     return out
+
+
+RULES = {
+    RowsOp: LoopsRule(on_tensors=_rows),
+    RowsAdjointOp: LoopsRule(on_tensors=_rows_adjoint),
+}

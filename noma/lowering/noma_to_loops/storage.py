@@ -1,276 +1,235 @@
-"""Storage of parameters and buffers as memrefs.
+"""Loops of the storage ops (`dialects/noma/storage.py`): parameters and
+buffers as memrefs.
 
-A parameter handle becomes its slots: the value, the moments `m` and `v`, the
-step count `t` (a rank-0 buffer), bundled by an `unrealized_conversion_cast`
-that the ops using the handle look through. A parameter of static shape owns
-buffers of that shape, allocated at the function's entry and freed at its
-return.
-
-Storage of dynamic shape (a reallocated parameter, every `alloc` buffer) is
-replaced when it is resized, so each of its tensor slots is a *cell*: a
-rank-0 `memref<memref<?x?xf64>>` on the stack holding the current buffer,
-loaded where the storage is used. An `i1` flag says whether the storage holds
-buffers: `learn` and `alloc` (which may run again, in a loop) release what a
-previous run left, `free` clears it, and the function releases what is left
-when it returns.
-
-    %cell = memref.alloca() : memref<memref<?x?xf64>>
-    %W = builtin.unrealized_conversion_cast %cell, %m, %v, %t, %alive : ... to !noma.param<tensor<?x?xf64>>
-    %w = memref.load %cell[] : memref<memref<?x?xf64>>          // noma.read
-    memref.dealloc %w ; memref.store %new, %cell[]              // noma.write resize
+A scalar parameter becomes four rank-0 buffers (value, moments `m` and `v`,
+step count `t`) on the stack in the function's entry block, so that LLVM can
+keep them in registers; a tensor parameter of static shape owns heap buffers
+allocated at the function's entry and freed at its return; resizable storage
+(a reallocated parameter, every `alloc` buffer) lives in cells
+(`cells.py`). The handle is an `unrealized_conversion_cast` of those
+buffers, which reads and writes look through; the casts die once every use
+is lowered. `noma.realloc` and `noma.reset_optimizer` are gone by then
+(`legalize-growth`, `expand-optimizers`).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from xdsl.dialects import arith, memref, scf
+from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import (
     DYNAMIC_INDEX,
-    IntegerAttr,
+    FloatAttr,
     MemRefType,
     UnrealizedConversionCastOp,
     f64,
-    i1,
 )
-from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
+from xdsl.ir import Block, Operation, SSAValue
+from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma import storage
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.shapes import is_static, shape_of
-from noma.dialects.noma.types import BufferType
+from noma.dialects.noma.types import ParamType
+from noma.frontend.diagnostics import NomaError
+from noma.lowering.noma_to_loops.buffers import buffer_dims, storage_unchanged_while_used
+from noma.lowering.noma_to_loops.cells import (
+    PARAM_SLOTS,
+    TENSOR_SLOTS,
+    is_resizable,
+    op_slot,
+    slot_buffer,
+    slots_of,
+)
 from noma.lowering.noma_to_loops.loops import LoopLowering, copy_into, is_tensor, memref_type
+from noma.lowering.noma_to_loops.rule import LoopsRule
+from noma.lowering.noma_to_loops.runtime import Runtime
 
-if TYPE_CHECKING:
-    from noma.lowering.noma_to_loops.bufferize import Bufferizer
-
-PARAM_SLOTS = ("value", "m", "v", "t")
-BUFFER_SLOTS = ("value", "alive")
-TENSOR_SLOTS = ("value", "m", "v")
+# -- on tensors (during bufferization) ------------------------------------------------
 
 
-def slots_of(handle_type: Attribute) -> tuple[str, ...]:
-    """The buffers a lowered handle bundles, in order: a parameter's value
-    and state (and, when resizable, the flag saying it holds buffers); a
-    buffer's value and flag."""
-    if isinstance(handle_type, BufferType):
-        return BUFFER_SLOTS
-    return (*PARAM_SLOTS, "alive") if is_resizable(handle_type) else PARAM_SLOTS
+def _learn(lw: LoopLowering, op: storage.LearnOp) -> None:
+    if is_resizable(op.param.type):
+        _learn_resizable(lw, op)
+    else:
+        _learn_static(lw, op)
 
 
-def is_cell(buffer: SSAValue) -> bool:
-    t = buffer.type
-    return isinstance(t, MemRefType) and isinstance(t.get_element_type(), MemRefType)
+def _learn_static(lw: LoopLowering, op: storage.LearnOp) -> None:
+    """Storage of a tensor parameter (value, m, v) and its step count, in
+    the function's entry block; freed when the function returns."""
+    bz = lw.bz
+    param_type = op.param.type
+    assert isinstance(param_type, ParamType)
+    t = memref_type(param_type.value_type)
+    if not isinstance(t, MemRefType) or DYNAMIC_INDEX in t.get_shape():
+        raise NomaError.at_op(op, "parameters of dynamic shape are not supported yet")
+    entry = bz.entry_builder(op)
+    buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
+    buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
+    for buffer in buffers[:3]:
+        bz.function_end.append(
+            lambda b, buffer=buffer: b.insert(memref.DeallocOp.get(buffer))  # type: ignore[misc]
+        )
+    lw.b.insert(memref.CopyOp(lw.buffer(op.init), buffers[0]))
+    dims = [lw.index_constant(d) for d in t.get_shape()]
+    lw.fill(buffers[1], dims, 0.0)
+    lw.fill(buffers[2], dims, 0.0)
+    lw.b.insert(memref.StoreOp.get(lw.f64_constant(0.0), buffers[3], []))
+    cast = lw.b.insert(UnrealizedConversionCastOp.get(buffers, [param_type]))
+    op.param.replace_all_uses_with(cast.results[0])
 
 
-def is_resizable(handle_type: Attribute) -> bool:
-    """Storage whose shape can change lives in cells."""
-    value_type = handle_type.value_type  # type: ignore[attr-defined]
-    return is_tensor_type_with_dynamic_dims(value_type)
-
-
-def is_tensor_type_with_dynamic_dims(t: Attribute) -> bool:
-    shape = shape_of(t)
-    return bool(shape) and not is_static(shape)
-
-
-def slot_buffer(handle: SSAValue, slot: str, b: NomaBuilder) -> SSAValue:
-    """The buffer of `slot` behind a lowered handle; a cell's current buffer
-    is loaded at `b`."""
+def _learn_resizable(lw: LoopLowering, op: storage.LearnOp) -> None:
+    """A resizable parameter: its value copied from the initial one, zero
+    moments and step count."""
+    cells, b = lw.bz.storage, lw.b
+    handle = cells.declare(op, op.param)
+    cells.release_before_reuse(handle, b, op)
+    dims = lw.dims(op.init)
+    for slot in TENSOR_SLOTS:
+        buffer = cells.new_buffer(lw, handle, dims)
+        if slot == "value":
+            copy_into(b, lw.buffer(op.init), buffer)
+        else:
+            lw.fill(buffer, dims, 0.0)
+        cells.store_new(handle, slot, buffer, b)
     owner = handle.owner
-    assert isinstance(owner, UnrealizedConversionCastOp), "storage not lowered"
-    buffer = owner.inputs[slots_of(handle.type).index(slot)]
-    if is_cell(buffer):
-        return b.insert(memref.LoadOp.get(buffer, [])).res
-    return buffer
+    assert isinstance(owner, UnrealizedConversionCastOp)
+    b.insert(memref.StoreOp.get(lw.f64_constant(0.0), owner.inputs[3], []))
+    cells.set_alive(handle, b, True)
 
 
-def op_slot(op: Operation) -> str:
-    if isinstance(op, storage.StateReadOp | storage.StateWriteOp):
-        return op.slot.data
-    return "value"
+def _alloc(lw: LoopLowering, op: storage.AllocOp) -> None:
+    """A zero-filled buffer of run-time dimensions (each at least 1)."""
+    cells = lw.bz.storage
+    handle = cells.declare(op, op.buffer)
+    cells.release_before_reuse(handle, lw.b, op)
+    dims = lw.dims_from_f64(list(op.dims))
+    buffer = cells.new_buffer(lw, handle, dims)
+    lw.fill(buffer, dims, 0.0)
+    cells.store_new(handle, "value", buffer, lw.b)
+    cells.set_alive(handle, lw.b, True)
 
 
-class StorageLowering:
-    """Lowers the storage ops of one function for the bufferizer."""
+def _free(lw: LoopLowering, op: storage.FreeOp) -> None:
+    lw.b.insert(memref.DeallocOp.get(slot_buffer(op.handle, "value", lw.b)))
+    lw.bz.storage.set_alive(op.handle, lw.b, False)
 
-    def __init__(self, bz: Bufferizer):
-        self.bz = bz
 
-    # -- declarations ---------------------------------------------------------------
+def _check_alive(lw: LoopLowering, op: storage.CheckAliveOp) -> None:
+    alive = lw.bz.storage.load_alive(op.handle, lw.b)
+    lw.check(alive, f"'{op.sym_name.data}' is used after `free`")
 
-    def declare(self, op: Operation, handle: SSAValue) -> SSAValue:
-        """Stack slots of resizable storage, and the cast standing for the
-        handle, at the function entry; the storage holds nothing yet."""
-        handle_type = handle.type
-        value_type = memref_type(handle_type.value_type)  # type: ignore[attr-defined]
-        eb = self.bz.entry_builder(op)
-        slots: list[SSAValue] = []
-        for slot in slots_of(handle_type):
-            if slot in TENSOR_SLOTS:
-                slots.append(eb.insert(memref.AllocaOp.get(value_type, shape=[])).memref)
-            else:
-                element = i1 if slot == "alive" else f64
-                slots.append(eb.insert(memref.AllocaOp.get(element, shape=[])).memref)
-        cast = eb.insert(UnrealizedConversionCastOp.get(slots, [handle_type]))
-        alive = slots[-1]
-        false = eb.insert(arith.ConstantOp(IntegerAttr(0, i1))).result
-        eb.insert(memref.StoreOp.get(false, alive, []))
-        handle.replace_all_uses_with(cast.results[0])
-        lowered = cast.results[0]
-        self.bz.function_end.append(lambda b: self.release(lowered, b, op))
-        return lowered
 
-    @staticmethod
-    def load_alive(handle: SSAValue, b: NomaBuilder) -> SSAValue:
-        owner = handle.owner
-        assert isinstance(owner, UnrealizedConversionCastOp)
-        return b.insert(memref.LoadOp.get(owner.inputs[-1], [])).res
+def _read(lw: LoopLowering, op: storage.ReadOp | storage.StateReadOp) -> SSAValue:
+    """The storage itself (borrowed) when it cannot change while the value
+    is used, else a copy (a snapshot); the step count is loaded."""
+    slot = op_slot(op)
+    source = slot_buffer(op.operands[0], slot, lw.b)
+    if not is_tensor(op.results[0]):  # the step count
+        return lw.b.insert(memref.LoadOp.get(source, [])).res
+    if lw.bz.update_in_place and storage_unchanged_while_used(op, slot):
+        return source
+    result = lw.alloc(op.results[0].type, buffer_dims(lw.b, source))
+    lw.b.insert(memref.CopyOp(source, result))
+    return result
 
-    def set_alive(self, handle: SSAValue, b: NomaBuilder, alive: bool) -> None:
-        owner = handle.owner
-        assert isinstance(owner, UnrealizedConversionCastOp)
-        flag = b.insert(arith.ConstantOp(IntegerAttr(int(alive), i1))).result
-        b.insert(memref.StoreOp.get(flag, owner.inputs[-1], []))
 
-    def release_before_reuse(self, handle: SSAValue, b: NomaBuilder, op: Operation) -> None:
-        """Before `learn` or `alloc` fills the storage: a previous run of the
-        same statement (in a loop) left buffers there."""
-        from noma.lowering.noma_to_loops.bufferize import in_loop
+def _write(lw: LoopLowering, op: storage.WriteOp | storage.StateWriteOp) -> None:
+    """A value stored into a slot: copied into the slot's buffer after
+    checking the shapes agree, or, with `resize`, into a new buffer that
+    replaces the old one. Nothing to do when the value was computed in
+    place (`Bufferizer.write_through_target`)."""
+    cells = lw.bz.storage
+    slot = op_slot(op)
+    handle, value = op.operands[1], op.operands[0]
+    if op.resize is not None:
+        dims = lw.dims(value)
+        buffer = cells.new_buffer(lw, handle, dims)
+        copy_into(lw.b, lw.buffer(value), buffer)
+        lw.b.insert(memref.DeallocOp.get(slot_buffer(handle, slot, lw.b)))
+        cells.store_new(handle, slot, buffer, lw.b)
+        return
+    target = slot_buffer(handle, slot, lw.b)
+    if not is_tensor(value):
+        lw.b.insert(memref.StoreOp.get(value, target, []))
+        return
+    if value in lw.bz.in_place:
+        return
+    target_type = target.type
+    assert isinstance(target_type, MemRefType)
+    target_shape = tuple(None if d == DYNAMIC_INDEX else d for d in target_type.get_shape())
+    lw.check_same_shape(
+        value,
+        buffer_dims(lw.b, target),
+        target_shape,
+        "cannot store a {0} tensor where the storage holds a {1} one",
+    )
+    copy_into(lw.b, lw.buffer(value), target)
 
-        if in_loop(op):
-            self.release(handle, b, op)
 
-    def release(self, handle: SSAValue, b: NomaBuilder, op: Operation) -> None:
-        """Free what the storage holds, if it holds anything."""
-        alive = self.load_alive(handle, b)
-        block = Block()
-        rb = NomaBuilder(InsertPoint.at_end(block), op.location)
-        for slot in slots_of(handle.type):
-            if slot in TENSOR_SLOTS:
-                rb.insert(memref.DeallocOp.get(slot_buffer(handle, slot, rb)))
-        rb.insert(scf.YieldOp())
-        b.insert(scf.IfOp(alive, [], Region(block)))
+# -- on scalars (after bufferization) --------------------------------------------------
 
-    def store_new(self, handle: SSAValue, slot: str, buffer: SSAValue, b: NomaBuilder) -> None:
-        """Put a buffer (owned by the storage from now on) into a cell."""
-        owner = handle.owner
-        assert isinstance(owner, UnrealizedConversionCastOp)
-        cell = owner.inputs[slots_of(handle.type).index(slot)]
-        cell_type = cell.type
-        assert isinstance(cell_type, MemRefType)
-        element = cell_type.get_element_type()
-        if buffer.type != element:
-            buffer = b.insert(memref.CastOp.get(buffer, element)).results[0]  # type: ignore[arg-type]
-        b.insert(memref.StoreOp.get(buffer, cell, []))
 
-    # -- ops -------------------------------------------------------------------------
+def _entry_block(op: Operation) -> Block:
+    parent = op.parent_op()
+    while parent is not None and not isinstance(parent, func.FuncOp):
+        parent = parent.parent_op()
+    assert parent is not None
+    return parent.body.blocks[0]
 
-    def learn(self, op: storage.LearnOp) -> None:
-        """A resizable parameter: its value copied from the initial one, zero
-        moments and step count."""
-        handle = self.declare(op, op.param)
-        lw = LoopLowering(self.bz, op)
-        b = lw.b
-        self.release_before_reuse(handle, b, op)
-        dims = lw.dims(op.init)
-        for slot in TENSOR_SLOTS:
-            buffer = self.new_buffer(lw, handle, dims)
-            if slot == "value":
-                copy_into(b, self.bz.buffer(op.init), buffer)
-            else:
-                lw.fill(buffer, dims, 0.0)
-            self.store_new(handle, slot, buffer, b)
-        owner = handle.owner
-        assert isinstance(owner, UnrealizedConversionCastOp)
-        b.insert(memref.StoreOp.get(lw.f64_constant(0.0), owner.inputs[3], []))
-        self.set_alive(handle, b, True)
-        self.bz.converted.append(op)
 
-    def alloc(self, op: storage.AllocOp) -> None:
-        """A zero-filled buffer of run-time dimensions (each at least 1)."""
-        handle = self.declare(op, op.buffer)
-        lw = LoopLowering(self.bz, op)
-        self.release_before_reuse(handle, lw.b, op)
-        dims = lw.dims_from_f64(list(op.dims))
-        buffer = self.new_buffer(lw, handle, dims)
-        lw.fill(buffer, dims, 0.0)
-        self.store_new(handle, "value", buffer, lw.b)
-        self.set_alive(handle, lw.b, True)
-        self.bz.converted.append(op)
+def _learn_scalar(op: storage.LearnOp, rewriter: PatternRewriter, _runtime: Runtime) -> None:
+    """`%p = noma.learn "w" %init : f64 -> !noma.param<f64>` -> four
+    `memref.alloca() : memref<f64>` in the entry block, stores of the initial
+    value and zero state, and a cast standing for the handle."""
+    if op.init.type != f64:
+        return
+    hoisted = NomaBuilder(InsertPoint.at_start(_entry_block(op)), op.location)
+    buffers = [hoisted.insert(memref.AllocaOp.get(f64, shape=[])).memref for _ in PARAM_SLOTS]
+    b = NomaBuilder(InsertPoint.before(op), op.location)
+    zero = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
+    for buffer, value in zip(buffers, [op.init, zero, zero, zero]):
+        b.insert(memref.StoreOp.get(value, buffer, []))
+    cast = b.insert(UnrealizedConversionCastOp.get(buffers, [op.param.type]))
+    rewriter.replace(op, [], cast.results)
 
-    def free(self, op: storage.FreeOp) -> None:
-        b = NomaBuilder(InsertPoint.before(op), op.location)
-        b.insert(memref.DeallocOp.get(slot_buffer(op.handle, "value", b)))
-        self.set_alive(op.handle, b, False)
-        self.bz.converted.append(op)
 
-    def check_alive(self, op: storage.CheckAliveOp) -> None:
-        lw = LoopLowering(self.bz, op)
-        alive = self.load_alive(op.handle, lw.b)
-        lw.check(alive, f"'{op.sym_name.data}' is used after `free`")
-        self.bz.converted.append(op)
+def _scalar_slot(handle: SSAValue, slot: str) -> SSAValue | None:
+    """The rank-0 buffer of `slot` behind a lowered handle, or None if the
+    handle is not lowered yet."""
+    owner = handle.owner
+    if not isinstance(owner, UnrealizedConversionCastOp):
+        return None
+    return owner.inputs[slots_of(handle.type).index(slot)]
 
-    @staticmethod
-    def new_buffer(lw: LoopLowering, handle: SSAValue, dims: list[SSAValue]) -> SSAValue:
-        """A heap buffer for a slot of `handle`, owned by no block."""
-        value_type = handle.type.value_type  # type: ignore[attr-defined]
-        shape = shape_of(value_type)
-        dynamic = [d for d, s in zip(dims, shape, strict=True) if s is None]
-        alloc = memref.AllocOp.get(
-            f64, shape=[DYNAMIC_INDEX if s is None else s for s in shape], dynamic_sizes=dynamic
-        )
-        return lw.b.insert(alloc).memref
 
-    def static_view(self, handle: SSAValue, slot: str, t: Attribute, op: Operation) -> SSAValue:
-        """The current buffer of a cell seen with the static tensor type `t`
-        (`memref.cast`), just before `op`, after checking at run time that
-        it has that shape."""
-        from noma.lowering.noma_to_loops.bufferize import buffer_dims
+def _read_scalar(
+    op: storage.ReadOp | storage.StateReadOp, rewriter: PatternRewriter, _runtime: Runtime
+) -> None:
+    buffer = _scalar_slot(op.operands[0], op_slot(op))
+    if buffer is not None:
+        load = memref.LoadOp.get(buffer, [])
+        load.location = op.location
+        rewriter.replace(op, load)
 
-        lw = LoopLowering(self.bz, op)
-        b = lw.b
-        buffer = slot_buffer(handle, slot, b)
 
-        held = buffer_dims(b, buffer)
-        wanted = [lw.index_constant(d) for d in shape_of(t)]  # type: ignore[misc]
-        ok: SSAValue | None = None
-        for x, y in zip(held, wanted, strict=True):
-            same = b.insert(arith.CmpiOp(x, y, "eq")).result
-            ok = same if ok is None else b.insert(arith.AndIOp(ok, same)).result
-        assert ok is not None
-        lw.check_shapes(ok, "cannot store a {0} tensor where the storage holds a {1} one", wanted, held)
-        return b.insert(memref.CastOp.get(buffer, memref_type(t))).results[0]  # type: ignore[arg-type]
+def _write_scalar(
+    op: storage.WriteOp | storage.StateWriteOp, rewriter: PatternRewriter, _runtime: Runtime
+) -> None:
+    buffer = _scalar_slot(op.operands[1], op_slot(op))
+    if buffer is not None:
+        store = memref.StoreOp.get(op.operands[0], buffer, [])
+        store.location = op.location
+        rewriter.replace(op, store)
 
-    def write(self, op: storage.WriteOp | storage.StateWriteOp, lw: LoopLowering) -> None:
-        """A value stored into a slot: copied into the slot's buffer after
-        checking the shapes agree, or, with `resize`, into a new buffer that
-        replaces the old one."""
-        slot = op_slot(op)
-        handle, value = op.operands[1], op.operands[0]
-        if op.resize is not None:
-            dims = lw.dims(value)
-            buffer = self.new_buffer(lw, handle, dims)
-            copy_into(lw.b, self.bz.buffer(value), buffer)
-            lw.b.insert(memref.DeallocOp.get(slot_buffer(handle, slot, lw.b)))
-            self.store_new(handle, slot, buffer, lw.b)
-            return
-        target = slot_buffer(handle, slot, lw.b)
-        if not is_tensor(value):
-            lw.b.insert(memref.StoreOp.get(value, target, []))
-            return
-        if value in self.bz.in_place:
-            return  # computed in place
-        from noma.lowering.noma_to_loops.bufferize import buffer_dims
 
-        target_type = target.type
-        assert isinstance(target_type, MemRefType)
-        target_shape = tuple(None if d == DYNAMIC_INDEX else d for d in target_type.get_shape())
-        lw.check_same_shape(
-            value,
-            buffer_dims(lw.b, target),
-            target_shape,
-            "cannot store a {0} tensor where the storage holds a {1} one",
-        )
-        copy_into(lw.b, self.bz.buffer(value), target)
+RULES = {
+    storage.LearnOp: LoopsRule(on_tensors=_learn, on_scalars=_learn_scalar),
+    storage.ReadOp: LoopsRule(on_tensors=_read, on_scalars=_read_scalar),
+    storage.StateReadOp: LoopsRule(on_tensors=_read, on_scalars=_read_scalar),
+    storage.WriteOp: LoopsRule(on_tensors=_write, on_scalars=_write_scalar),
+    storage.StateWriteOp: LoopsRule(on_tensors=_write, on_scalars=_write_scalar),
+    storage.AllocOp: LoopsRule(on_tensors=_alloc),
+    storage.FreeOp: LoopsRule(on_tensors=_free),
+    storage.CheckAliveOp: LoopsRule(on_tensors=_check_alive),
+}

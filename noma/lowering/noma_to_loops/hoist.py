@@ -1,0 +1,92 @@
+"""The `noma-hoist-temporaries` pass: a loop's temporaries allocated once.
+
+A buffer of static shape allocated in a loop body and freed in the same
+block (a temporary of one iteration, as bufferization leaves it) becomes one
+allocation at the function's entry, reused by every iteration: on the stack
+(`memref.alloca`) while it is small and the function's stack budget lasts,
+else on the heap, freed before the function returns. So a training step
+allocates nothing at all.
+
+    scf.for ... {                          %t = memref.alloca() : memref<4x16xf64>
+      %t = memref.alloc() : ...       ->   scf.for ... {
+      ... use %t ...                         ... use %t ...
+      memref.dealloc %t : ...              }
+    }
+
+Options: `stack-buffer-bytes` (largest buffer put on the stack, 0 keeps every
+hoisted buffer on the heap) and `stack-function-bytes` (stack budget of one
+function). Functions of more than one block are left alone (no single
+return to free heap buffers before).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from xdsl.context import Context
+from xdsl.dialects import func, memref
+from xdsl.dialects.builtin import MemRefType, ModuleOp
+from xdsl.ir import Attribute
+from xdsl.passes import ModulePass
+from xdsl.rewriter import InsertPoint, Rewriter
+
+from noma.dialects.noma.shapes import num_elements
+from noma.lowering.noma_to_loops.buffers import in_loop
+
+STACK_BUFFER_BYTES = 16 * 1024
+"""Hoisted temporaries up to this size live on the stack."""
+STACK_FUNCTION_BYTES = 256 * 1024
+"""At most this much stack per function for hoisted temporaries."""
+
+
+def _element_bytes(t: Attribute) -> int | None:
+    bitwidth = getattr(t, "bitwidth", None)
+    return bitwidth // 8 if isinstance(bitwidth, int) and bitwidth % 8 == 0 else None
+
+
+def hoist_temporaries(f: func.FuncOp, stack_buffer_bytes: int, stack_function_bytes: int) -> None:
+    if len(f.body.blocks) != 1:
+        return
+    entry = f.body.blocks[0]
+    terminator = entry.last_op
+    if not isinstance(terminator, func.ReturnOp):
+        return
+    stack_bytes = 0
+    for alloc in [op for op in f.walk() if isinstance(op, memref.AllocOp)]:
+        t = alloc.memref.type
+        assert isinstance(t, MemRefType)
+        element_bytes = _element_bytes(t.get_element_type())
+        if alloc.dynamic_sizes or alloc.symbol_operands or element_bytes is None or not in_loop(alloc):
+            continue
+        deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
+        if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():
+            continue
+        size = element_bytes * (num_elements(tuple(t.get_shape())) or 0)
+        deallocs[0].detach()
+        deallocs[0].erase()
+        alloc.detach()
+        if size <= stack_buffer_bytes and stack_bytes + size <= stack_function_bytes:
+            stack_bytes += size
+            alloca = memref.AllocaOp.get(t.get_element_type(), shape=t.get_shape())
+            alloca.location = alloc.location
+            Rewriter.insert_op(alloca, InsertPoint.at_start(entry))
+            alloc.memref.replace_all_uses_with(alloca.memref)
+            alloc.erase()
+        else:
+            Rewriter.insert_op(alloc, InsertPoint.at_start(entry))
+            Rewriter.insert_op(memref.DeallocOp.get(alloc.memref), InsertPoint.before(terminator))
+
+
+@dataclass(frozen=True)
+class HoistTemporariesPass(ModulePass):
+    """Allocate loop temporaries of static shape once, at function entry."""
+
+    name = "noma-hoist-temporaries"
+
+    stack_buffer_bytes: int = STACK_BUFFER_BYTES
+    stack_function_bytes: int = STACK_FUNCTION_BYTES
+
+    def apply(self, ctx: Context, op: ModuleOp) -> None:
+        for f in op.ops:
+            if isinstance(f, func.FuncOp) and f.body.blocks:
+                hoist_temporaries(f, self.stack_buffer_bytes, self.stack_function_bytes)

@@ -1,0 +1,62 @@
+"""Loops of the I/O ops (`dialects/noma/io.py`): printing, warnings and
+run-time assertions become calls into the runtime.
+
+    noma.print %x : f64                  -> func.call @noma_print_f64(%x)
+    noma.print %m : tensor<2x3xf64>      -> func.call @noma_print_tensor(%flat, %shape)
+"""
+
+from __future__ import annotations
+
+from xdsl.dialects.builtin import f64
+from xdsl.pattern_rewriter import PatternRewriter
+from xdsl.rewriter import InsertPoint
+
+from noma.dialects.noma import io
+from noma.dialects.noma.builder import NomaBuilder
+from noma.lowering.noma_to_loops.files import flat_and_shape
+from noma.lowering.noma_to_loops.loops import LoopLowering
+from noma.lowering.noma_to_loops.rule import LoopsRule
+from noma.lowering.noma_to_loops.runtime import Runtime, located_text
+
+
+def _builder(op: io.PrintOp | io.PrintStringOp | io.WarningOp | io.AssertOp) -> NomaBuilder:
+    return NomaBuilder(InsertPoint.before(op), op.location)
+
+
+def _print_tensor(lw: LoopLowering, op: io.PrintOp) -> None:
+    """`noma_print_tensor(flat data, dims)` on a flat view of the buffer."""
+    flat, shape = flat_and_shape(lw, op.value)
+    lw.runtime.call(lw.b, "noma_print_tensor", [flat, shape], op.location)
+
+
+def _print_scalar(op: io.PrintOp, rewriter: PatternRewriter, runtime: Runtime) -> None:
+    if op.value.type == f64:
+        runtime.call(_builder(op), "noma_print_f64", [op.value], op.location)
+        rewriter.erase(op)
+
+
+def _print_string(op: io.PrintStringOp, rewriter: PatternRewriter, runtime: Runtime) -> None:
+    b = _builder(op)
+    runtime.call(b, "noma_print_str", [runtime.string(b, op.text.data, op.location)], op.location)
+    rewriter.erase(op)
+
+
+def _assert(op: io.AssertOp, rewriter: PatternRewriter, runtime: Runtime) -> None:
+    message = located_text(op, "runtime error", op.text.data)
+    runtime.check(_builder(op), op.condition, message, list(op.values), op.location)
+    rewriter.erase(op)
+
+
+def _warning(op: io.WarningOp, rewriter: PatternRewriter, runtime: Runtime) -> None:
+    b = _builder(op)
+    message = runtime.string(b, located_text(op, "warning", op.text.data), op.location)
+    runtime.call(b, "noma_warning", [message, op.value], op.location)
+    rewriter.erase(op)
+
+
+RULES = {
+    io.PrintOp: LoopsRule(on_tensors=_print_tensor, on_scalars=_print_scalar),
+    io.PrintStringOp: LoopsRule(on_scalars=_print_string),
+    io.AssertOp: LoopsRule(on_scalars=_assert),
+    io.WarningOp: LoopsRule(on_scalars=_warning),
+}
