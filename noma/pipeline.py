@@ -131,7 +131,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-bufferize": bufferize,
         "noma-hoist-temporaries": hoist_temporaries,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
-        "convert-scf-to-cf": scf_to_cf,
+        "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
         "convert-math-to-llvm": to_llvm("ConvertMathToLLVMPass"),
@@ -154,7 +154,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("optimizers", "expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
     Stage("loops", "convert-noma-to-loops,canonicalize,cse"),
-    Stage("llvm", "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
+    Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 
 
@@ -181,11 +181,17 @@ def _alias_pass(name: str) -> type[ModulePass]:
     return ALIAS_PASSES[name]
 
 
-def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
-    passes = {**_xdsl_passes(), **_noma_passes()}
+def noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """NOMA's own passes and pipeline aliases (what NOMA adds to xDSL's)."""
+    passes = _noma_passes()
     for name in ALIASES:
         passes[name] = lambda name=name: _alias_pass(name)
     return passes
+
+
+def all_passes() -> dict[str, Callable[[], type[ModulePass]]]:
+    """Every pass NOMA's pipelines use: xDSL's that it uses, and its own."""
+    return {**_xdsl_passes(), **noma_passes()}
 
 
 def expand_aliases(spec: str) -> str:
@@ -196,6 +202,12 @@ def expand_aliases(spec: str) -> str:
     parts: list[str] = []
     for pass_spec in parse_pipeline(spec):
         stage = ALIASES.get(pass_spec.name)
+        if stage and pass_spec.parameters:
+            # An alias stands for a fixed list of passes: it has no options.
+            raise ValueError(
+                f"pass '{pass_spec.name}' takes no options, got "
+                f"{', '.join(repr(p) for p in pass_spec.parameters)}"
+            )
         parts.append(pipeline_up_to(stage) if stage else str(pass_spec))
     return ",".join(p for p in parts if p)
 

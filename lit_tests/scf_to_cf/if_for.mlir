@@ -1,4 +1,4 @@
-// RUN: noma-opt %s -p convert-scf-to-cf | filecheck %s
+// RUN: noma-opt %s -p noma-convert-scf-to-cf | filecheck %s
 
 // scf.if and scf.for use xDSL's own lowering patterns.
 // CHECK-LABEL: func.func @select_abs

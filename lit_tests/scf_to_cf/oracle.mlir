@@ -1,6 +1,6 @@
 // REQUIRES: mlir-opt
-// RUN: noma-opt %s -p convert-scf-to-cf | %mlir-opt | filecheck %s
-// RUN: noma-opt %s -p convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts | %mlir-opt | filecheck %s --check-prefix=LLVM
+// RUN: noma-opt %s -p noma-convert-scf-to-cf | %mlir-opt | filecheck %s
+// RUN: noma-opt %s -p noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts | %mlir-opt | filecheck %s --check-prefix=LLVM
 
 // Upstream mlir-opt verifies the cf produced from scf.while, with index and
 // memref loop values, also after the LLVM lowering.

@@ -1,4 +1,4 @@
-// RUN: noma-opt %s -p convert-scf-to-cf | filecheck %s
+// RUN: noma-opt %s -p noma-convert-scf-to-cf | filecheck %s
 
 // The before region becomes the loop header, scf.condition a cond_br to the
 // body (forwarding its values) or to the exit block (whose arguments are the

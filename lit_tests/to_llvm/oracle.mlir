@@ -1,6 +1,6 @@
 // REQUIRES: mlir-opt
-// RUN: noma-opt %s -p convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | %mlir-opt | filecheck %s
-// RUN: noma-opt %s -p convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | %mlir-opt | mlir-translate-22 --mlir-to-llvmir | filecheck %s --check-prefix=LLVMIR
+// RUN: noma-opt %s -p noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | %mlir-opt | filecheck %s
+// RUN: noma-opt %s -p noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | %mlir-opt | mlir-translate-22 --mlir-to-llvmir | filecheck %s --check-prefix=LLVMIR
 
 // Upstream mlir-opt parses and verifies NOMA's llvm-dialect output, and upstream
 // mlir-translate turns it into LLVM IR (call_intrinsic included).

@@ -1,8 +1,9 @@
-// RUN: noma-opt %s -p convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | noma-translate - --mlir-to-llvmir | filecheck %s
+// RUN: noma-opt %s -p noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce | noma-translate - --mlir-to-llvmir | filecheck %s
 // RUN: not noma-translate %s --mlir-to-llvmir 2>&1 | filecheck %s --check-prefix=NOTLLVM
 // RUN: not noma-translate %s 2>&1 | filecheck %s --check-prefix=USAGE
+// RUN: noma-opt %s -p noma-to-llvm | noma-translate --mlir-to-llvmir | filecheck %s
 // RUN: not noma-translate %t.missing.mlir --mlir-to-llvmir 2>&1 | filecheck %s --check-prefix=MISSING
-// RUN: noma-opt %s -p convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce -o %t.mlir
+// RUN: noma-opt %s -p noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce -o %t.mlir
 // RUN: noma-translate %t.mlir --mlir-to-llvmir -o %t.ll && filecheck %s < %t.ll
 
 // noma-translate: LLVM dialect in, LLVM IR out (xDSL's backend via llvmlite).
@@ -13,7 +14,7 @@
 // CHECK: ret i64
 
 // A module still in func/arith is rejected with one line naming the op.
-// NOTLLVM: noma-translate: error: {{.*}}translate.mlir: cannot translate 'func.func' at loc(unknown): only llvm.func and llvm.mlir.global may appear at the top level
+// NOTLLVM: translate.mlir:24:1: error: cannot translate 'func.func': only llvm.func and llvm.mlir.global may appear at the top level
 // NOTLLVM-NOT: Traceback
 
 // USAGE: noma-translate: error: the following arguments are required: --mlir-to-llvmir

@@ -60,10 +60,10 @@ def verify_after_pass(module: ModuleOp, pass_name: str) -> None:
     except (DiagnosticException, ValueError) as e:
         lines = str(e).strip().splitlines()
         reason = lines[0] if lines else type(e).__name__
-        raise PassVerificationError(_failing_op(module), pass_name, reason) from e
+        raise PassVerificationError(failing_op(module), pass_name, reason) from e
 
 
-def _failing_op(module: ModuleOp) -> Operation | None:
+def failing_op(module: ModuleOp) -> Operation | None:
     """The innermost op whose verification (with what it holds) fails:
     from the module down, the first child that fails, until none does.
     Only called once verification has failed."""

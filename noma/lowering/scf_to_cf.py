@@ -1,4 +1,4 @@
-"""`convert-scf-to-cf`: structured control flow -> branches (stage 7, first step).
+"""`noma-convert-scf-to-cf`: structured control flow -> branches (stage 7, first step).
 
 xDSL's own patterns lower `scf.if`, `scf.for` and `scf.index_switch`; xDSL has
 no lowering of `scf.while`, so `WhileLowering` adds it (semantics of MLIR's
@@ -22,7 +22,8 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import BlockInsertPoint, InsertPoint
 from xdsl.transforms.convert_scf_to_cf import ForLowering, IfLowering, SwitchLowering
-from xdsl.utils.exceptions import DiagnosticException
+
+from noma.diagnostics import NomaError
 
 
 class WhileLowering(RewritePattern):
@@ -38,9 +39,7 @@ class WhileLowering(RewritePattern):
         header = op.before_region.first_block
         body = op.after_region.first_block
         if header is None or body is None:
-            raise DiagnosticException(
-                f"cannot lower 'scf.while' at {op.location}: both regions need a block"
-            )
+            raise NomaError.at_op(op, "cannot lower 'scf.while': both regions need a block")
         exit_block = current.split_before(op, arg_types=op.result_types)
 
         for block in op.before_region.blocks:
@@ -66,7 +65,9 @@ class WhileLowering(RewritePattern):
 class ConvertScfToCfPass(ModulePass):
     """scf.if / scf.for / scf.index_switch (xDSL's patterns) and scf.while -> cf."""
 
-    name = "convert-scf-to-cf"
+    # Not xDSL's `convert-scf-to-cf` (which has no scf.while): a name of its
+    # own, so that noma-opt and xdsl-opt can offer both.
+    name = "noma-convert-scf-to-cf"
 
     def apply(self, ctx: Context, op: builtin.ModuleOp) -> None:
         patterns = [SwitchLowering(), IfLowering(), ForLowering(), WhileLowering()]
@@ -74,7 +75,6 @@ class ConvertScfToCfPass(ModulePass):
         PatternRewriteWalker(applier).rewrite_module(op)
         for leftover in op.walk():
             if leftover.dialect_name() == "scf":
-                raise DiagnosticException(
-                    f"{self.name}: cannot lower '{leftover.name}' at {leftover.location}: "
-                    "no lowering to cf for this op"
+                raise NomaError.at_op(
+                    leftover, f"{self.name}: cannot lower '{leftover.name}': no lowering to cf for this op"
                 )

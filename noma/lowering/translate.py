@@ -19,16 +19,21 @@ from __future__ import annotations
 from xdsl.backend.llvm.convert import convert_module
 from xdsl.dialects import llvm
 from xdsl.dialects.builtin import ModuleOp
-from xdsl.ir import Block, Region
-from xdsl.utils.exceptions import DiagnosticException, LLVMTranslationException
+from xdsl.ir import Block, Operation, Region
+from xdsl.utils.exceptions import LLVMTranslationException
+
+from noma.diagnostics import NomaError, op_loc
 
 LEGALIZE_PASS_NAME = "legalize-for-export"
 """How `--verify-each` names the legalization in its errors."""
 
 
-class TranslationError(DiagnosticException):
+class TranslationError(NomaError):
     """The module is not (only) in the LLVM dialect, or uses something the
     backend cannot translate."""
+
+    def __init__(self, message: str, op: Operation | None = None):
+        super().__init__(None if op is None else op_loc(op), message, op=op)
 
 
 def translate_to_llvmir(
@@ -50,15 +55,13 @@ def translate_to_llvmir(
     for op in module.ops:
         if op.dialect_name() != "llvm":
             raise TranslationError(
-                f"cannot translate '{op.name}' at {op.location}: only llvm.func and "
-                "llvm.mlir.global may appear at the top level (lower to the llvm "
-                "dialect first)"
+                f"cannot translate '{op.name}': only llvm.func and llvm.mlir.global may "
+                "appear at the top level (lower to the llvm dialect first)",
+                op,
             )
     for op in module.walk():
         if op is not module and op.dialect_name() != "llvm":
-            raise TranslationError(
-                f"cannot translate '{op.name}' at {op.location}: not an llvm dialect op"
-            )
+            raise TranslationError(f"cannot translate '{op.name}': not an llvm dialect op", op)
     module = sort_blocks(
         ensure_distinct_successors(module, in_place=legalize_in_place),
         in_place=legalize_in_place,

@@ -70,7 +70,7 @@ def _is_a(e: BaseException, module: str, *names: str) -> bool:
 
 def report_error(tool: str, e: Exception) -> NoReturn:
     """Exit status 1 with the message that `e` deserves."""
-    if _is_a(e, "noma.frontend.diagnostics", "NomaError"):
+    if _is_a(e, "noma.diagnostics", "NomaError"):
         fail(e.render())  # type: ignore[attr-defined]
     if _is_a(e, "noma.compiler", "ProgramError"):
         # The runtime already printed the located run-time error.

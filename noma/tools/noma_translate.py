@@ -2,12 +2,12 @@
 
     noma-translate prog.mlir --mlir-to-llvmir              LLVM IR on stdout
     noma-translate prog.mlir --mlir-to-llvmir -o prog.ll   written atomically
-    noma-translate - --mlir-to-llvmir < prog.mlir          read stdin
+    noma-translate --mlir-to-llvmir < prog.mlir            read stdin (or `-`)
 
 The input must hold only `llvm` ops inside `builtin.module` (the output of
 `noma-opt -p noma-to-llvm`). Translation uses xDSL's LLVM backend; the result
-parses with llvmlite or any LLVM 22 tool. Errors are one line on stderr and exit
-status 1.
+parses with llvmlite or any LLVM 22 tool. Errors are one line on stderr
+(`file:line:col: error: ...` at the op they are about) and exit status 1.
 """
 
 from __future__ import annotations
@@ -15,18 +15,28 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from xdsl.utils.exceptions import DiagnosticException, ParseError
 
+from noma.diagnostics import NomaError
+
 from noma import atomic
 from noma.pipeline import verify_each_requested
+
+if TYPE_CHECKING:
+    from xdsl.ir import Operation
 
 PROG = "noma-translate"
 
 
 class ToolError(Exception):
     """A user-facing failure: printed as one line, exit status 1."""
+
+
+class LocatedError(ToolError):
+    """A diagnostic at a place in a file: `file:line:col: error: ...`, printed
+    as it is."""
 
 
 def _one_line(message: str) -> str:
@@ -62,22 +72,29 @@ def translate_text(source: str, name: str, *, verify_each: bool = False) -> str:
     verifies the module after legalization."""
     # Imported here, so that a usage error or an unreadable file costs no
     # import of the parser, the dialects or the LLVM backend.
-    from xdsl.parser import Parser
-
-    from noma.frontend.diagnostics import NomaError
     from noma.lowering.translate import translate_to_llvmir
     from noma.pipeline import make_context
+    from noma.tools.opt_input import LocatingParser, Position, input_position
 
+    positions: dict[Operation, Position] = {}
     try:
-        module = Parser(make_context(), source, name).parse_module()
+        module = LocatingParser(make_context(), source, name, positions).parse_module()
         module.verify()
         return translate_to_llvmir(module, legalize_in_place=True, verify_each=verify_each)
     except ParseError as e:
         raise ToolError(_parse_error(e)) from e
+    except NomaError as e:
+        # Not translatable, or (--verify-each) invalid after legalization:
+        # at the op's own location, else where the op is in the input.
+        if e.loc is None and e.op is not None:
+            position = input_position(e.op, positions)
+            if position is not None:
+                raise LocatedError(f"{name}:{position.line}:{position.col}: {e.severity}: {e.message}") from e
+        if e.loc is not None:
+            raise LocatedError(str(e)) from e
+        raise ToolError(f"{name}: {e.message}") from e
     except DiagnosticException as e:
         raise ToolError(f"{name}: {_one_line(str(e))}") from e
-    except NomaError as e:  # --verify-each found invalid IR: a located internal error
-        raise ToolError(f"{name}: {e}") from e
 
 
 class _ArgumentParser(argparse.ArgumentParser):
@@ -97,7 +114,10 @@ def _arg_parser() -> argparse.ArgumentParser:
         ),
         epilog="example: noma-translate prog.mlir --mlir-to-llvmir -o prog.ll",
     )
-    parser.add_argument("input", metavar="FILE", help="input .mlir file, or - for stdin")
+    parser.add_argument(
+        "input", metavar="FILE", nargs="?", default="-",
+        help="input .mlir file; - or none for stdin",
+    )
     parser.add_argument(
         "--mlir-to-llvmir",
         action="store_true",
@@ -129,6 +149,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             _write_atomically(args.output, llvm_ir)
         else:
             sys.stdout.write(llvm_ir)
+    except LocatedError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)
     except ToolError as e:
         print(f"{PROG}: error: {e}", file=sys.stderr)
         sys.exit(1)

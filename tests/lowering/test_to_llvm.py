@@ -1,7 +1,7 @@
 """End to end, scalars and control flow: func/arith/math/scf/cf -> llvm dialect ->
 LLVM IR -> MCJIT.
 
-Each test lowers a small module with NOMA's own passes (`convert-scf-to-cf`,
+Each test lowers a small module with NOMA's own passes (`noma-convert-scf-to-cf`,
 `convert-to-llvm`, `reconcile-unrealized-casts`, `dce`), translates it with
 `translate_to_llvmir`, checks that llvmlite parses and verifies the IR, runs
 it with MCJIT through ctypes and compares the numbers with Python/numpy.

@@ -18,7 +18,7 @@ from noma.lowering.translate import translate_to_llvmir
 from noma.pipeline import build_pipeline, make_context
 from noma.runtime.jit import load_runtime
 
-LLVM_STAGE = "convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"
+LLVM_STAGE = "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"
 
 llvm.initialize_native_target()
 llvm.initialize_native_asmprinter()

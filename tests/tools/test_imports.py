@@ -36,7 +36,12 @@ LIGHT_FRONTEND = {
 }
 """What any command may import of the frontend: reading a source file and
 reporting its errors, the ranks of files named on the command line. None of
-them imports xDSL."""
+them imports xDSL beyond LIGHT_XDSL."""
+
+LIGHT_XDSL = {"xdsl", "xdsl.utils", "xdsl.utils.exceptions"}
+"""What any command may import of xDSL: NOMA's diagnostics type derives from
+xDSL's DiagnosticException, and that module defines only exception classes
+(the package's own `__init__` imports nothing)."""
 
 HEAVY: dict[str, tuple[str, ...]] = {
     "numpy": ("numpy",),
@@ -55,7 +60,7 @@ more, by the prefixes of their names."""
 
 def heavy_groups(modules: list[str]) -> set[str]:
     def in_group(module: str, prefixes: tuple[str, ...]) -> bool:
-        if module in LIGHT_FRONTEND:
+        if module in LIGHT_FRONTEND or module in LIGHT_XDSL:
             return False
         return any(module == p or module.startswith(p + ".") for p in prefixes)
 

@@ -16,7 +16,7 @@ Passes:
     convert-cf-to-llvm
     convert-memref-to-llvm
 
-`scf` must be lowered first (`convert-scf-to-cf`). Run `reconcile-unrealized-casts`
+`scf` must be lowered first (`noma-convert-scf-to-cf`). Run `reconcile-unrealized-casts`
 afterwards. An op that cannot be lowered is a one-line error naming it and its
 location.
 """
@@ -95,13 +95,13 @@ class _DialectToLLVM(ModulePass):
         try:
             apply_patterns(op, self.patterns)
         except LoweringError as e:
-            raise LoweringError(f"{self.name}: {e}") from None
+            raise e.in_pass(self.name) from None
         check_lowered(op, self.name, self.is_illegal)
         try:
             if self.lowers_memref:
                 guard_allocations(op)
         except LoweringError as e:
-            raise LoweringError(f"{self.name}: {e}") from None
+            raise e.in_pass(self.name) from None
 
     @property
     def lowers_memref(self) -> bool:
@@ -161,7 +161,7 @@ class ConvertMemRefToLLVMPass(_DialectToLLVM):
 class ConvertToLLVMPass(_DialectToLLVM):
     """arith, math, func, cf, memref -> llvm, in one walk. Afterwards only `llvm`
     ops, `builtin.module` and unrealized casts (for reconcile-unrealized-casts)
-    remain; anything else (scf not lowered by convert-scf-to-cf, cf.assert,
+    remain; anything else (scf not lowered by noma-convert-scf-to-cf, cf.assert,
     tensor ops, ...) is reported."""
 
     name = "convert-to-llvm"

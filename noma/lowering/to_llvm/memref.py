@@ -273,7 +273,7 @@ def _guard(call: llvm.CallOp, where: str, where_len: int) -> None:
     owner = region.parent_op() if region is not None else None
     if block is None or region is None or not isinstance(owner, llvm.FuncOp | func.FuncOp):
         # An scf region must stay one block: the guard needs a CFG.
-        raise lowering_error(call, "an allocation inside scf: run convert-scf-to-cf first")
+        raise lowering_error(call, "an allocation inside scf: run noma-convert-scf-to-cf first")
     after = call.next_op
     assert after is not None, "a block ends with its terminator"
     rest = block.split_before(after)

@@ -47,15 +47,25 @@ from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 from xdsl.traits import SymbolTable
-from xdsl.utils.exceptions import DiagnosticException
+
+from noma.diagnostics import NomaError, op_loc
 
 PTR = llvm.LLVMPointerType()
 I64 = i64
 I1 = IntegerType(1)
 
 
-class LoweringError(DiagnosticException):
-    """An op or type that the LLVM lowering does not support (one line, names the op)."""
+class LoweringError(NomaError):
+    """An op or type that the LLVM lowering does not support (one line, names
+    the op; located at it)."""
+
+    def __init__(self, op: Operation, message: str):
+        super().__init__(op_loc(op), message, op=op)
+
+    def in_pass(self, pass_name: str) -> LoweringError:
+        """The same error, saying which pass raised it."""
+        assert self.op is not None
+        return LoweringError(self.op, f"{pass_name}: {self.message}")
 
 
 def op_name(op: Operation) -> str:
@@ -66,8 +76,8 @@ def op_name(op: Operation) -> str:
 
 
 def lowering_error(op: Operation, message: str) -> LoweringError:
-    """`cannot lower '<op name>' at <loc>: <message>`, one line."""
-    return LoweringError(f"cannot lower '{op_name(op)}' at {op.location}: {message}")
+    """`cannot lower '<op name>': <message>`, one line, at the op."""
+    return LoweringError(op, f"cannot lower '{op_name(op)}': {message}")
 
 
 # --- types -------------------------------------------------------------------
@@ -361,10 +371,8 @@ def check_lowered(
     for op in module.walk():
         if is_illegal(op):
             reason = (
-                "run convert-scf-to-cf first"
+                "run noma-convert-scf-to-cf first"
                 if op.dialect_name() == "scf"
                 else "no lowering to the LLVM dialect for this op"
             )
-            raise LoweringError(
-                f"{pass_name}: cannot lower '{op_name(op)}' at {op.location}: {reason}"
-            )
+            raise LoweringError(op, f"{pass_name}: cannot lower '{op_name(op)}': {reason}")
