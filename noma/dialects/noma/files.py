@@ -30,9 +30,10 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import MemoryReadEffect, MemoryWriteEffect
+from xdsl.traits import MemoryReadEffect
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.effects import WritesProgramOutput
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.types import ValueType
@@ -141,7 +142,7 @@ class SaveCsvOp(IRDLOperation):
     value = operand_def(ValueType)
     path = prop_def(StringAttr)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = "$value `,` $path attr-dict `:` type($value)"
 
@@ -166,7 +167,7 @@ class SaveSafetensorsOp(IRDLOperation):
     names = prop_def(ArrayAttr[StringAttr])
     values = var_operand_def(ValueType)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = "$path $names `(` $values `:` type($values) `)` attr-dict"
 

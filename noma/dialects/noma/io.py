@@ -26,9 +26,9 @@ from xdsl.irdl import (
     traits_def,
     var_operand_def,
 )
-from xdsl.traits import MemoryWriteEffect
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.effects import WritesProgramOutput
 from noma.dialects.noma.types import ValueType
 
 
@@ -43,7 +43,7 @@ class PrintOp(IRDLOperation):
 
     value = operand_def(ValueType)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = "$value attr-dict `:` type($value)"
 
@@ -62,7 +62,7 @@ class PrintStringOp(IRDLOperation):
 
     text = prop_def(StringAttr)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = "$text attr-dict"
 
@@ -83,7 +83,7 @@ class WarningOp(IRDLOperation):
     text = prop_def(StringAttr)
     value = operand_def(f64)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = "$text `,` $value attr-dict `:` type($value)"
 
@@ -105,7 +105,7 @@ class AssertOp(IRDLOperation):
     text = prop_def(StringAttr)
     values = var_operand_def(f64)
 
-    traits = traits_def(MemoryWriteEffect())
+    traits = traits_def(WritesProgramOutput())
 
     assembly_format = (
         "$condition `,` $text (`(` $values^ `:` type($values) `)`)? attr-dict"

@@ -48,6 +48,7 @@ from xdsl.traits import (
 )
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.effects import WritesProgramOutput
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
 from noma.dialects.noma.types import (
     BufferType,
@@ -425,8 +426,9 @@ class CheckAliveOp(IRDLOperation):
     handle = operand_def(BufferType)
     sym_name = prop_def(StringAttr)
 
-    # It may stop the program: an effect that must not be dropped.
-    traits = traits_def(MemoryReadEffect(), MemoryWriteEffect())
+    # It may stop the program with a message: an effect on the program's
+    # output that must not be dropped (but need not be repeated).
+    traits = traits_def(MemoryReadEffect(), WritesProgramOutput())
 
     assembly_format = "$handle $sym_name attr-dict `:` type($handle)"
 

@@ -9,9 +9,12 @@ optimize body, and records the parameters and gradients on the op:
     ... reverse sweep ...
     noma.minimize %loss wrt(%W : !noma.param<f64>) grads(%dW : f64) : f64
 
-The pass is generic: each op's derivative rule is defined next to the op
-(`DifferentiableOp.vjp`), control flow and calls have rules in `regions.py`
-and `calls.py`.
+The pass is generic: it finds each op's derivative rule in a
+`DerivativeRules` table (rules.py). A noma op defines its rule next to
+itself (`DifferentiableOp.vjp`); `arith` and `math` ops, `scf.if`,
+`scf.while` and `func.call` have registered rules (arith_rules.py,
+math_rules.py, regions.py, calls.py), and a rule for an op of any other
+dialect is registered the same way (docs/autodiff.md).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from noma.dialects.noma.training import MinimizeOp, OptimizeOp
 from noma.dialects.noma.types import ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
+from noma.passes.autodiff.rules import DerivativeRules, default_rules
 from noma.passes.autodiff.sweep import AutodiffContext, Sweep
 
 
@@ -77,8 +81,14 @@ class AutodiffPass(ModulePass):
     name = "autodiff"
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        ad = AutodiffContext(op)
-        for minimize in [m for m in op.walk() if isinstance(m, MinimizeOp)]:
-            if not minimize.is_differentiated:
-                differentiate(ad, minimize)
-        ad.generate_pending()
+        differentiate_module(op, default_rules())
+
+
+def differentiate_module(module: ModuleOp, rules: DerivativeRules) -> None:
+    """Differentiate every `noma.minimize` of `module` not yet differentiated,
+    with the derivative rules of `rules` (the pass uses the default table)."""
+    ad = AutodiffContext(module, rules)
+    for minimize in [m for m in module.walk() if isinstance(m, MinimizeOp)]:
+        if not minimize.is_differentiated:
+            differentiate(ad, minimize)
+    ad.generate_pending()

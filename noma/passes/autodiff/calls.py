@@ -17,6 +17,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.recompute import body_ops, fresh_symbol, lookup_function, recompute
+from noma.passes.autodiff.rules import DerivativeRules
 from noma.passes.autodiff.sweep import AutodiffContext, Sweep, adjoint_type
 
 
@@ -73,3 +74,8 @@ def _generate_vjp(ctx: AutodiffContext, original: func.FuncOp, name: str) -> Non
     )
     vjp.location = original.location
     ctx.add_function(vjp)
+
+
+def register(rules: DerivativeRules) -> None:
+    """`func.call` is differentiated through a generated `__vjp` function."""
+    rules.register_reverse(func.CallOp, reverse_call)

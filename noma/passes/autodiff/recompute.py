@@ -4,45 +4,62 @@ Values computed inside a branch, a loop body or a called function are not
 visible to the gradient code after them, so the reverse code re-emits that
 forward code first (Enzyme's "recompute" strategy; it suits NOMA's cheap
 scalar ops). Recomputed code must not repeat what the program does to the
-world: printing is dropped, and calls go to a copy of the callee without
-printing. Ops that change state are refused, as repeating them would be wrong.
+world. What an op may do is read from its memory-effect traits
+(`xdsl.traits`), not from a list of classes, so ops of any dialect are
+judged the same way:
+
+- no effect (`Pure`), or reads only: recomputed;
+- writes to the program's output only (printing, warnings, run-time checks,
+  file saves: `WritesProgramOutput`): dropped, the forward run did it;
+- an op with regions whose effects are its contents'
+  (`RecursiveMemoryEffect`: `scf.if`, `scf.while`, ...): recomputed, each
+  op inside judged in turn;
+- a call: its effects are its callee's, so it calls a copy of the callee
+  judged the same way;
+- anything else (writes to storage, allocation, freeing, unknown effects):
+  refused with an error naming the op, as repeating it would be wrong.
 """
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterable
 
 from xdsl.dialects import func
 from xdsl.dialects.builtin import SymbolRefAttr
 from xdsl.ir import Operation, SSAValue
-from xdsl.traits import IsTerminator
+from xdsl.traits import IsTerminator, MemoryEffectKind, RecursiveMemoryEffect, get_effects
 
-from noma.dialects.noma import creation, files, io, storage, tape
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.training import OptimizeOp
+from noma.dialects.noma.effects import writes_only_program_output
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.sweep import AutodiffContext
 
-OUTPUT_ONLY = (io.PrintOp, io.PrintStringOp, io.WarningOp, *files.SAVE_OPS)
-"""Ops whose only effect is output: dropped from recomputed code."""
 
-STATEFUL = (
-    storage.LearnOp,
-    storage.WriteOp,
-    storage.StateWriteOp,
-    storage.ResetOptimizerOp,
-    storage.AllocOp,
-    storage.ReallocOp,
-    storage.FreeOp,
-    OptimizeOp,
-    creation.RandomOp,  # a second draw would differ from the first
-    tape.TapeNewOp,
-    tape.TapePushOp,
-    tape.TapePopOp,
-    tape.TapeFreeOp,
-)
-"""Ops that change program state: cannot be recomputed."""
+class Recompute(enum.Enum):
+    """What recomputation does with an op."""
+
+    CLONE = enum.auto()
+    DROP = enum.auto()
+    REFUSE = enum.auto()
+
+
+def recompute_action(op: Operation) -> Recompute:
+    """How `op` is recomputed, from its memory effects (its own; nested ops
+    of a region op are judged on their own)."""
+    if isinstance(op, func.CallOp) or op.has_trait(IsTerminator):
+        return Recompute.CLONE
+    if op.regions and op.has_trait(RecursiveMemoryEffect):
+        return Recompute.CLONE
+    effects = get_effects(op)
+    if effects is None:
+        return Recompute.REFUSE
+    if all(e.kind == MemoryEffectKind.READ for e in effects):
+        return Recompute.CLONE
+    if writes_only_program_output(effects) and not op.results:
+        return Recompute.DROP
+    return Recompute.REFUSE
 
 
 def body_ops(ops: Iterable[Operation]) -> list[Operation]:
@@ -60,9 +77,11 @@ def recompute(
     clones extend) and return the clones."""
     clones: list[Operation] = []
     for op in ops:
-        if isinstance(op, OUTPUT_ONLY):
+        action = recompute_action(op)
+        if action is Recompute.DROP:
             continue
-        _refuse_stateful(op)
+        if action is Recompute.REFUSE:
+            _refuse(op)
         clone = op.clone(value_mapper=value_map)
         make_effect_free(ctx, clone)
         b.insert_as_is(clone)
@@ -71,26 +90,29 @@ def recompute(
 
 
 def make_effect_free(ctx: AutodiffContext, root: Operation) -> None:
-    """Drop output ops nested in `root` and point its calls at effect-free
-    copies of their callees."""
+    """Drop the output ops nested in `root` (already judged itself), refuse
+    the ones that change state, and point its calls at effect-free copies
+    of their callees."""
     for op in list(root.walk()):
-        if op is not root and isinstance(op, OUTPUT_ONLY):
-            op.detach()
-            op.erase()
-            continue
-        _refuse_stateful(op)
+        if op is not root:
+            action = recompute_action(op)
+            if action is Recompute.DROP:
+                op.detach()
+                op.erase()
+                continue
+            if action is Recompute.REFUSE:
+                _refuse(op)
         if isinstance(op, func.CallOp):
             pure = pure_function(ctx, op.callee.string_value())
             op.properties["callee"] = SymbolRefAttr(pure)
 
 
-def _refuse_stateful(op: Operation) -> None:
-    if isinstance(op, STATEFUL):
-        raise NomaError.at_op(
-            op,
-            f"autodiff: cannot differentiate through '{op.name}' inside control flow or a "
-            "called function",
-        )
+def _refuse(op: Operation) -> None:
+    raise NomaError.at_op(
+        op,
+        f"autodiff: cannot differentiate through '{op.name}' inside control flow or a "
+        "called function",
+    )
 
 
 def derive_activity(activity: Activity, value_map: dict[SSAValue, SSAValue]) -> Activity:

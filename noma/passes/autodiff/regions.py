@@ -25,6 +25,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.tape import TapeFreeOp, TapeNewOp, TapePopOp, TapePushOp
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.recompute import body_ops, derive_activity, recompute
+from noma.passes.autodiff.rules import DerivativeRules
 from noma.passes.autodiff.sweep import Sweep, adjoint_type
 
 
@@ -208,3 +209,9 @@ def reverse_while(sweep: Sweep, op: Operation, result_adjoints: list[SSAValue | 
         sweep.accumulate(init, adjoint)
     for value, adjoint in zip(captured, results[len(carried_args) :]):
         sweep.accumulate(value, adjoint)
+
+
+def register(rules: DerivativeRules) -> None:
+    """`scf.if` and `scf.while` are differentiated by the rules above."""
+    rules.register_reverse(scf.IfOp, reverse_if)
+    rules.register_reverse(scf.WhileOp, reverse_while)

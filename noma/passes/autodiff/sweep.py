@@ -1,9 +1,9 @@
 """The reverse sweep: walks ops backwards and propagates adjoints.
 
-The sweep is generic. An op that implements `DifferentiableOp` supplies its
-own vector-Jacobian product; structured control flow and calls have rules in
-`regions.py` and `calls.py`. Adjoints are kept for varied values only, and a
-value used several times accumulates the adjoints of all its uses.
+The sweep is generic: it asks the pass's `DerivativeRules` table (rules.py)
+for each op's rule, and an op without one is an error naming it. Adjoints
+are kept for varied values only, and a value used several times accumulates
+the adjoints of all its uses.
 
 Adjoints of parameter handles are the gradients: `noma.read` passes the
 adjoint of the value read to the handle it reads.
@@ -14,18 +14,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from xdsl.dialects import func, scf
+from xdsl.dialects import func
 from xdsl.dialects.builtin import ModuleOp, TensorType
 from xdsl.ir import Attribute, Operation, SSAValue
 
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.interfaces import DifferentiableOp
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp
 from noma.dialects.noma.tensor_ops import CastOp
 from noma.dialects.noma.types import ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
+from noma.passes.autodiff.rules import DerivativeRules, default_rules
 
 
 def adjoint_type(value: SSAValue) -> Attribute:
@@ -39,6 +39,8 @@ class AutodiffContext:
     """Module-level state shared by every sweep of one pass run."""
 
     module: ModuleOp
+    rules: DerivativeRules = field(default_factory=default_rules)
+    """Where the sweep finds each op's derivative rule."""
     vjp_functions: dict[str, str] = field(default_factory=dict)
     """callee -> the function computing its vector-Jacobian product"""
     pure_functions: dict[str, str] = field(default_factory=dict)
@@ -67,30 +69,6 @@ class AutodiffContext:
     def generate_pending(self) -> None:
         while self.pending:
             self.pending.pop()()
-
-
-class RuleContext:
-    """The `VJPContext` a `DifferentiableOp` rule sees."""
-
-    def __init__(self, sweep: Sweep, op: Operation):
-        self._sweep = sweep
-        self._op = op
-
-    @property
-    def b(self) -> NomaBuilder:
-        return self._sweep.b
-
-    def operand(self, index: int) -> SSAValue:
-        return self._op.operands[index]
-
-    def result(self, index: int) -> SSAValue:
-        return self._op.results[index]
-
-    def needs(self, index: int) -> bool:
-        return self._op.operands[index] in self._sweep.activity
-
-
-ReverseRule = Callable[["Sweep", Operation, list[SSAValue | None]], None]
 
 
 class Sweep:
@@ -138,35 +116,12 @@ class Sweep:
         result_adjoints = [self.adjoints.get(r) for r in op.results]
         if all(a is None for a in result_adjoints):
             return
+        rule = self.ctx.rules.rule_for(op)
+        if rule is None:
+            raise NomaError.at_op(op, f"autodiff: no derivative rule for '{op.name}'")
         saved = self.b.location
         self.b.location = op.location
         try:
-            rule_for(op)(self, op, result_adjoints)
+            rule(self, op, result_adjoints)
         finally:
             self.b.location = saved
-
-
-def _reverse_differentiable(sweep: Sweep, op: Operation, adjoints: list[SSAValue | None]) -> None:
-    assert isinstance(op, DifferentiableOp)
-    operand_adjoints = op.vjp(RuleContext(sweep, op), adjoints)
-    for operand, adjoint in zip(op.operands, operand_adjoints, strict=True):
-        if adjoint is not None:
-            sweep.accumulate(operand, adjoint)
-
-
-def rule_for(op: Operation) -> ReverseRule:
-    if isinstance(op, DifferentiableOp):
-        return _reverse_differentiable
-    if isinstance(op, scf.IfOp):
-        from noma.passes.autodiff.regions import reverse_if
-
-        return reverse_if
-    if isinstance(op, scf.WhileOp):
-        from noma.passes.autodiff.regions import reverse_while
-
-        return reverse_while
-    if isinstance(op, func.CallOp):
-        from noma.passes.autodiff.calls import reverse_call
-
-        return reverse_call
-    raise NomaError.at_op(op, f"autodiff: no derivative rule for '{op.name}'")
