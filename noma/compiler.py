@@ -420,18 +420,20 @@ class Program:
         """This program, or its variant for the ranks of the given values."""
         if not given:
             return self
-        from noma.frontend.file_ranks import file_rank
+        from noma.frontend.file_ranks import DEFAULT_RANK, file_rank
 
         ranks = dict(self.arg_ranks)
         for name, value in given.items():
-            ranks[name] = file_rank(value) if isinstance(value, str) else value.ndim
+            rank = file_rank(value) if isinstance(value, str) else value.ndim
+            # A parameter of unknown rank is compiled 2-D: 2 is no change.
+            if rank != ranks.get(name, DEFAULT_RANK):
+                ranks[name] = rank
         if ranks == dict(self.arg_ranks):
             return self
-        # Names main does not take are reported by the variant's run: this
-        # program may not even compile at its own ranks.
         signature = tuple(sorted(ranks.items()))
         variant = self._variants.get(signature)
         if variant is None:
+            self._check_names_from_source(given)
             variant = Program(
                 self.source,
                 self.filename,
@@ -441,6 +443,26 @@ class Program:
             )
             self._variants[signature] = variant
         return variant
+
+    def _check_names_from_source(self, names: Iterable[str]) -> None:
+        """`check_arg_names` before a variant is compiled for them: from
+        the parsed source (this program may not compile at its own ranks,
+        and a misspelt name must not cost a compile)."""
+        from noma.frontend.diagnostics import NomaError
+        from noma.frontend.parser import parse_program
+
+        program = parse_program(self.source, self.filename)
+        main = next((f for f in program.functions if f.name == "main"), None)
+        if main is None:
+            return  # the variant's frontend reports it
+        takes = [p.name for p in main.params]
+        for name in names:
+            if name not in takes:
+                raise NomaError(
+                    main.loc,
+                    f"main has no parameter named '{name}'; it takes "
+                    + (", ".join(takes) or "none"),
+                )
 
     def _run_here(
         self, seed: int, given: Mapping[str, str | np.ndarray]

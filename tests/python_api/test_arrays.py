@@ -5,6 +5,7 @@ paths whatever their extension."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -97,11 +98,14 @@ def test_the_program_is_specialised_once_per_rank_signature(
     assert program.run(args={"X": np.ones((1, 1, 2)), "w": w}).tolist() == [[[3.0, 3.0]]]
     assert program.run(args={"X": np.zeros(3), "w": np.array(-1.0)}).tolist() == [-1.0] * 3
     assert program.run(args={"X": np.array(4.0), "w": w}) == 9.0  # rank 0: a scalar
+    program.run(args={"X": np.ones((2, 2)), "w": np.ones((1, 1))})  # 2-D: the program itself
     assert compiles == [
         {"X": 1, "w": 0},
         {"X": 3, "w": 0},
         {"X": 0, "w": 0},
+        {},
     ]
+    assert "compiled" in program.__dict__  # run by the program compiled without ranks
 
 
 def test_a_scalar_result_is_a_float(capsys: pytest.CaptureFixture[str]) -> None:
@@ -123,9 +127,19 @@ def test_the_seed_is_still_an_int_positional_or_by_name() -> None:
     assert program.run(7) != program.run(8)
 
 
-def test_an_unknown_name_is_a_located_error(affine: Program) -> None:
-    with pytest.raises(NomaError, match="main has no parameter named 'Y'; it takes X, w"):
-        affine.run(args={"Y": np.zeros(2)})
+def test_an_unknown_name_is_a_located_error_and_compiles_nothing(
+    compiles: list[dict[str, int]],
+) -> None:
+    program = noma.compile(AFFINE, cache=False)
+    message = "^<source>:2:1: error: main has no parameter named 'Y'; it takes X, w$"
+    with pytest.raises(NomaError) as before_any_compile:
+        program.run(args={"Y": np.zeros(2)})
+    assert compiles == []
+    program.run(args={"X": np.zeros((1, 1)), "w": np.zeros((1, 1))})  # compiled now
+    with pytest.raises(NomaError) as after_a_compile:
+        program.run(args={"Y": np.zeros((1, 1))})
+    for info in (before_any_compile, after_a_compile):
+        assert re.match(message, info.value.render().splitlines()[0])
 
 
 def test_paths_are_read_whatever_their_extension(
