@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ctypes
 import gc
+import operator
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from noma.runtime import program_cache
 from noma.runtime.program_cache import CachedProgram
+from noma.runtime.python_streams import printing_through_python
 from noma.symbols import PACKED_PREFIX
 
 if TYPE_CHECKING:
@@ -60,7 +62,18 @@ class MainEntry:
 
 class ProgramError(Exception):
     """The compiled program stopped with a run-time error; its message was
-    already printed on stderr by the runtime."""
+    already printed on stderr by the runtime (and is repeated in this
+    exception's message when the run printed through Python's streams)."""
+
+
+@dataclass(frozen=True)
+class ExportedParameter:
+    """A learnt parameter as a run left it: no NumPy array yet (a run
+    from the compile cache imports no NumPy unless asked for them)."""
+
+    shape: tuple[int, ...]
+    data: bytes
+    """The float64 elements in row-major order, native byte order."""
 
 
 @dataclass
@@ -84,6 +97,11 @@ class Program:
     cache: bool = True
     """Whether `run` takes the machine code from the compile cache (and puts
     it there), unless NOMA_NO_CACHE is set; see noma.runtime.program_cache."""
+    _variants: dict[tuple[tuple[str, int], ...], Program] = field(default_factory=dict, repr=False)
+    """The program specialised to other ranks of main's parameters (arrays
+    or files given to `run`), one per rank signature, kept."""
+    _exported: dict[str, ExportedParameter] | None = field(default=None, repr=False)
+    _parameter_arrays: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
     def ir(self, stage: str = "noma") -> ModuleOp:
         """The module at the end of `stage` (see `noma.pipeline.STAGES`).
@@ -175,6 +193,28 @@ class Program:
         self._head = (llvm_index, module)
         return text
 
+    @cached_property
+    def _jit_llvm_ir(self) -> str:
+        """The LLVM IR of `run`'s machine code: `llvm_ir`, except that a
+        main with learnt parameters saves them for `parameters` before it
+        returns (noma.runtime.export_parameters; `llvm_ir`, what `noma
+        emit` shows and executables are built from, never does)."""
+        from noma.runtime.export_parameters import exported_parameters
+
+        if not exported_parameters(self.entry):
+            return self.llvm_ir
+        from noma import pipeline
+        from noma.lowering.translate import translate_to_llvmir
+
+        module = self.ir("noma").clone()
+        spec = ",".join(["export-parameters", *(s.passes for s in pipeline.STAGES if s.passes)])
+        with _no_cyclic_gc(), self._nesting_guard("llvm"):
+            callback = pipeline.verify_after_each_pass if self._verify_each() else None
+            pipeline.build_pipeline(spec, callback).apply(pipeline.make_context(), module)
+            return translate_to_llvmir(
+                module, legalize_in_place=True, verify_each=self._verify_each()
+            )
+
     # -- machine code, from the compile cache or compiled here ----------------
 
     @cached_property
@@ -222,7 +262,7 @@ class Program:
 
         from noma.runtime.jit import compile_to_object
 
-        object_code = compile_to_object(self.llvm_ir, speed_level=JIT_OPT_LEVEL)
+        object_code = compile_to_object(self._jit_llvm_ir, speed_level=JIT_OPT_LEVEL)
         outputs = list(self.entry.function_type.outputs.data)
         if not outputs:
             result, rank = "none", 0
@@ -319,40 +359,190 @@ class Program:
     # -- running ----------------------------------------------------------------
 
     def run(
-        self, seed: int = DEFAULT_SEED, args: Mapping[str, str] | None = None
+        self,
+        seed: int = DEFAULT_SEED,
+        args: Mapping[str, str | os.PathLike[str] | np.ndarray | float] | None = None,
     ) -> float | np.ndarray | None:
-        """Run `main` and give its result: a float, a numpy array, or None
-        if it returns nothing. What the program prints goes to the
-        process's stdout. The random generator starts from `seed` (a fixed
-        default), so a run is reproducible. `args` maps names of main's
-        parameters to the files their values are read from (`--arg
-        NAME=FILE`); the runtime's table is cleared first, so a run never
-        sees the files of an earlier one. The machine code comes from the
-        compile cache when the program was compiled before (see `cache`)."""
+        """Run `main` and give its result: a float, a NumPy array (a copy
+        that owns its memory), or None if it returns nothing.
+
+        `seed` starts the random generator (a fixed default), so a run is
+        reproducible; it must be an int (an array passed first is a
+        TypeError: main's arguments go in `args`).
+
+        `args` gives each of main's parameters its value, by name: a file
+        path (a `str` or `os.PathLike`; read when the program loads it, as
+        `--arg NAME=FILE` is: `*.safetensors` or `*.safetensors:TENSOR` as
+        safetensors, anything else as CSV), or an array (a NumPy array or
+        anything `numpy.asarray` takes, of a real dtype: bool, integer or
+        float, in any memory layout; converted to float64 in row-major
+        order). The program is specialised to the ranks of what it is
+        given (an array's `ndim`, a file's rank as `noma run` finds it),
+        compiled once per rank signature and kept; parameters not given keep
+        the ranks `compile` found (2 by default). The runtime's table of
+        arguments is cleared before and after the run, so a run never sees
+        those of an earlier one.
+
+        What the program prints, its warnings and its run-time errors go
+        to `sys.stdout` and `sys.stderr` (as they are at the time of each
+        write), so `contextlib.redirect_stdout`, pytest's `capsys` and
+        notebook cells capture them. A run-time error raises `ProgramError`
+        after its message was printed. After a run that returns, the
+        `parameters` property holds main's learnt parameters. The machine
+        code comes from the compile cache when the program was compiled
+        before (see `cache`)."""
+        seed = _checked_seed(seed)
+        given = {name: _argument_value(name, value) for name, value in (args or {}).items()}
+        program = self._specialised(given)
+        self._exported, self._parameter_arrays = None, None
+        result, exported = program._run_here(seed, given)
+        self._exported = exported
+        return result
+
+    @property
+    def parameters(self) -> dict[str, np.ndarray]:
+        """main's learnt parameters as the last `run` left them: the name
+        of every `learn` at the top level of main (and not freed) -> its
+        final value as a float64 NumPy array (rank 0 for a scalar). Empty
+        before a run has returned, and after a run-time error."""
+        if self._exported is None:
+            return {}
+        if self._parameter_arrays is None:
+            import numpy as np
+
+            self._parameter_arrays = {
+                name: np.frombuffer(p.data, dtype=np.float64).reshape(p.shape).copy()
+                for name, p in self._exported.items()
+            }
+        return dict(self._parameter_arrays)
+
+    def _specialised(self, given: Mapping[str, str | np.ndarray]) -> Program:
+        """This program, or its variant for the ranks of the given values."""
+        if not given:
+            return self
+        from noma.frontend.file_ranks import DEFAULT_RANK, file_rank
+
+        ranks = dict(self.arg_ranks)
+        for name, value in given.items():
+            rank = file_rank(value) if isinstance(value, str) else value.ndim
+            # A parameter of unknown rank is compiled 2-D: 2 is no change.
+            if rank != ranks.get(name, DEFAULT_RANK):
+                ranks[name] = rank
+        if ranks == dict(self.arg_ranks):
+            return self
+        signature = tuple(sorted(ranks.items()))
+        variant = self._variants.get(signature)
+        if variant is None:
+            self._check_names_from_source(given)
+            variant = Program(
+                self.source,
+                self.filename,
+                ranks,
+                verify_each=self.verify_each,
+                cache=self.cache,
+            )
+            self._variants[signature] = variant
+        return variant
+
+    def _check_names_from_source(self, names: Iterable[str]) -> None:
+        """`check_arg_names` before a variant is compiled for them: from
+        the parsed source (this program may not compile at its own ranks,
+        and a misspelt name must not cost a compile)."""
+        from noma.frontend.diagnostics import NomaError
+        from noma.frontend.parser import parse_program
+
+        program = parse_program(self.source, self.filename)
+        main = next((f for f in program.functions if f.name == "main"), None)
+        if main is None:
+            return  # the variant's frontend reports it
+        takes = [p.name for p in main.params]
+        for name in names:
+            if name not in takes:
+                raise NomaError(
+                    main.loc,
+                    f"main has no parameter named '{name}'; it takes "
+                    + (", ".join(takes) or "none"),
+                )
+
+    def _run_here(
+        self, seed: int, given: Mapping[str, str | np.ndarray]
+    ) -> tuple[float | np.ndarray | None, dict[str, ExportedParameter] | None]:
+        """Run this program's machine code: its result and the parameters
+        its main exported (None after a run-time error)."""
         self._cached  # noqa: B018 - a hit knows main's parameters without compiling
-        if args:
-            self.check_arg_names(args)
+        if given:
+            self.check_arg_names(given)
         compiled = self.compiled
         jit = self.jit
+        runtime = jit.runtime
         address = jit.function_address(compiled.packed_entry)
-        jit.runtime.rng_seed(seed)
-        jit.runtime.clear_args()
-        for name, path in (args or {}).items():
-            jit.runtime.set_arg(name, path)
+        runtime.rng_seed(seed)
+        runtime.clear_args()
+        runtime.lib.noma_exported_clear()
         if compiled.result == "tensor":
             slot: ctypes.c_double | ctypes.Structure = descriptor_slot(compiled.result_rank)
         else:
             slot = ctypes.c_double(0.0)
-        status = jit.runtime.invoke(address, [ctypes.pointer(slot)])
+        try:
+            for name, value in given.items():
+                if isinstance(value, str):
+                    runtime.set_arg(name, value)
+                else:
+                    runtime.set_arg_array(name, value)
+            with printing_through_python(runtime) as streams:
+                status = runtime.invoke(address, [ctypes.pointer(slot)])
+        finally:
+            # The runtime reads arrays in place: forget them before they go.
+            runtime.clear_args()
+        exported = {
+            name: ExportedParameter(shape, data)
+            for name, shape, data in runtime.take_exported_parameters()
+        }
         if status != 0:
-            raise ProgramError("the program stopped with a run-time error")
+            message = "the program stopped with a run-time error"
+            if streams is not None and streams.last_error_line:
+                message = streams.last_error_line
+            raise ProgramError(message)
         if compiled.result == "none":
-            return None
+            return None, exported
         if isinstance(slot, ctypes.c_double):
-            return slot.value
+            return slot.value, exported
         array = descriptor_to_array(slot)
-        jit.runtime.free_buffer(slot.allocated or 0)
-        return array
+        runtime.free_buffer(slot.allocated or 0)
+        return array, exported
+
+
+def _checked_seed(seed: object) -> int:
+    """`seed` as an int; a TypeError that says where arrays go otherwise."""
+    message = (
+        f"run() takes the random seed (an int) as its first argument, not {type(seed).__name__}; "
+        "give main's parameters by name: run(args={'X': array_or_path})"
+    )
+    if type(seed).__name__ == "ndarray" or isinstance(seed, (float, str, bytes, Mapping)):
+        raise TypeError(message)
+    try:
+        return operator.index(seed)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(message) from None
+
+
+def _argument_value(name: str, value: object) -> str | np.ndarray:
+    """A value for main's parameter `name`: a path as a `str`, or a
+    C-contiguous float64 array (see `Program.run`)."""
+    if isinstance(value, str | os.PathLike):
+        return os.fsdecode(os.fspath(value))
+    if isinstance(value, bytes):
+        return os.fsdecode(value)
+    import numpy as np
+
+    array = np.asarray(value)
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"main's parameter '{name}' takes a file path or an array of real numbers, "
+            f"not an array of dtype {array.dtype}"
+        )
+    # np.asarray keeps rank 0 (np.ascontiguousarray would make it rank 1).
+    return np.asarray(array, dtype=np.float64, order="C")
 
 
 def result_slot(t: Attribute) -> ctypes.c_double | ctypes.Structure:
@@ -439,7 +629,10 @@ def compile(
     cache: bool = True,
     verify_each: bool | None = None,
 ) -> Program:
-    """A `Program` from NOMA source text or from the path of a `.noma` file.
+    """A `Program` from NOMA source text or from the path of a file: a
+    `Path` (any `os.PathLike`), or a one-line string that names an existing
+    file, whatever its extension, or that ends in `.noma` (a missing `.noma`
+    file is an error, not a program); any other string is source text.
     `arg_files` names the files that main's parameters will be read from
     (as `Program.run(args=...)` does), when they are known: the ranks of
     their tensors are taken from them. `cache=False` compiles the program
@@ -451,13 +644,16 @@ def compile(
         from noma.frontend.file_ranks import arg_ranks
 
         ranks = arg_ranks(arg_files)
-    if isinstance(source_or_path, os.PathLike) or (
-        isinstance(source_or_path, str)
-        and source_or_path.endswith(".noma")
-        and "\n" not in source_or_path
-    ):
+    if isinstance(source_or_path, os.PathLike) or _names_a_file(source_or_path):
         from noma.frontend.source import read_source_file
 
         text = read_source_file(Path(source_or_path))
         return Program(text, str(source_or_path), ranks, verify_each, cache=cache)
     return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache)
+
+
+def _names_a_file(text: object) -> bool:
+    """Whether `compile` reads the string `text` as a path."""
+    if not isinstance(text, str) or "\n" in text or not text:
+        return False
+    return text.endswith(".noma") or os.path.isfile(text)

@@ -90,6 +90,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LegalizeGrowthPass
 
+    def export_parameters() -> type[ModulePass]:
+        from noma.runtime.export_parameters import ExportParametersPass
+
+        return ExportParametersPass
+
     def lower_noma() -> type[ModulePass]:
         from noma.lowering.noma_to_loops import ConvertNomaToLoopsPass
 
@@ -127,6 +132,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "autodiff": autodiff,
         "expand-optimizers": expand_optimizers,
         "legalize-growth": legalize_growth,
+        "export-parameters": export_parameters,
         "convert-noma-to-loops": lower_noma,
         "noma-bufferize": bufferize,
         "noma-hoist-temporaries": hoist_temporaries,

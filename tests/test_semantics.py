@@ -15,22 +15,15 @@ from noma.frontend.diagnostics import NomaError
 
 
 def run(source: str) -> tuple[float | None, list[str]]:
-    """Run `source`; gives main's result and the lines it printed."""
-    import os
-    import tempfile
+    """Run `source`; gives main's result and the lines it printed (through
+    Python's sys.stdout, as under the Python API)."""
+    import io
+    from contextlib import redirect_stdout
 
     program = noma.compile(source)
-    with tempfile.TemporaryFile(mode="w+") as out:
-        saved = os.dup(1)
-        os.dup2(out.fileno(), 1)
-        try:
-            result = program.run()
-            program.jit.flush()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        out.seek(0)
-        return result, out.read().splitlines()
+    with redirect_stdout(io.StringIO()) as out:
+        result = program.run()
+    return result, out.getvalue().splitlines()
 
 
 def test_optimizer_state_persists_across_loops_until_reset() -> None:

@@ -34,6 +34,14 @@ class Kind(enum.Enum):
     PACKED_FUNCTION = "void(*)(void**)"
     ARGV = "char**"
     EXE_ENTRY = "const noma_exe_entry*"
+    FILE = "FILE*"
+    OUTPUT_FN = "noma_output_fn"
+    F64_ARRAY = "const double*"
+    I64_ARRAY = "const int64_t*"
+    I64_OUT = "int64_t*"
+    C_STRING_OUT = "const char**"
+    I64_ARRAY_OUT = "const int64_t**"
+    F64_ARRAY_OUT = "const double**"
     STRING = "memref<?xi8>"
     FLAT = "memref<?xf64>"
     SHAPE = "memref<?xi64>"
@@ -102,6 +110,10 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_shape_error", (STRING, SHAPE, SHAPE), None, _COMPILED),
     _fn("noma_free_buffer", (Kind.POINTER,), None, _PYTHON),
     _fn("noma_rt_invoke", (Kind.PACKED_FUNCTION, Kind.PACKED_ARGS), INT, _PYTHON),
+    # where the runtime prints (noma_output.c)
+    _fn("noma_rt_stdout", (), Kind.FILE, _C),
+    _fn("noma_rt_stderr", (), Kind.FILE, _C),
+    _fn("noma_rt_set_output", (Kind.OUTPUT_FN,), INT, _PYTHON),
     _fn("noma_check_dims", (STRING, FLAT), None, _COMPILED),
     _fn("noma_alloc_failed", (I64, Kind.C_STRING, I64), None, _LLVM),
     # the random generator
@@ -126,7 +138,16 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_safetensors_writer_add", (I64, STRING, FLAT, SHAPE), None, _COMPILED),
     _fn("noma_safetensors_writer_save", (I64, STRING, STRING), None, _COMPILED),
     _fn("noma_set_arg", (Kind.C_STRING, Kind.C_STRING), None, _PYTHON),
+    _fn("noma_set_arg_array", (Kind.C_STRING, Kind.F64_ARRAY, I64, Kind.I64_ARRAY), None, _PYTHON),
     _fn("noma_clear_args", (), None, _PYTHON),
+    # the learnt parameters the JIT's main saves to the sink
+    _fn(
+        "noma_exported_parameter",
+        (I64, Kind.C_STRING_OUT, Kind.I64_OUT, Kind.I64_ARRAY_OUT, Kind.F64_ARRAY_OUT),
+        INT,
+        _PYTHON,
+    ),
+    _fn("noma_exported_clear", (), None, _PYTHON),
     _fn("noma_rt_fail", (Kind.C_STRING,), None, _C),
     # The packed wrappers the executable's driver calls file functions
     # through, and the driver itself (noma_exe_main.h).

@@ -311,9 +311,45 @@ class NomaRuntime:
         replaces an earlier one. ``FILE`` may be ``w.safetensors:TENSOR``."""
         self.lib.noma_set_arg(name.encode(), os.fsencode(path))
 
+    def set_arg_array(self, name: str, array: np.ndarray) -> None:
+        """Record an in-memory tensor for main's parameter ``name``: a
+        C-contiguous float64 array, which the runtime reads in place when
+        the program loads the parameter, so the caller keeps it alive and
+        unchanged until :meth:`clear_args`."""
+        import numpy as np
+
+        if (
+            not isinstance(array, np.ndarray)
+            or array.dtype != np.float64
+            or not array.flags.c_contiguous
+        ):
+            raise TypeError("set_arg_array needs a C-contiguous float64 ndarray")
+        dims = (ctypes.c_int64 * max(array.ndim, 1))(*array.shape)
+        self.lib.noma_set_arg_array(name.encode(), array.ctypes.data, array.ndim, dims)
+
     def clear_args(self) -> None:
-        """Forget every file recorded by :meth:`set_arg`."""
+        """Forget every file and array recorded by :meth:`set_arg` and
+        :meth:`set_arg_array`."""
         self.lib.noma_clear_args()
+
+    def take_exported_parameters(self) -> list[tuple[str, tuple[int, ...], bytes]]:
+        """The learnt parameters the last run's main saved to the
+        parameter sink (``noma_exported_parameter``), as (name, shape,
+        float64 bytes in row-major order), in name order, and release them
+        in C. Plain bytes, not arrays: reading them needs no NumPy."""
+        name = ctypes.c_char_p()
+        rank = ctypes.c_int64()
+        dims = ctypes.POINTER(ctypes.c_int64)()
+        data = ctypes.POINTER(ctypes.c_double)()
+        refs = [ctypes.addressof(v) for v in (name, rank, dims, data)]
+        taken: list[tuple[str, tuple[int, ...], bytes]] = []
+        while self.lib.noma_exported_parameter(len(taken), *refs):
+            shape = tuple(int(dims[axis]) for axis in range(rank.value))
+            size = 8 * math.prod(shape)
+            raw = ctypes.string_at(ctypes.cast(data, ctypes.c_void_p), size) if size else b""
+            taken.append(((name.value or b"").decode("utf-8", "replace"), shape, raw))
+        self.lib.noma_exported_clear()
+        return taken
 
     def io_invoke(self, function: str, values: Sequence[Any]) -> int:
         """Call ``noma_io_packed_<function>`` under the trampoline with the

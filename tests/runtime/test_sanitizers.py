@@ -158,6 +158,7 @@ _LIBRARY_TESTS = (
     "test_rng.py",
     "test_print_format.py",
     "test_print_tensor.py",
+    "test_python_hooks.py",
 )
 # ASan replaces malloc, so glibc's mallinfo2, which this test reads, counts nothing.
 _NOT_UNDER_ASAN = ("test_free_buffer_releases_what_compiled_code_malloced",)

@@ -1725,9 +1725,14 @@ done:
 /* main's parameters                                                        */
 /* ======================================================================== */
 
+/* A file (path) or an in-memory tensor (data, borrowed, with its own copy
+ * of the dims) for one of main's parameters. */
 typedef struct {
     char *name;
     char *path;
+    const double *data;
+    int64_t *dims;
+    size_t rank;
 } arg_entry;
 
 static struct {
@@ -1744,47 +1749,76 @@ static char *dup_cstr(const char *s)
     return p;
 }
 
-void noma_set_arg(const char *name, const char *path)
+/* Records what main's parameter `name` is given: a file (path, copied) or
+ * a tensor (data borrowed, dims copied); whatever it had before is
+ * forgotten.  Neither (path and data NULL): the name is forgotten. */
+static void record_arg(const char *name, const char *path, const double *data,
+                       const int64_t *dims, size_t rank)
 {
     if (name == NULL)
         return;
     size_t i = 0;
     while (i < args_table.len && strcmp(args_table.items[i].name, name) != 0)
         ++i;
-    if (path == NULL) { /* forget it */
-        if (i < args_table.len) {
-            free(args_table.items[i].name);
-            free(args_table.items[i].path);
-            args_table.items[i] = args_table.items[--args_table.len];
-        }
-        return;
-    }
-    char *copy = dup_cstr(path);
-    if (copy == NULL)
-        fail_out_of_memory();
-    if (i < args_table.len) {
+    if (i < args_table.len) { /* forget the old value */
         free(args_table.items[i].path);
-        args_table.items[i].path = copy;
+        free(args_table.items[i].dims);
+        if (path == NULL && data == NULL) {
+            free(args_table.items[i].name);
+            args_table.items[i] = args_table.items[--args_table.len];
+            return;
+        }
+    } else if (path == NULL && data == NULL) {
         return;
     }
-    if (args_table.len == args_table.cap) {
-        size_t cap = args_table.cap ? args_table.cap * 2 : 8;
-        arg_entry *p = realloc(args_table.items, cap * sizeof *p);
-        if (p == NULL) {
-            free(copy);
-            fail_out_of_memory();
+    arg_entry e = {NULL, NULL, data, NULL, rank};
+    e.path = path != NULL ? dup_cstr(path) : NULL;
+    e.dims = data != NULL ? malloc((rank ? rank : 1) * sizeof *e.dims) : NULL;
+    int ok = path != NULL ? e.path != NULL : e.dims != NULL;
+    if (ok && data != NULL && rank > 0)
+        memcpy(e.dims, dims, rank * sizeof *e.dims);
+    if (ok && i == args_table.len) {
+        e.name = dup_cstr(name);
+        ok = e.name != NULL;
+        if (ok && args_table.len == args_table.cap) {
+            size_t cap = args_table.cap ? args_table.cap * 2 : 8;
+            arg_entry *p = realloc(args_table.items, cap * sizeof *p);
+            ok = p != NULL;
+            if (ok) {
+                args_table.items = p;
+                args_table.cap = cap;
+            }
         }
-        args_table.items = p;
-        args_table.cap = cap;
+        if (ok)
+            ++args_table.len;
+    } else if (ok) {
+        e.name = args_table.items[i].name;
     }
-    char *name_copy = dup_cstr(name);
-    if (name_copy == NULL) {
-        free(copy);
+    if (!ok) {
+        if (i < args_table.len) { /* the name is forgotten */
+            free(args_table.items[i].name);
+            args_table.items[i] = args_table.items[--args_table.len];
+        } else {
+            free(e.name);
+        }
+        free(e.path);
+        free(e.dims);
         fail_out_of_memory();
     }
-    args_table.items[args_table.len].name = name_copy;
-    args_table.items[args_table.len].path = copy;
-    ++args_table.len;
+    args_table.items[i] = e;
+}
+
+void noma_set_arg(const char *name, const char *path)
+{
+    record_arg(name, path, NULL, NULL, 0);
+}
+
+void noma_set_arg_array(const char *name, const double *data, int64_t rank,
+                        const int64_t *dims)
+{
+    if (data == NULL || rank < 0)
+        fail_internal("an array of rank %lld for main's parameter", (long long)rank);
+    record_arg(name, NULL, data, dims, (size_t)rank);
 }
 
 void noma_clear_args(void)
@@ -1792,20 +1826,53 @@ void noma_clear_args(void)
     for (size_t i = 0; i < args_table.len; ++i) {
         free(args_table.items[i].name);
         free(args_table.items[i].path);
+        free(args_table.items[i].dims);
     }
     free(args_table.items);
     args_table.items = NULL;
     args_table.len = args_table.cap = 0;
 }
 
-static const char *find_arg(const char *name, size_t name_len)
+static const arg_entry *find_arg(const char *name, size_t name_len)
 {
     for (size_t i = 0; i < args_table.len; ++i) {
         const char *n = args_table.items[i].name;
         if (strlen(n) == name_len && memcmp(n, name, name_len) == 0)
-            return args_table.items[i].path;
+            return &args_table.items[i];
     }
     return NULL;
+}
+
+static int64_t dims_elements(const int64_t *dims, size_t rank);
+
+/* A loaded tensor copied from a recorded array, or NULL with the error in
+ * err (its rank is not `rank`, or out of memory). */
+static loaded_tensor *load_array_arg(const arg_entry *a, const char *name,
+                                     size_t name_len, int64_t rank,
+                                     strbuf *err)
+{
+    if ((int64_t)a->rank != rank) {
+        sb_puts(err, "the array given for main's parameter ");
+        sb_put_quoted(err, name, name_len, 0);
+        sb_puts(err, " is ");
+        sb_put_rank_phrase(err, (int64_t)a->rank);
+        sb_puts(err, ", where the program expects ");
+        sb_put_rank_phrase(err, rank);
+        return NULL;
+    }
+    int64_t count = dims_elements(a->dims, a->rank);
+    double *data = NULL;
+    if (count >= 0 && (uint64_t)count <= SIZE_MAX / sizeof *data)
+        data = malloc((count ? (size_t)count : 1) * sizeof *data);
+    loaded_tensor *t = data ? loaded_new(a->dims, a->rank, data, (size_t)count) : NULL;
+    if (t == NULL) {
+        free(data);
+        err->oom = 1;
+        return NULL;
+    }
+    if (count > 0)
+        memcpy(data, a->data, (size_t)count * sizeof *data);
+    return t;
 }
 
 static int ends_with_safetensors(const char *s, size_t len)
@@ -1890,8 +1957,8 @@ int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,
         err.oom = 1;
         fail_at(w, &err);
     }
-    const char *arg = find_arg(n, name_len);
-    if (arg == NULL) {
+    const arg_entry *given = find_arg(n, name_len);
+    if (given == NULL) {
         sb_puts(&err, "no file for main's parameter ");
         sb_put_quoted(&err, n, name_len, 0);
         sb_puts(&err, " (pass --arg ");
@@ -1900,7 +1967,15 @@ int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,
         free(n);
         fail_at(w, &err);
     }
+    if (given->data != NULL) {
+        loaded_tensor *t = load_array_arg(given, n, name_len, rank, &err);
+        free(n);
+        if (t == NULL)
+            fail_at(w, &err);
+        return tensor_handle(t, w);
+    }
     free(n);
+    const char *arg = given->path;
 
     /* A copy, because "w.safetensors:T" is split in place below. */
     char *file = dup_cstr(arg);
@@ -2434,6 +2509,48 @@ static void write_f64_le(atomic_out *o, const double *data, size_t count)
     out_write(o, chunk, used);
 }
 
+/* The parameters the JIT's main saved last (see noma_exported_parameter):
+ * a writer, its entries sorted by name. */
+static st_writer *exported_parameters = NULL;
+
+static int is_parameters_sink(str_view path)
+{
+    static const char sink[] = NOMA_PARAMETERS_SINK;
+    size_t n = sizeof sink - 1;
+    if (view_len(path) != n)
+        return 0;
+    for (size_t i = 0; i < n; ++i)
+        if (view_at(path, i) != sink[i])
+            return 0;
+    return 1;
+}
+
+static void keep_parameters(st_writer *w)
+{
+    writer_free(exported_parameters);
+    exported_parameters = w;
+}
+
+int noma_exported_parameter(int64_t index, const char **name, int64_t *rank,
+                            const int64_t **dims, const double **data)
+{
+    st_writer *w = exported_parameters;
+    if (w == NULL || index < 0 || (uint64_t)index >= w->len)
+        return 0;
+    const writer_entry *e = &w->items[index];
+    *name = e->name;
+    *rank = (int64_t)e->rank;
+    *dims = e->dims;
+    *data = e->data;
+    return 1;
+}
+
+void noma_exported_clear(void)
+{
+    writer_free(exported_parameters);
+    exported_parameters = NULL;
+}
+
 void noma_safetensors_writer_save(int64_t writer, char *where_alloc,
                                   char *where, int64_t where_offset,
                                   int64_t where_size, int64_t where_stride,
@@ -2463,6 +2580,12 @@ void noma_safetensors_writer_save(int64_t writer, char *where_alloc,
         }
         writer_free(w);
         fail_at(wh, &err);
+    }
+
+    str_view target = str_arg(path, path_offset, path_size, path_stride);
+    if (is_parameters_sink(target)) {
+        keep_parameters(w);
+        return;
     }
 
     strbuf header = STRBUF_INIT;

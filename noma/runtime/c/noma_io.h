@@ -132,7 +132,8 @@ int64_t noma_load_safetensors(char *where_alloc, char *where,
 
 /*
  * Loads the file given for main's parameter `name` (see noma_set_arg) as a
- * tensor of rank `rank`; returns a handle.
+ * tensor of rank `rank`, or the tensor given by noma_set_arg_array; returns
+ * a handle.
  *   "w.safetensors"     the only tensor of that file;
  *   "w.safetensors:W1"  tensor W1 (split at the LAST ':', and only when what
  *                       precedes it ends in ".safetensors");
@@ -234,8 +235,41 @@ void noma_safetensors_writer_save(int64_t writer, char *where_alloc,
  * name).  Out of memory is a runtime error. */
 void noma_set_arg(const char *name, const char *path);
 
-/* Forgets every recorded parameter file. */
+/* Records an in-memory tensor for main's parameter `name` (the Python
+ * API's arrays): `rank` dimensions at `dims` (copied) and the elements,
+ * row-major, at `data`, which is NOT copied: it must stay valid and
+ * unchanged until noma_clear_args or another noma_set_arg* for that name.
+ * Replaces a file or tensor recorded before for that name; noma_load_arg
+ * then reads the tensor instead of a file, and a rank other than the
+ * program's is the error
+ *   the array given for main's parameter 'X' is a 1-D tensor, where the
+ *       program expects a 2-D tensor
+ * A NULL data or negative rank is an internal error; out of memory a
+ * runtime error. */
+void noma_set_arg_array(const char *name, const double *data, int64_t rank,
+                        const int64_t *dims);
+
+/* Forgets every recorded parameter file and tensor. */
 void noma_clear_args(void);
+
+/* ---- the learnt parameters, for the Python API -------------------------- */
+
+/* A path no file can have (it begins with a NUL byte).  A safetensors
+ * writer saved there is not written to a file: the runtime keeps it
+ * (replacing the one kept before) for noma_exported_parameter.  The JIT's
+ * main saves its learnt parameters there just before it returns
+ * (noma/runtime/export_parameters.py); executables never do. */
+#define NOMA_PARAMETERS_SINK "\0noma:parameters"
+
+/* Tensor `index` (0, 1, ... in name order) of the writer kept last: its
+ * NUL-terminated name, rank, dimensions and row-major elements; returns 1,
+ * or 0 when there is no such tensor.  The pointers stay valid until
+ * noma_exported_clear or the next writer is kept. */
+int noma_exported_parameter(int64_t index, const char **name, int64_t *rank,
+                            const int64_t **dims, const double **data);
+
+/* Releases the kept writer. */
+void noma_exported_clear(void);
 
 /* ---- guarded calls, for the Python side --------------------------------- */
 

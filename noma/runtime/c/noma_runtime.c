@@ -267,11 +267,12 @@ int noma_format_f64(double x, char *buf, int64_t size)
 /* Records the first failed write to stdout (defined at the end). */
 static void note_stdout_state(void);
 
-/* fflush(stdout), noting a failure with its errno. */
+/* Flushes the program's output stream, noting a failed write to stdout
+ * with its errno. */
 static void flush_stdout(void)
 {
     errno = 0;
-    if (fflush(stdout) != 0)
+    if (fflush(noma_rt_stdout()) != 0)
         note_stdout_state();
 }
 
@@ -295,7 +296,7 @@ void noma_print_f64(double x)
     char buf[NOMA_F64_REPR_BUFSIZE];
     int len = format_f64_full(x, buf);
     buf[len++] = '\n';
-    fwrite(buf, 1, (size_t)len, stdout);
+    fwrite(buf, 1, (size_t)len, noma_rt_stdout());
     note_stdout_state();
 }
 
@@ -303,15 +304,15 @@ void noma_print_str(char *alloc, char *aligned, int64_t offset, int64_t size,
                     int64_t stride)
 {
     (void)alloc; /* Only the aligned pointer addresses the data. */
-    write_memref_text(stdout, aligned, offset, size, stride);
-    fputc('\n', stdout);
+    write_memref_text(noma_rt_stdout(), aligned, offset, size, stride);
+    fputc('\n', noma_rt_stdout());
     note_stdout_state();
 }
 
 void noma_rt_flush(void)
 {
     flush_stdout();
-    fflush(stderr);
+    fflush(noma_rt_stderr());
 }
 
 /* ======================================================================== */
@@ -397,10 +398,10 @@ void noma_warning(char *alloc, char *aligned, int64_t offset, int64_t size,
      * the warning appears after what the program printed before it. */
     flush_stdout();
     double values[1] = {v0};
-    write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
+    write_substituted(noma_rt_stderr(), aligned, offset, size, stride, write_f64_value,
                       values, 1);
-    fputc('\n', stderr);
-    fflush(stderr);
+    fputc('\n', noma_rt_stderr());
+    fflush(noma_rt_stderr());
 }
 
 /* One active noma_rt_invoke; they form a per-thread stack through prev. */
@@ -419,7 +420,7 @@ __attribute__((noreturn))
 static void noma_abort_run(void)
 {
     flush_stdout();
-    fflush(stderr);
+    fflush(noma_rt_stderr());
     noma_invoke_frame *frame = noma_current_frame;
     if (frame != NULL)
         longjmp(frame->env, 1);
@@ -433,8 +434,8 @@ __attribute__((noreturn))
 static void noma_fail(const char *message)
 {
     flush_stdout();
-    fputs(message, stderr);
-    fputc('\n', stderr);
+    fputs(message, noma_rt_stderr());
+    fputc('\n', noma_rt_stderr());
     noma_abort_run();
 }
 
@@ -451,9 +452,9 @@ void noma_runtime_error(char *alloc, char *aligned, int64_t offset,
     /* stdout first, so that the error follows the program's output. */
     flush_stdout();
     double values[2] = {v0, v1};
-    write_substituted(stderr, aligned, offset, size, stride, write_f64_value,
+    write_substituted(noma_rt_stderr(), aligned, offset, size, stride, write_f64_value,
                       values, 2);
-    fputc('\n', stderr);
+    fputc('\n', noma_rt_stderr());
     noma_abort_run();
 }
 
@@ -469,9 +470,9 @@ void noma_shape_error(char *alloc, char *aligned, int64_t offset,
     flush_stdout();
     noma_shape_arg shapes[2] = {{a_aligned, a_offset, a_size, a_stride},
                                 {b_aligned, b_offset, b_size, b_stride}};
-    write_substituted(stderr, aligned, offset, size, stride, write_shape_value,
+    write_substituted(noma_rt_stderr(), aligned, offset, size, stride, write_shape_value,
                       shapes, 2);
-    fputc('\n', stderr);
+    fputc('\n', noma_rt_stderr());
     noma_abort_run();
 }
 
@@ -524,18 +525,19 @@ static void fail_tensor_shape(int64_t size, const int64_t *dims,
                               int64_t rank)
 {
     flush_stdout();
-    fprintf(stderr, "runtime error: internal: tensor of %lld elements printed with ",
+    FILE *err = noma_rt_stderr();
+    fprintf(err, "runtime error: internal: tensor of %lld elements printed with ",
             (long long)size);
     if (rank < 0) {
-        fprintf(stderr, "rank %lld", (long long)rank);
+        fprintf(err, "rank %lld", (long long)rank);
     } else {
-        fputs("shape [", stderr);
+        fputs("shape [", err);
         for (int64_t i = 0; i < rank; ++i)
-            fprintf(stderr, i ? ", %lld" : "%lld",
+            fprintf(err, i ? ", %lld" : "%lld",
                     (long long)shape_dim(dims, dims_offset, dims_stride, i));
-        fputc(']', stderr);
+        fputc(']', err);
     }
-    fputc('\n', stderr);
+    fputc('\n', err);
     noma_abort_run();
 }
 
@@ -588,10 +590,10 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
      * tensor on stdout (and never reads past the buffer). */
     if (shape_elements(dims_aligned, dims_offset, dims_stride, rank) != size)
         fail_tensor_shape(size, dims_aligned, dims_offset, dims_stride, rank);
-    tensor_printer p = {stdout, aligned, offset, stride,
+    tensor_printer p = {noma_rt_stdout(), aligned, offset, stride,
                         dims_aligned, dims_offset, dims_stride, rank, 0};
     write_tensor_level(&p, 0);
-    fputc('\n', stdout);
+    fputc('\n', noma_rt_stdout());
     note_stdout_state();
 }
 

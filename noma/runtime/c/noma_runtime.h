@@ -21,6 +21,7 @@
 #define NOMA_RUNTIME_H
 
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -69,6 +70,32 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
                        int64_t size, int64_t stride, int64_t *dims_alloc,
                        int64_t *dims_aligned, int64_t dims_offset,
                        int64_t rank, int64_t dims_stride);
+
+/* ---- where the runtime prints (noma_output.c) -------------------------- */
+
+/* The streams every function of the runtime prints to: what the program
+ * prints goes to noma_rt_stdout(), warnings and run-time errors to
+ * noma_rt_stderr().  They are stdout and stderr (the file descriptors, as
+ * executables and `noma run` want) unless noma_rt_set_output redirected
+ * them.  A failed write is remembered for noma_rt_check_stdout only when it
+ * was a write to stdout itself. */
+FILE *noma_rt_stdout(void);
+FILE *noma_rt_stderr(void);
+
+/* Receives `size` bytes written to stream 1 (the program's output) or 2
+ * (its warnings and errors); returns 0, or -1 when they could not be
+ * written (the write then fails as a write to a full disk would). */
+typedef int (*noma_output_fn)(int stream, const char *data, int64_t size);
+
+/* From now on the runtime prints through `write` (the Python API sends it
+ * to Python's sys.stdout and sys.stderr): both streams become line-buffered
+ * streams whose writes call it, so a write reaches it at every newline and
+ * at every flush (the runtime flushes its output before writing a
+ * diagnostic, and both streams before a run ends).  NULL flushes them and
+ * goes back to stdout and stderr.  Returns 0, or -1 when the C library
+ * cannot make such streams (glibc and musl use fopencookie, the BSDs and
+ * macOS funopen); then nothing changed. */
+int noma_rt_set_output(noma_output_fn write);
 
 /* ---- diagnostics ------------------------------------------------------- */
 
