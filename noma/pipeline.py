@@ -105,6 +105,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return BufferizePass
 
+    def deallocate() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.deallocate import DeallocatePass
+
+        return DeallocatePass
+
     def hoist_temporaries() -> type[ModulePass]:
         from noma.lowering.noma_to_loops.hoist import HoistTemporariesPass
 
@@ -135,6 +140,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "export-parameters": export_parameters,
         "convert-noma-to-loops": lower_noma,
         "noma-bufferize": bufferize,
+        "noma-deallocate": deallocate,
         "noma-hoist-temporaries": hoist_temporaries,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-convert-scf-to-cf": scf_to_cf,

@@ -1,5 +1,5 @@
 // RUN: noma-opt %s -p noma-bufferize | filecheck %s
-// RUN: noma-opt %s -p 'noma-bufferize{fuse-elementwise=false}' | filecheck %s --check-prefix=UNFUSED
+// RUN: noma-opt %s -p 'noma-bufferize{fuse-elementwise=false},noma-deallocate' | filecheck %s --check-prefix=UNFUSED
 // An elementwise chain ending in a reduction is one loop, nothing stored;
 // without fusion each op stores its own buffer, freed after its last use.
 // Scalar noma ops are left for convert-noma-scalars-to-loops.

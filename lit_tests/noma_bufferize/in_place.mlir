@@ -1,5 +1,5 @@
 // RUN: noma-opt %s -p noma-bufferize | filecheck %s
-// RUN: noma-opt %s -p 'noma-bufferize{update-in-place=false}' | filecheck %s --check-prefix=COPY
+// RUN: noma-opt %s -p 'noma-bufferize{update-in-place=false},noma-deallocate' | filecheck %s --check-prefix=COPY
 // A parameter update reads the parameter's own storage and computes the new
 // value straight into it; without in-place updates the read is a snapshot
 // copy and the new value a temporary copied into the storage.

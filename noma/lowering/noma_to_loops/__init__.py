@@ -3,19 +3,21 @@ to the `loops` stage): from the `noma` dialect to upstream dialects only
 (func, arith, math, scf, cf, memref), the contract of the `loops` stage that
 upstream `mlir-opt` can verify and lower on its own.
 
-It runs three passes, each usable alone in `noma-opt`:
+It runs four passes, each usable alone in `noma-opt`:
 
-1. `noma-bufferize` (`bufferize.py`): tensors become memrefs with ownership
-   and deallocation, tensor ops loop nests, with elementwise fusion and
-   in-place parameter updates;
-2. `noma-hoist-temporaries` (`hoist.py`): loop temporaries of static shape
+1. `noma-bufferize` (`bufferize.py`): tensors become memrefs with ownership,
+   tensor ops loop nests, with elementwise fusion and in-place parameter
+   updates;
+2. `noma-deallocate` (`deallocate.py`): every owned buffer freed after its
+   last use in the block owning it;
+3. `noma-hoist-temporaries` (`hoist.py`): loop temporaries of static shape
    allocated once, at function entry;
-3. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
+4. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
    and a located error for any `noma` op still left.
 
 Each op's lowering is its `LoopsRule` (`rule.py`), in the module mirroring
 the op's dialect file, found through the one table of `registry.py`. The
-options of the three passes are options of this one too.
+options of the passes are options of this one too.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from xdsl.dialects.builtin import ModuleOp
 from xdsl.passes import ModulePass
 
 from noma.lowering.noma_to_loops.bufferize import Bufferizer
+from noma.lowering.noma_to_loops.deallocate import DeallocatePass
 from noma.lowering.noma_to_loops.hoist import (
     STACK_BUFFER_BYTES,
     STACK_FUNCTION_BYTES,
@@ -48,9 +51,10 @@ class ConvertNomaToLoopsPass(ModulePass):
     stack_function_bytes: int = STACK_FUNCTION_BYTES
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
-        # One runtime for both steps: what the first declares, the second
+        # One runtime for the first and last steps: what the first declares, the last
         # need not find again by scanning the module.
         runtime = Runtime(op)
         Bufferizer(op, runtime, self.fuse_elementwise, self.update_in_place).run()
+        DeallocatePass().apply(ctx, op)
         HoistTemporariesPass(self.stack_buffer_bytes, self.stack_function_bytes).apply(ctx, op)
         lower_scalars(op, runtime)

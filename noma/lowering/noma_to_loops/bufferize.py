@@ -11,7 +11,8 @@ simple, in the spirit of MLIR's ownership-based deallocation:
 - a terminator (`scf.yield`, `scf.condition`, `func.return`) transfers the
   owned buffers it passes on; a borrowed buffer is copied first;
 - every owned buffer that is not transferred is freed right after its last
-  use in its block.
+  use in its block, by `noma-deallocate`, which reads these rules back from
+  the IR (`deallocate.py`).
 
 So every temporary of a loop iteration is freed in that iteration, and memory
 stays flat however long training runs (`noma-hoist-temporaries` then
@@ -27,11 +28,6 @@ Options, each on by default:
 - `update-in-place`: a parameter read borrows the storage when nothing
   writes it while the value is used (else it is a copy), and an elementwise
   value only written to a parameter is computed straight into it.
-
-Deallocation is part of this walk, not a pass of its own: which block owns a
-buffer (a temporary, a loop-carried value) or borrows it (an argument, a
-constant, parameter storage) is known while converting and not written in
-the IR, and a separate pass would have to recover it.
 """
 
 from __future__ import annotations
@@ -365,44 +361,31 @@ class Bufferizer:
     # -- ownership ------------------------------------------------------------------
 
     def finish_block(self, block: Block) -> None:
-        """Transfer what the terminator passes on (copying borrowed buffers)
-        and free every other owned buffer after its last use."""
-        owned = [v for v, owner in self.owner.items() if owner is block]
-        terminator = block.last_op
-        transferred: set[SSAValue] = set()
-        if terminator is not None and terminator.has_trait(IsTerminator):
-            operands = list(terminator.operands)
-            for i, value in enumerate(operands):
-                if not isinstance(value.type, MemRefType):
-                    continue
-                if value in owned and value not in transferred:
-                    transferred.add(value)
-                else:
-                    operands[i] = copy_before(terminator, value)
-            terminator.operands = tuple(operands)
+        """Make the terminator hand on only buffers the block owns, each
+        once: a borrowed or repeated one is copied first. Freeing the rest
+        is `noma-deallocate`'s work."""
+        owned = {v for v, owner in self.owner.items() if owner is block}
         for value in owned:
             del self.owner[value]
-            if value in transferred:
+        terminator = block.last_op
+        if terminator is None or not terminator.has_trait(IsTerminator):
+            return
+        transferred: set[SSAValue] = set()
+        operands = list(terminator.operands)
+        for i, value in enumerate(operands):
+            if not isinstance(value.type, MemRefType):
                 continue
-            last = last_use_in(block, value)
-            if last is None:
-                defining = value.owner
-                point = (
-                    InsertPoint.after(defining)
-                    if isinstance(defining, Operation)
-                    else InsertPoint.at_start(block)
-                )
-            elif last is terminator:
-                point = InsertPoint.before(terminator)
+            if value in owned and value not in transferred:
+                transferred.add(value)
             else:
-                point = InsertPoint.after(last)
-            Rewriter.insert_op(memref.DeallocOp.get(value), point)
+                operands[i] = copy_before(terminator, value)
+        terminator.operands = tuple(operands)
 
 
 @dataclass(frozen=True)
 class BufferizePass(ModulePass):
-    """Tensors to memrefs with ownership and deallocation, tensor ops to
-    loop nests by their rules; scalar `noma` ops are left as they are."""
+    """Tensors to memrefs with ownership, tensor ops to loop nests by their
+    rules; scalar `noma` ops are left as they are."""
 
     name = "noma-bufferize"
 
