@@ -15,6 +15,13 @@ if TYPE_CHECKING:
 __all__ = ["Program", "ProgramError", "compile"]
 
 
+def load_ipython_extension(shell: Any) -> None:
+    """`%load_ext noma`: the `%%noma` cell magic (see noma.notebook)."""
+    from noma.notebook import load_ipython_extension as load
+
+    load(shell)
+
+
 def __getattr__(name: str) -> Any:
     # Imported on first use, so that `import noma.frontend.ast` stays light.
     if name in __all__:

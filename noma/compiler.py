@@ -100,6 +100,10 @@ class Program:
     _variants: dict[tuple[tuple[str, int], ...], Program] = field(default_factory=dict, repr=False)
     """The program specialised to other ranks of main's parameters (arrays
     or files given to `run`), one per rank signature, kept."""
+    script: tuple[str, ...] | None = None
+    """For a script (a notebook cell), whose statements outside functions
+    are main's body, the names of main's parameters; None for a program
+    (see `noma.frontend.parser.parse_program`)."""
     _exported: dict[str, ExportedParameter] | None = field(default=None, repr=False)
     _parameter_arrays: dict[str, np.ndarray] | None = field(default=None, repr=False)
 
@@ -159,7 +163,7 @@ class Program:
         from noma.frontend import compile_to_ir
 
         with self._nesting_guard("noma"):
-            return compile_to_ir(self.source, self.filename, self.arg_ranks)
+            return compile_to_ir(self.source, self.filename, self.arg_ranks, script=self.script)
 
     @contextmanager
     def _nesting_guard(self, stage: str) -> Iterator[None]:
@@ -225,7 +229,11 @@ class Program:
         from noma.runtime.jit import target_identity
 
         return program_cache.program_key(
-            self.source, self.filename, self.arg_ranks, target_identity(speed_level=JIT_OPT_LEVEL)
+            self.source,
+            self.filename,
+            self.arg_ranks,
+            target_identity(speed_level=JIT_OPT_LEVEL),
+            purpose="jit" if self.script is None else f"jit script({','.join(self.script)})",
         )
 
     @cached_property
@@ -291,7 +299,7 @@ class Program:
         from noma.frontend.checks import check_program
         from noma.frontend.parser import parse_program
 
-        program = parse_program(self.source, self.filename)
+        program = parse_program(self.source, self.filename, script=self.script)
         return tuple(warning.render(self.source) for warning in check_program(program))
 
     @cached_property
@@ -440,6 +448,7 @@ class Program:
                 ranks,
                 verify_each=self.verify_each,
                 cache=self.cache,
+                script=self.script,
             )
             self._variants[signature] = variant
         return variant
@@ -451,7 +460,7 @@ class Program:
         from noma.frontend.diagnostics import NomaError
         from noma.frontend.parser import parse_program
 
-        program = parse_program(self.source, self.filename)
+        program = parse_program(self.source, self.filename, script=self.script)
         main = next((f for f in program.functions if f.name == "main"), None)
         if main is None:
             return  # the variant's frontend reports it
@@ -628,6 +637,7 @@ def compile(
     *,
     cache: bool = True,
     verify_each: bool | None = None,
+    script: tuple[str, ...] | None = None,
 ) -> Program:
     """A `Program` from NOMA source text or from the path of a file: a
     `Path` (any `os.PathLike`), or a one-line string that names an existing
@@ -638,7 +648,9 @@ def compile(
     their tensors are taken from them. `cache=False` compiles the program
     even if the compile cache has it, and leaves the cache alone (as does
     NOMA_NO_CACHE=1). `verify_each` verifies the IR after every pass
-    (default: `NOMA_VERIFY_EACH=1` in the environment)."""
+    (default: `NOMA_VERIFY_EACH=1` in the environment). A `script` (a
+    tuple of names) may have statements outside functions: the body of a
+    `main` taking those parameters, as in a `%%noma` cell."""
     ranks: dict[str, int] = {}
     if arg_files:
         from noma.frontend.file_ranks import arg_ranks
@@ -648,8 +660,8 @@ def compile(
         from noma.frontend.source import read_source_file
 
         text = read_source_file(Path(source_or_path))
-        return Program(text, str(source_or_path), ranks, verify_each, cache=cache)
-    return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache)
+        return Program(text, str(source_or_path), ranks, verify_each, cache=cache, script=script)
+    return Program(str(source_or_path), "<source>", ranks, verify_each, cache=cache, script=script)
 
 
 def _names_a_file(text: object) -> bool:

@@ -10,13 +10,19 @@ if TYPE_CHECKING:
 
 
 def compile_to_ir(
-    source: str, filename: str, arg_ranks: Mapping[str, int] | None = None
+    source: str,
+    filename: str,
+    arg_ranks: Mapping[str, int] | None = None,
+    *,
+    script: tuple[str, ...] | None = None,
 ) -> ModuleOp:
     """Parse, check and lower a NOMA program to the `noma` dialect; `arg_ranks`
-    gives the ranks of main's parameters whose files are known. Raises
-    `NomaError` with a source location on bad input."""
+    gives the ranks of main's parameters whose files are known; a `script`
+    (a notebook cell) may have statements outside functions, the body of
+    `main`, whose parameters it names.
+    Raises `NomaError` with a source location on bad input."""
     from noma.frontend.irgen import generate_ir
     from noma.frontend.parser import parse_program
 
-    program = parse_program(source, filename)
+    program = parse_program(source, filename, script=script)
     return generate_ir(program, arg_ranks)

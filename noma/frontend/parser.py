@@ -41,11 +41,17 @@ TOP_LEVEL_MESSAGE = "statements must be inside a function; wrap them in `fn main
 _COMPOUND_OPS = ("+", "-", "*", "/", "%")
 
 
-def parse_program(source: str, filename: str) -> ast.Program:
-    """Parse a whole NOMA source file. Raises `NomaError` on any bad input."""
+def parse_program(
+    source: str, filename: str, *, script: tuple[str, ...] | None = None
+) -> ast.Program:
+    """Parse a whole NOMA source file. Raises `NomaError` on any bad input.
+
+    A `script` (a notebook cell) may also have statements outside any
+    function: in order, they are the body of `main`, whose parameters
+    `script` names, and which the source must then not define itself."""
     parser = Parser(tokenize(source, filename))
     try:
-        functions = parser.parse_functions()
+        functions = parser.parse_functions(script)
     except RecursionError:
         # Only reachable when the caller was already deep in the stack: the
         # nesting limit normally stops first. Still a located error.
@@ -60,9 +66,11 @@ class Parser(ExpressionParser):
     # Program and functions
     # ------------------------------------------------------------------
 
-    def parse_functions(self) -> list[ast.Function]:
-        """program := (function | ';')* EOF"""
+    def parse_functions(self, script: tuple[str, ...] | None = None) -> list[ast.Function]:
+        """program := (function | ';')* EOF, or for a `script`
+        (function | stmt)* EOF"""
         functions: dict[str, ast.Function] = {}
+        top_level: list[ast.Stmt] = []
         while self.peek().kind is not TokenKind.EOF:
             token = self.peek()
             if token.is_keyword("fn"):
@@ -79,9 +87,30 @@ class Parser(ExpressionParser):
                 self.advance()
             elif token.is_symbol("}"):
                 raise NomaError(token.loc, "unmatched '}': no block is open here")
+            elif script is not None:
+                top_level.append(self.parse_statement())
             else:
                 raise NomaError(token.loc, TOP_LEVEL_MESSAGE)
+        if top_level:
+            assert script is not None
+            functions["main"] = self._script_main(top_level, script, functions.get("main"))
         return list(functions.values())
+
+    @staticmethod
+    def _script_main(
+        statements: list[ast.Stmt], parameters: tuple[str, ...], defined: ast.Function | None
+    ) -> ast.Function:
+        """`main` made of a script's statements outside functions (after the
+        functions, whatever their order in the source)."""
+        first = statements[0].loc
+        if defined is not None:
+            raise NomaError(
+                first,
+                "statements outside functions are the body of `main`, but `fn main` "
+                f"is also defined (at {line_col(defined.name_loc or defined.loc)})",
+            )
+        params = tuple(ast.Param(first, name) for name in parameters)
+        return ast.Function(first, "main", params, tuple(statements), name_loc=first)
 
     def parse_function(self) -> ast.Function:
         """function := 'fn' NAME '(' [NAME (',' NAME)*] ')' block"""

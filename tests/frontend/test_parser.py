@@ -1300,3 +1300,38 @@ def test_truncations_of_a_valid_program_never_crash() -> None:
     assert isinstance(parse(source), ast.Program)
     for cut in range(len(source)):
         assert_parses_or_noma_error(source[:cut])
+
+
+# ---------------------------------------------------------------------------
+# Scripts (notebook cells): statements outside functions are main's body
+# ---------------------------------------------------------------------------
+
+
+def test_script_statements_make_main_after_the_functions() -> None:
+    source = "let y = f(2);\nfn f(x) { return x; }\nprint(y);"
+    program = parse_program(source, "<cell>", script=("X", "Y"))
+    assert [f.name for f in program.functions] == ["f", "main"]
+    main = program.functions[1]
+    assert [p.name for p in main.params] == ["X", "Y"]
+    assert [type(s).__name__ for s in main.body] == ["Let", "ExprStmt"]
+    assert main.loc == SourceLoc("<cell>", 1, 1)
+
+
+def test_script_without_statements_keeps_its_main() -> None:
+    program = parse_program("fn main(X) { return X; }", "<cell>", script=())
+    assert [p.name for p in program.functions[0].params] == ["X"]
+
+
+def test_script_statements_and_fn_main_conflict() -> None:
+    with pytest.raises(NomaError) as info:
+        parse_program("fn main() { return 1; }\n\n  print(2);", "<cell>", script=())
+    assert info.value.loc == SourceLoc("<cell>", 3, 3)
+    assert info.value.message == (
+        "statements outside functions are the body of `main`, but `fn main` is also defined (at 1:4)"
+    )
+
+
+def test_statements_outside_functions_are_an_error_outside_scripts() -> None:
+    with pytest.raises(NomaError) as info:
+        parse_program("print(2);", "t.noma")
+    assert info.value.message == TOP_LEVEL_MESSAGE

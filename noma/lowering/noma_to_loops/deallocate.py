@@ -68,7 +68,7 @@ def owned_buffers(block: Block) -> Iterator[SSAValue]:
     if isinstance(parent, scf.IfOp | scf.ForOp | scf.WhileOp):
         yield from (a for a in block.args if _is_buffer(a) and not _managed_elsewhere(a))
     for op in block.ops:
-        if isinstance(op, memref.AllocOp) or isinstance(op, _HANDING_OVER_RESULTS):
+        if isinstance(op, (memref.AllocOp, *_HANDING_OVER_RESULTS)):
             yield from (r for r in op.results if _is_buffer(r) and not _managed_elsewhere(r))
 
 
