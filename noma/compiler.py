@@ -370,6 +370,7 @@ class Program:
         self,
         seed: int = DEFAULT_SEED,
         args: Mapping[str, str | os.PathLike[str] | np.ndarray | float] | None = None,
+        progress: bool | None = None,
     ) -> float | np.ndarray | None:
         """Run `main` and give its result: a float, a NumPy array (a copy
         that owns its memory), or None if it returns nothing.
@@ -394,7 +395,10 @@ class Program:
         What the program prints, its warnings and its run-time errors go
         to `sys.stdout` and `sys.stderr` (as they are at the time of each
         write), so `contextlib.redirect_stdout`, pytest's `capsys` and
-        notebook cells capture them. A run-time error raises `ProgramError`
+        notebook cells capture them. An optimize loop that runs for more
+        than a second shows a live progress line on stderr when `progress`
+        is true, or, when it is None, when stderr is a terminal the runtime
+        writes to itself (not through Python). A run-time error raises `ProgramError`
         after its message was printed. After a run that returns, the
         `parameters` property holds main's learnt parameters. The machine
         code comes from the compile cache when the program was compiled
@@ -403,7 +407,7 @@ class Program:
         given = {name: _argument_value(name, value) for name, value in (args or {}).items()}
         program = self._specialised(given)
         self._exported, self._parameter_arrays = None, None
-        result, exported = program._run_here(seed, given)
+        result, exported = program._run_here(seed, given, progress)
         self._exported = exported
         return result
 
@@ -474,7 +478,7 @@ class Program:
                 )
 
     def _run_here(
-        self, seed: int, given: Mapping[str, str | np.ndarray]
+        self, seed: int, given: Mapping[str, str | np.ndarray], progress: bool | None = None
     ) -> tuple[float | np.ndarray | None, dict[str, ExportedParameter] | None]:
         """Run this program's machine code: its result and the parameters
         its main exported (None after a run-time error)."""
@@ -486,6 +490,7 @@ class Program:
         runtime = jit.runtime
         address = jit.function_address(compiled.packed_entry)
         runtime.rng_seed(seed)
+        runtime.set_progress(progress)
         runtime.clear_args()
         runtime.lib.noma_exported_clear()
         if compiled.result == "tensor":

@@ -57,6 +57,7 @@ class CellArguments:
     stage: str | None
     cache: bool
     timed: bool
+    progress: bool = True
 
 
 @magics_class
@@ -88,6 +89,11 @@ class NomaMagics(Magics):
     )
     @argument("--no-cache", action="store_true", help="compile even if the compile cache has it")
     @argument("--time", action="store_true", help="report the time of compiling and running")
+    @argument(
+        "--no-progress",
+        action="store_true",
+        help="no progress line for optimize loops that run over a second",
+    )
     @cell_magic
     def noma(self, line: str, cell: str) -> Any:
         """Compile and run the cell as a NOMA program (see docs/notebooks.md)."""
@@ -125,6 +131,7 @@ class NomaMagics(Magics):
             stage=parsed.stage,
             cache=not parsed.no_cache,
             timed=parsed.time,
+            progress=not parsed.no_progress,
         )
 
 
@@ -155,9 +162,9 @@ def run_cell(cell: str, options: CellArguments, namespace: dict[str, Any] | None
             print(_stage_text(program, options.stage))
             return None
         if options.seed is None:
-            result = program.run(args=options.args)
+            result = program.run(args=options.args, progress=options.progress)
         else:
-            result = program.run(seed=options.seed, args=options.args)
+            result = program.run(seed=options.seed, args=options.args, progress=options.progress)
         finished = time.perf_counter()
     except NomaError as error:
         print(error.render(cell), file=sys.stderr)

@@ -85,6 +85,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ExpandOptimizersPass
 
+    def report_progress() -> type[ModulePass]:
+        from noma.passes.report_progress import ReportProgressPass
+
+        return ReportProgressPass
+
     def legalize_growth() -> type[ModulePass]:
         from noma.passes.legalize_growth import LegalizeGrowthPass
 
@@ -135,6 +140,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
     return {
         "autodiff": autodiff,
+        "noma-report-progress": report_progress,
         "expand-optimizers": expand_optimizers,
         "legalize-growth": legalize_growth,
         "export-parameters": export_parameters,
@@ -163,7 +169,7 @@ class Stage:
 STAGES: tuple[Stage, ...] = (
     Stage("noma", ""),
     Stage("autodiff", "autodiff,canonicalize,cse"),
-    Stage("optimizers", "expand-optimizers,canonicalize"),
+    Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
     Stage("loops", "convert-noma-to-loops,canonicalize,cse"),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),

@@ -57,6 +57,12 @@ func.func @elementwise(%x: f64, %y: f64) {
 }
 
 func.func @io_tape_buffers(%x: f64) {
+  // CHECK: noma.progress_begin
+  noma.progress_begin
+  // CHECK-NEXT: noma.progress_step %{{.*}} : f64
+  noma.progress_step %x : f64
+  // CHECK-NEXT: noma.progress_end
+  noma.progress_end
   // CHECK: noma.print %{{.*}} : f64
   noma.print %x : f64
   // CHECK: noma.print_string "hello\0A"

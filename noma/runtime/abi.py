@@ -114,6 +114,12 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_rt_stdout", (), Kind.FILE, _C),
     _fn("noma_rt_stderr", (), Kind.FILE, _C),
     _fn("noma_rt_set_output", (Kind.OUTPUT_FN,), INT, _PYTHON),
+    # progress of optimize loops (noma_progress.c)
+    _fn("noma_progress_begin", (), None, _COMPILED),
+    _fn("noma_progress_step", (F64,), None, _COMPILED),
+    _fn("noma_progress_end", (), None, _COMPILED),
+    _fn("noma_rt_set_progress", (INT,), None, _PYTHON, _C),
+    _fn("noma_rt_progress_interrupt", (), None, _C),
     _fn("noma_check_dims", (STRING, FLAT), None, _COMPILED),
     _fn("noma_alloc_failed", (I64, Kind.C_STRING, I64), None, _LLVM),
     # the random generator

@@ -276,6 +276,12 @@ class NomaRuntime:
     # One process-wide generator shared with compiled code: drawing here
     # advances the stream that JIT-compiled programs draw from.
 
+    def set_progress(self, show: bool | None) -> None:
+        """Whether optimize loops that run over a second show a progress
+        line on stderr: always, never, or (None) when stderr is a terminal
+        the runtime writes to directly."""
+        self.lib.noma_rt_set_progress(-1 if show is None else int(show))
+
     def rng_seed(self, seed: int) -> None:
         """Reseed the generator. The seed is taken modulo 2**64 (so -1 and
         2**64 - 1 are the same seed), as its 64-bit two's-complement bits."""

@@ -50,18 +50,19 @@ def run_program(
     *,
     cache: bool = True,
     verify_each: bool | None = None,
+    progress: bool | None = None,
 ) -> None:
     """`noma run`: compile (or take from the compile cache) and run the
     program, print its output, then main's result; exit status 1 after an
     error, reported as every NOMA tool reports it. `verify_each` as in
-    `noma.compile`."""
+    `noma.compile`, `progress` as in `Program.run`."""
     from noma.compiler import compile
 
     with reported_errors("noma"):
         # The files give the ranks of main's parameters (docs/language.md 13.3).
         program = compile(source, arg_files=args, cache=cache, verify_each=verify_each)
         try:
-            result = program.run(seed=seed, args=args)
+            result = program.run(seed=seed, args=args, progress=progress)
             if isinstance(result, float):
                 program.jit.print_f64(result)
             elif result is not None:

@@ -120,12 +120,25 @@ def run(
         ),
     ] = False,
     verify_each: VerifyEachOption = False,
+    progress: Annotated[
+        bool,
+        typer.Option(
+            "--progress",
+            help="Show the progress line of optimize loops that run over a second even "
+            "when stderr is not a terminal (on a terminal it is always shown).",
+        ),
+    ] = False,
 ) -> None:
     """Compile a program to machine code and run it: prints what the program
     prints, then main's result on the last line. A program compiled before
     runs from the compile cache (see `noma cache`)."""
     run_program(
-        source, seed, _parse_args(arg), cache=not no_cache, verify_each=_verify_each(verify_each)
+        source,
+        seed,
+        _parse_args(arg),
+        cache=not no_cache,
+        verify_each=_verify_each(verify_each),
+        progress=True if progress else None,
     )
 
 

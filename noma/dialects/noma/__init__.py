@@ -12,7 +12,15 @@ from noma.dialects.noma.elementwise import *  # noqa: F403
 from noma.dialects.noma.elementwise import BINARY_OPS, UNARY_OPS
 from noma.dialects.noma.epochs import EPOCH_OPS
 from noma.dialects.noma.files import FILE_OPS
-from noma.dialects.noma.io import AssertOp, PrintOp, PrintStringOp, WarningOp
+from noma.dialects.noma.io import (
+    AssertOp,
+    PrintOp,
+    PrintStringOp,
+    ProgressBeginOp,
+    ProgressEndOp,
+    ProgressStepOp,
+    WarningOp,
+)
 from noma.dialects.noma.slicing import SLICING_OPS
 from noma.dialects.noma.storage import (
     AllocOp,
@@ -58,6 +66,9 @@ Noma = Dialect(
         PrintStringOp,
         WarningOp,
         AssertOp,
+        ProgressBeginOp,
+        ProgressStepOp,
+        ProgressEndOp,
         TapeNewOp,
         TapePushOp,
         TapePopOp,

@@ -10,6 +10,15 @@ with `{0}` replaced by the operand in shortest round-trip form; the location
 is the op's own. `noma.assert` stops the program with
 `file:line:col: runtime error: <text>` (exit status 1) when its condition is
 zero, with `{0}` and `{1}` replaced by its values.
+
+    noma.progress_begin
+    noma.progress_step %loss : f64
+    noma.progress_end
+
+mark an optimize loop (`noma-report-progress` puts them there) for the
+runtime's live progress line: the loop starts, an iteration computed this
+objective, the loop ended. They print only when progress is shown (a
+terminal, or `--progress`).
 """
 
 from __future__ import annotations
@@ -107,15 +116,69 @@ class AssertOp(IRDLOperation):
 
     traits = traits_def(WritesProgramOutput())
 
-    assembly_format = (
-        "$condition `,` $text (`(` $values^ `:` type($values) `)`)? attr-dict"
-    )
+    assembly_format = "$condition `,` $text (`(` $values^ `:` type($values) `)`)? attr-dict"
 
     def __init__(
-        self, condition: SSAValue | Operation, text: str, values: Sequence[SSAValue | Operation] = ()
+        self,
+        condition: SSAValue | Operation,
+        text: str,
+        values: Sequence[SSAValue | Operation] = (),
     ):
         super().__init__(operands=[condition, values], properties={"text": StringAttr(text)})
 
     def verify_(self) -> None:
         if len(self.values) > 2:
             raise VerifyException("'noma.assert' reports at most two values")
+
+
+@irdl_op_definition
+class ProgressBeginOp(IRDLOperation):
+    """An optimize loop starts: its progress line may be shown from now on.
+
+    noma.progress_begin
+    """
+
+    name = "noma.progress_begin"
+
+    traits = traits_def(WritesProgramOutput())
+
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__()
+
+
+@irdl_op_definition
+class ProgressStepOp(IRDLOperation):
+    """An iteration of the optimize loop computed this objective.
+
+    noma.progress_step %loss : f64
+    """
+
+    name = "noma.progress_step"
+
+    objective = operand_def(f64)
+
+    traits = traits_def(WritesProgramOutput())
+
+    assembly_format = "$objective attr-dict `:` type($objective)"
+
+    def __init__(self, objective: SSAValue | Operation):
+        super().__init__(operands=[objective])
+
+
+@irdl_op_definition
+class ProgressEndOp(IRDLOperation):
+    """The optimize loop ended: its progress line, if shown, is finished.
+
+    noma.progress_end
+    """
+
+    name = "noma.progress_end"
+
+    traits = traits_def(WritesProgramOutput())
+
+    assembly_format = "attr-dict"
+
+    def __init__(self):
+        super().__init__()

@@ -3,11 +3,13 @@ run-time assertions become calls into the runtime.
 
     noma.print %x : f64                  -> func.call @noma_print_f64(%x)
     noma.print %m : tensor<2x3xf64>      -> func.call @noma_print_tensor(%flat, %shape)
+    noma.progress_step %loss : f64       -> func.call @noma_progress_step(%loss)
 """
 
 from __future__ import annotations
 
 from xdsl.dialects.builtin import f64
+from xdsl.ir import Operation
 from xdsl.pattern_rewriter import PatternRewriter
 from xdsl.rewriter import InsertPoint
 
@@ -19,7 +21,7 @@ from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime, located_text
 
 
-def _builder(op: io.PrintOp | io.PrintStringOp | io.WarningOp | io.AssertOp) -> NomaBuilder:
+def _builder(op: Operation) -> NomaBuilder:
     return NomaBuilder(InsertPoint.before(op), op.location)
 
 
@@ -54,9 +56,22 @@ def _warning(op: io.WarningOp, rewriter: PatternRewriter, runtime: Runtime) -> N
     rewriter.erase(op)
 
 
+def _progress(function: str) -> LoopsRule:
+    """A call of the runtime's `function` with the op's operands."""
+
+    def lower(op: Operation, rewriter: PatternRewriter, runtime: Runtime) -> None:
+        runtime.call(_builder(op), function, list(op.operands), op.location)
+        rewriter.erase(op)
+
+    return LoopsRule(on_scalars=lower)
+
+
 RULES = {
     io.PrintOp: LoopsRule(on_tensors=_print_tensor, on_scalars=_print_scalar),
     io.PrintStringOp: LoopsRule(on_scalars=_print_string),
     io.AssertOp: LoopsRule(on_scalars=_assert),
     io.WarningOp: LoopsRule(on_scalars=_warning),
+    io.ProgressBeginOp: _progress("noma_progress_begin"),
+    io.ProgressStepOp: _progress("noma_progress_step"),
+    io.ProgressEndOp: _progress("noma_progress_end"),
 }

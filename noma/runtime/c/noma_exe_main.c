@@ -35,6 +35,7 @@ typedef struct {
     uint64_t seed;
     exe_arg *args;    /* room for argc entries */
     int nargs;
+    int progress;     /* --progress: show the progress line even off a terminal */
 } exe_options;
 
 /* What parse_options decided. */
@@ -50,7 +51,7 @@ static const char *program_name(int argc, char **argv)
 
 static void print_usage(FILE *f, const char *prog)
 {
-    fprintf(f, "usage: %s [--seed N] [--arg NAME=FILE]...\n", prog);
+    fprintf(f, "usage: %s [--seed N] [--arg NAME=FILE]... [--progress]\n", prog);
 }
 
 static void print_help(const char *prog)
@@ -66,6 +67,8 @@ static void print_help(const char *prog)
            "                    N and N + 2^64 are the same seed (default 0x%X)\n"
            "  --arg NAME=FILE   the file for main's parameter NAME (repeatable;\n"
            "                    the last one for a name wins)\n"
+           "  --progress        show the progress line of optimize loops running\n"
+           "                    over a second even when stderr is not a terminal\n"
            "  -h, --help        show this message and exit\n"
            "\n"
            "exit status: 0 on success, 1 after a run-time error, 2 for a bad\n"
@@ -186,6 +189,10 @@ static parse_result parse_options(int argc, char **argv, exe_options *opts)
         int found;
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0)
             return PARSE_HELP;
+        if (strcmp(arg, "--progress") == 0) {
+            opts->progress = 1;
+            continue;
+        }
         if ((found = option_value(argc, argv, &i, "--seed", &value)) != 0) {
             if (found < 0) {
                 usage_error(opts->prog, "option --seed needs a value");
@@ -353,6 +360,8 @@ static int run_program(const exe_options *opts, void (*packed)(void **),
     int64_t seed;
     memcpy(&seed, &opts->seed, sizeof seed); /* the same bits, as int64 */
     noma_rng_seed(seed);
+    if (opts->progress)
+        noma_rt_set_progress(1);
     hand_over_args(opts);
 
     void *args[1] = {slot};
@@ -391,7 +400,7 @@ int noma_exe_main(int argc, char **argv, void (*packed)(void **),
                   int64_t result_rank, const noma_exe_entry *entry)
 {
     reserve_standard_descriptors();
-    exe_options opts = {program_name(argc, argv), NOMA_DEFAULT_SEED, NULL, 0};
+    exe_options opts = {program_name(argc, argv), NOMA_DEFAULT_SEED, NULL, 0, 0};
     opts.args = calloc(argc > 0 ? (size_t)argc : 1, sizeof(exe_arg));
     if (opts.args == NULL) {
         fprintf(stderr, "%s: error: out of memory\n", opts.prog);

@@ -30,13 +30,17 @@ static noma_output_fn output_fn = NULL;
 static FILE *redirected_out = NULL;
 static FILE *redirected_err = NULL;
 
+/* Whoever asks for a stream is about to print: a progress line on the
+ * screen goes first (noma_progress.c). */
 FILE *noma_rt_stdout(void)
 {
+    noma_rt_progress_interrupt();
     return redirected_out != NULL ? redirected_out : stdout;
 }
 
 FILE *noma_rt_stderr(void)
 {
+    noma_rt_progress_interrupt();
     return redirected_err != NULL ? redirected_err : stderr;
 }
 

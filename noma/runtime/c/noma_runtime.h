@@ -97,6 +97,26 @@ typedef int (*noma_output_fn)(int stream, const char *data, int64_t size);
  * macOS funopen); then nothing changed. */
 int noma_rt_set_output(noma_output_fn write);
 
+/* ---- progress of optimize loops (noma_progress.c) ----------------------- */
+
+/* Around an optimize loop and after each of its steps (`objective` is the
+ * value minimized): once the loop has run for a second, a line on
+ * noma_rt_stderr() shows its iteration count, objective and iterations per
+ * second, redrawn at most ten times a second and ended when the loop ends.  Loops
+ * nested in calls from a loop's body are counted as part of it. */
+void noma_progress_begin(void);
+void noma_progress_step(double objective);
+void noma_progress_end(void);
+
+/* Whether loops show progress: 1 always, 0 never, -1 (the default) when
+ * stderr is a terminal and not redirected by noma_rt_set_output.  Called
+ * before each run: it also forgets a loop that a run-time error left. */
+void noma_rt_set_progress(int mode);
+
+/* Called before anything is printed: a progress line on the screen is
+ * cleared (a terminal) or ended with a newline, and drawn again later. */
+void noma_rt_progress_interrupt(void);
+
 /* ---- diagnostics ------------------------------------------------------- */
 
 /* In the texts below, "{{" stands for a literal "{": the compiler writes the
