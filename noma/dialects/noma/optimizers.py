@@ -40,10 +40,10 @@ from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
 
 HYPER_OPERANDS: Mapping[str, float] = {"lr": 0.01, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
-"""The operands of `noma.optimize` that carry hyper-parameters, each with
-the value it takes when the chosen optimizer does not use it (and the
-default of the hyper-parameters it carries, unless their entry says
-otherwise)."""
+"""The operands of `noma.optimize` that carry hyper-parameters, in the op's
+operand order, each with the value it takes when the chosen optimizer does
+not use it (and the default of the hyper-parameters it carries, unless their
+entry says otherwise)."""
 
 STEP_SLOT = "t"
 """The state slot counting a parameter's steps (an f64)."""
