@@ -7,7 +7,7 @@ Registered under the `pygments.lexers` entry point of pyproject.toml (name
 and noma.frontend.lexer: the keywords are that lexer's `KEYWORDS`, and the
 built-in names are those of noma.frontend.builtins (a test keeps the two
 lists equal; they are spelled out here so that highlighting imports neither
-xDSL nor the dialect).
+xDSL nor the dialect); an optimizer is the name after `with`.
 """
 
 from __future__ import annotations
@@ -43,9 +43,6 @@ BUILTIN_FUNCTIONS = (
 STATEMENT_BUILTINS = ("reset_optimizer",)
 """Built-in statement-like calls that are not reserved words."""
 
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
-"""noma.frontend.builtins.OPTIMIZER_NAMES, used after `with`."""
-
 TYPE_NAMES = ("f64", "f32", "i32", "i64")
 """The types `as` accepts."""
 
@@ -76,12 +73,15 @@ class NomaLexer(RegexLexer):
             ),
             (r"[0-9]+", Number.Integer),
             (r"(fn)(\s+)([A-Za-z_][A-Za-z0-9_]*)", bygroups(Keyword, Whitespace, Name.Function)),
+            # The optimizer is the name after `with` (the table of optimizers
+            # lives in the dialect, which highlighting does not import).
+            (r"(with)(\s+)([A-Za-z_][A-Za-z0-9_]*)", bygroups(Keyword, Whitespace, Name.Builtin)),
             (words(DECLARATIONS, suffix=_IDENT_END), Keyword.Declaration),
             (words(TYPE_NAMES, suffix=_IDENT_END), Keyword.Type),
             (words(sorted(KEYWORDS - set(DECLARATIONS)), suffix=_IDENT_END), Keyword),
             (words(PSEUDO_KEYWORDS, suffix=_IDENT_END), Keyword.Pseudo),
             (
-                words(BUILTIN_FUNCTIONS + STATEMENT_BUILTINS + OPTIMIZERS, suffix=_IDENT_END),
+                words(BUILTIN_FUNCTIONS + STATEMENT_BUILTINS, suffix=_IDENT_END),
                 Name.Builtin,
             ),
             (r"[A-Za-z_][A-Za-z0-9_]*", Name),

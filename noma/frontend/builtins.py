@@ -16,7 +16,7 @@ class Builtin:
     min_args: int
     max_args: int | None
     """None: any number (at least `min_args`)."""
-    op: type[ew.UnaryOp] | type[ew.BinaryOp] | None = None
+    op: type[ew.UnaryOp | ew.BinaryOp] | None = None
     """The elementwise op it maps to, when it is one."""
     milestone: str | None = None
     """Set when the frontend accepts the call but code generation for it
@@ -77,5 +77,3 @@ RANDOM_BUILTINS = (
     "he_init",
 )
 """Built-ins that draw from the program's seeded generator."""
-
-OPTIMIZER_NAMES = ("sgd", "adam", "rmsprop")

@@ -258,7 +258,13 @@ class Parser(ExpressionParser):
 
     def parse_optimizer_spec(self) -> ast.OptimizerSpec:
         """spec := NAME '(' args ')', e.g. `adam(0.01)` or `adam(lr=0.01)`."""
-        name = self.expect_ident("an optimizer name after 'with' (sgd, adam or rmsprop)")
+        if self.peek().kind is not TokenKind.IDENT:
+            # The table brings in the dialect: read only on this error path.
+            from noma.dialects.noma.optimizers import listed, optimizer_names
+
+            names = listed(optimizer_names(), " or ")
+            raise self.expected(f"an optimizer name after 'with' ({names})")
+        name = self.advance()
         opener = self.expect("(", f"after the optimizer name '{name.text}'")
         args, kwargs = self.parse_call_args(opener)
         return ast.OptimizerSpec(name.loc, name.text, args, kwargs)

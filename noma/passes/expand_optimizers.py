@@ -71,11 +71,11 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.creation import FillOp
 from noma.dialects.noma.epochs import epoch_end_of
 from noma.dialects.noma.io import AssertOp, WarningOp
+from noma.dialects.noma.optimizers import OPTIMIZERS, STEP_SLOT, Step, moment_slots
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
 from noma.dialects.noma.tensor_ops import CastOp
@@ -157,46 +157,34 @@ def _pass_budget(
     return Budget(stop, go_on, keep_going, done)
 
 
-@dataclass
-class Hyper:
-    lr: SSAValue
-    beta1: SSAValue
-    beta2: SSAValue
-    eps: SSAValue
-
-
-def emit_step(b: NomaBuilder, optimizer: str, param: SSAValue, grad: SSAValue, h: Hyper) -> None:
-    """One optimizer step on `param` with gradient `grad`; the textbook
-    update rules, with Adam's bias correction by the parameter's own step
-    count."""
+def emit_step(b: NomaBuilder, op: OptimizeOp, param: SSAValue, grad: SSAValue) -> None:
+    """One step of `op`'s optimizer on `param` with gradient `grad`: count
+    the step, read the parameter, and write back the value the optimizer's
+    update rule (`noma.dialects.noma.optimizers`) computes."""
+    optimizer = OPTIMIZERS[op.optimizer.data]
     one = b.constant(1.0)
-    step = b.add(b.insert(StateReadOp(param, "t")).value, one)
-    b.insert(StateWriteOp(step, param, "t"))
+    step = b.add(b.insert(StateReadOp(param, STEP_SLOT)).value, one)
+    b.insert(StateWriteOp(step, param, STEP_SLOT))
     grad = _known_shape(grad)
 
-    def read(op: ReadOp | StateReadOp) -> SSAValue:
+    def read(read_op: ReadOp | StateReadOp) -> SSAValue:
         # The gradient has the parameter's shape: the step works at the
         # shape known statically for this iteration, if any.
-        value = b.insert(op).results[0]
+        value = b.insert(read_op).results[0]
         return value if value.type == grad.type else b.insert(CastOp(value, grad.type)).result
 
+    def read_state(slot: str) -> SSAValue:
+        assert slot in optimizer.moments, f"{optimizer.name} declares no state '{slot}'"
+        return read(StateReadOp(param, slot))
+
+    def write_state(slot: str, value: SSAValue) -> None:
+        assert slot in optimizer.moments, f"{optimizer.name} declares no state '{slot}'"
+        b.insert(StateWriteOp(value, param, slot))
+
+    hyper = {h.keyword: op.hyper_operand(h.operand) for h in optimizer.hyper}
     value = read(ReadOp(param))
-    if optimizer == "sgd":
-        update = b.mul(h.lr, grad)
-    elif optimizer == "rmsprop":
-        v = _decayed(b, read(StateReadOp(param, "v")), b.mul(grad, grad), h.beta2)
-        b.insert(StateWriteOp(v, param, "v"))
-        update = b.div(b.mul(h.lr, grad), b.add(b.unary(ew.SqrtOp, v), h.eps))
-    else:
-        assert optimizer == "adam"
-        m = _decayed(b, read(StateReadOp(param, "m")), grad, h.beta1)
-        v = _decayed(b, read(StateReadOp(param, "v")), b.mul(grad, grad), h.beta2)
-        b.insert(StateWriteOp(m, param, "m"))
-        b.insert(StateWriteOp(v, param, "v"))
-        m_hat = b.div(m, b.sub(one, b.binary(ew.PowOp, h.beta1, step)))
-        v_hat = b.div(v, b.sub(one, b.binary(ew.PowOp, h.beta2, step)))
-        update = b.div(b.mul(h.lr, m_hat), b.add(b.unary(ew.SqrtOp, v_hat), h.eps))
-    b.insert(WriteOp(b.sub(value, update), param))
+    new_value = optimizer.update(Step(b, value, grad, step, hyper, read_state, write_state))
+    b.insert(WriteOp(new_value, param))
 
 
 def _known_shape(grad: SSAValue) -> SSAValue:
@@ -207,11 +195,6 @@ def _known_shape(grad: SSAValue) -> SSAValue:
     if isinstance(owner, CastOp) and is_static(shape_of(owner.source.type)):
         return owner.source
     return grad
-
-
-def _decayed(b: NomaBuilder, average: SSAValue, sample: SSAValue, beta: SSAValue) -> SSAValue:
-    """`beta * average + (1 - beta) * sample`"""
-    return b.add(b.mul(beta, average), b.mul(b.sub(b.constant(1.0), beta), sample))
 
 
 class ExpandOptimize(RewritePattern):
@@ -230,7 +213,6 @@ class ExpandOptimize(RewritePattern):
         until = op.until
         params, grads = list(minimize.params), list(minimize.grads)
         n_next = len(until.next)
-        hyper = Hyper(op.lr, op.beta1, op.beta2, op.eps)
         # Only exports used after the loop leave it: the others, and the
         # gradients, stay inside one iteration, so their buffers never outlive it.
         export_results = op.res[n_next:]
@@ -251,7 +233,7 @@ class ExpandOptimize(RewritePattern):
         if epoch_end is None:
             budget = _step_budget(b, iteration, until.condition, op.max_iterations)
             # The step, then the growth the body requested, unless the loop stops.
-            step = self._step(op, params, grads, hyper, growth)
+            step = self._step(op, params, grads, growth)
             b.insert(scf.IfOp(budget.go_on, [], Region(step)))
         else:
             iteration.name_hint = "passes"
@@ -259,7 +241,7 @@ class ExpandOptimize(RewritePattern):
             # body: what follows (the end of the pass, `until`) sees the step.
             at_mark = NomaBuilder(InsertPoint.before(epoch_end), op.location)
             for param, grad in zip(params, grads):
-                emit_step(at_mark, op.optimizer.data, param, grad, hyper)
+                emit_step(at_mark, op, param, grad)
             budget = _pass_budget(b, iteration, until.condition, op.max_iterations, epoch_end.last)
             rewriter.erase(epoch_end)
             if growth:
@@ -322,14 +304,13 @@ class ExpandOptimize(RewritePattern):
         op: OptimizeOp,
         params: list[SSAValue],
         grads: list[SSAValue],
-        hyper: Hyper,
         growth: list[Operation],
     ) -> Block:
         """A block with one optimizer step, then `growth`, then a yield."""
         step = Block()
         sb = NomaBuilder(InsertPoint.at_end(step), op.location)
         for param, grad in zip(params, grads):
-            emit_step(sb, op.optimizer.data, param, grad, hyper)
+            emit_step(sb, op, param, grad)
         for after in growth:
             step.add_op(after)
         sb.insert(scf.YieldOp())
@@ -380,9 +361,9 @@ class ExpandResetOptimizer(RewritePattern):
         for param in op.params:
             value = b.insert(ReadOp(param)).value
             zeros = b.zeros_like(value)
-            b.insert(StateWriteOp(zeros, param, "m"))
-            b.insert(StateWriteOp(zeros, param, "v"))
-            b.insert(StateWriteOp(b.constant(0.0), param, "t"))
+            for slot in moment_slots():
+                b.insert(StateWriteOp(zeros, param, slot))
+            b.insert(StateWriteOp(b.constant(0.0), param, STEP_SLOT))
         rewriter.erase(op)
 
 

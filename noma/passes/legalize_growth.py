@@ -45,6 +45,7 @@ from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.creation import DimOp, FillOp, InsertOverlapOp, RandomOp
 from noma.dialects.noma.io import AssertOp
+from noma.dialects.noma.optimizers import moment_slots
 from noma.dialects.noma.storage import (
     ReadOp,
     ReallocOp,
@@ -57,9 +58,6 @@ from noma.dialects.noma.types import ParamType
 
 DEFAULT_INIT = ("normal", 0.0, 0.3)
 """The default init policy of new parameter elements: normal(0, 0.3)."""
-
-MOMENT_SLOTS = ("m", "v")
-"""Optimizer state shaped like the parameter; `t` is a scalar and goes on."""
 
 
 def truncated_dims(b: NomaBuilder, dims: list[SSAValue]) -> list[SSAValue]:
@@ -122,7 +120,8 @@ class LegalizeRealloc(RewritePattern):
         wb = NomaBuilder(InsertPoint.at_end(work), op.location)
         wb.insert(WriteOp(resized(wb, old, new_elements(wb, op, dims)), op.handle, resize=True))
         if isinstance(op.handle.type, ParamType):
-            for slot in MOMENT_SLOTS:
+            # The moments are shaped like the parameter; the step count goes on.
+            for slot in moment_slots():
                 moments = wb.insert(StateReadOp(op.handle, slot)).value
                 zeros = wb.insert(FillOp(dims, wb.constant(0.0), moments.type)).result
                 wb.insert(StateWriteOp(resized(wb, moments, zeros), op.handle, slot, resize=True))

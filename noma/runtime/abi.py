@@ -93,6 +93,10 @@ def _fn(
     return RuntimeFunction(name, params, result, frozenset(callers))
 
 
+IO_PACKED_PREFIX = "noma_io_packed_"
+"""`noma_io_packed_<f>(void **args)`: file function `f` called through the
+packed convention, by the executable's driver and the JIT's `io_invoke`."""
+
 _COMPILED, _LLVM, _PYTHON, _C = Caller.COMPILED, Caller.LLVM, Caller.PYTHON, Caller.C
 F64, I64, INT = Kind.F64, Kind.I64, Kind.INT
 STRING, FLAT, SHAPE = Kind.STRING, Kind.FLAT, Kind.SHAPE
@@ -158,7 +162,7 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     # The packed wrappers the executable's driver calls file functions
     # through, and the driver itself (noma_exe_main.h).
     *(
-        _fn(f"noma_io_packed_{name}", (Kind.PACKED_ARGS,), None, _C)
+        _fn(IO_PACKED_PREFIX + name, (Kind.PACKED_ARGS,), None, _C)
         for name in (
             "load_csv",
             "load_safetensors",

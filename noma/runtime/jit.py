@@ -361,7 +361,8 @@ class NomaRuntime:
         """Call ``noma_io_packed_<function>`` under the trampoline with the
         given ctypes values (one per C parameter, a result slot last, in
         noma_io.h's order); 0 on success, 1 after a runtime error."""
-        fn = ctypes.cast(getattr(self.lib, f"noma_io_packed_{function}"), ctypes.c_void_p)
+        packed = abi.BY_NAME[abi.IO_PACKED_PREFIX + function].name
+        fn = ctypes.cast(getattr(self.lib, packed), ctypes.c_void_p)
         return self.invoke(int(fn.value or 0), [ctypes.pointer(v) for v in values])
 
     def _io_call(self, function: str, values: Sequence[Any]) -> None:

@@ -84,3 +84,35 @@ def test_the_loops_lowering_declares_what_compiled_code_calls() -> None:
     from noma.lowering.noma_to_loops.runtime import RUNTIME_FUNCTIONS
 
     assert sorted(RUNTIME_FUNCTIONS) == sorted(f.name for f in abi.called_by(abi.Caller.COMPILED))
+
+
+_LLVM_C_TYPES = {"i64": "int64_t", "i32": "int", "f64": "double", "!llvm.ptr": "pointer"}
+
+
+@pytest.mark.parametrize("function", abi.called_by(abi.Caller.LLVM), ids=lambda f: f.name)
+def test_the_llvm_lowering_types_its_runtime_calls_from_the_table(
+    function: abi.RuntimeFunction,
+) -> None:
+    from noma.lowering.to_llvm.runtime import runtime_function_type
+
+    llvm_type = runtime_function_type(function.name)
+    inputs = [_LLVM_C_TYPES[str(t)] for t in llvm_type.inputs]
+    expected = ["pointer" if c.endswith("*") else c for c in function.c_params]
+    assert inputs == expected
+    assert (function.result is None) == (str(llvm_type.output) == "!llvm.void")
+
+
+def test_a_lowered_program_declares_the_malloc_guard_as_the_table_says() -> None:
+    from xdsl.dialects import llvm
+
+    import noma
+    from noma.lowering.to_llvm.runtime import runtime_function_type
+
+    program = noma.compile("fn main() { let t = tensor [1.0, 2.0]; print(t * t); }", cache=False)
+    declared = {
+        op.sym_name.data: op.function_type
+        for op in program.ir("llvm").walk()
+        if isinstance(op, llvm.FuncOp) and op.sym_name.data.startswith("noma_")
+    }
+    assert declared["noma_alloc_failed"] == runtime_function_type("noma_alloc_failed")
+    assert set(declared) <= set(abi.BY_NAME)

@@ -18,11 +18,11 @@ from xdsl.dialects.func import FuncOp
 from xdsl.parser import Parser
 
 from noma import pipeline
-from noma.frontend.irgen import ENTRY_ATTR
 from noma.lowering.translate import translate_to_llvmir
 from noma.passes.autodiff import differentiate_module
 from noma.passes.autodiff.rules import DerivativeRules, default_rules
 from noma.runtime.jit import JitModule
+from noma.symbols import ENTRY_ATTR
 
 
 def parse_module(text: str) -> ModuleOp:

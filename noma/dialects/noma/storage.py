@@ -2,9 +2,10 @@
 
 A `noma.learn` creates a parameter handle; the value is read and written
 explicitly, so that reads inside the training loop see every update. The
-optimizer state (moments `m`, `v` and the step count `t`) is attached to the
-parameter and reached through `noma.state_read`/`noma.state_write`, which the
-optimizer expansion introduces.
+optimizer state (the moments the optimizer table declares, `m` and `v`
+today, and the step count `t`; `noma.dialects.noma.optimizers`) is attached
+to the parameter and reached through `noma.state_read`/`noma.state_write`,
+which the optimizer expansion introduces.
 
     %W = noma.learn "W" %init : f64 -> !noma.param<f64>
     %w = noma.read %W : !noma.param<f64> -> f64
@@ -50,16 +51,13 @@ from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.effects import WritesProgramOutput
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
+from noma.dialects.noma.optimizers import STEP_SLOT, state_slots
 from noma.dialects.noma.types import (
     BufferType,
     ParamType,
     StorageType,
     ValueType,
 )
-
-STATE_SLOTS = ("m", "v", "t")
-"""Optimizer state of a parameter: first and second moments (shaped like the
-parameter) and the step count (an f64 scalar)."""
 
 
 def storage_value_type(handle: Attribute) -> Attribute:
@@ -68,7 +66,9 @@ def storage_value_type(handle: Attribute) -> Attribute:
 
 
 def state_slot_type(param: ParamType, slot: str) -> Attribute:
-    return f64 if slot == "t" else param.value_type
+    """The optimizer state of a parameter (`optimizers.state_slots()`): the
+    moments are shaped like the parameter, the step count is an f64."""
+    return f64 if slot == STEP_SLOT else param.value_type
 
 
 def _rank(t: Attribute) -> int:
@@ -193,10 +193,10 @@ class WriteOp(IRDLOperation):
 
 
 def _verify_slot(op: IRDLOperation, slot: StringAttr) -> None:
-    if slot.data not in STATE_SLOTS:
+    if slot.data not in state_slots():
         raise VerifyException(
             f"'{op.name}': unknown optimizer state slot '{slot.data}', expected one of "
-            f"{', '.join(STATE_SLOTS)}"
+            f"{', '.join(state_slots())}"
         )
 
 

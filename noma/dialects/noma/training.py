@@ -53,9 +53,8 @@ from xdsl.irdl import (
 from xdsl.traits import HasAncestor, HasParent, IsTerminator, RecursiveMemoryEffect
 from xdsl.utils.exceptions import VerifyException
 
+from noma.dialects.noma.optimizers import HYPER_OPERANDS, optimizer_names
 from noma.dialects.noma.types import ParamType, ValueType
-
-OPTIMIZERS = ("sgd", "adam", "rmsprop")
 
 AFTER_STEP_ATTR = "noma.after_step"
 """Marks an op of an optimize body that runs after the iteration's step."""
@@ -63,9 +62,12 @@ AFTER_STEP_ATTR = "noma.after_step"
 
 @irdl_op_definition
 class OptimizeOp(IRDLOperation):
-    """The optimize loop. `beta2` is the second-moment decay of Adam and the
-    decay of RMSprop; `beta1` is Adam's first-moment decay. `max_iterations`
-    bounds the number of iterations (of passes, for mini-batch training)."""
+    """The optimize loop. `optimizer` names an entry of the optimizer table
+    (`noma.dialects.noma.optimizers`), which says which of the operands `lr`,
+    `beta1`, `beta2`, `eps` carry its hyper-parameters: `beta2` is the
+    second-moment decay of Adam and the decay of RMSprop; `beta1` is Adam's
+    first-moment decay. `max_iterations` bounds the number of iterations (of
+    passes, for mini-batch training)."""
 
     name = "noma.optimize"
 
@@ -109,6 +111,17 @@ class OptimizeOp(IRDLOperation):
             properties={"optimizer": StringAttr(optimizer)},
         )
 
+    def hyper_operand(self, name: str) -> SSAValue:
+        """The operand `name` (a key of HYPER_OPERANDS: `lr`, `beta1`, ...)."""
+        assert name in HYPER_OPERANDS, name
+        operands: dict[str, SSAValue] = {
+            "lr": self.lr,
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "eps": self.eps,
+        }
+        return operands[name]
+
     @property
     def until(self) -> UntilOp:
         terminator = self.body.block.last_op
@@ -116,10 +129,10 @@ class OptimizeOp(IRDLOperation):
         return terminator
 
     def verify_(self) -> None:
-        if self.optimizer.data not in OPTIMIZERS:
+        if self.optimizer.data not in optimizer_names():
             raise VerifyException(
                 f"unknown optimizer '{self.optimizer.data}', expected one of "
-                f"{', '.join(OPTIMIZERS)}"
+                f"{', '.join(optimizer_names())}"
             )
         block = self.body.block
         if [a.type for a in block.args] != [v.type for v in self.inits]:

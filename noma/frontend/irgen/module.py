@@ -36,14 +36,7 @@ from noma.frontend.diagnostics import NomaError, SourceLoc
 from noma.frontend.irgen.function import FunctionGen
 from noma.frontend.irgen.returns import ResultTypeRetry
 from noma.frontend.verify import verify
-
-ENTRY_ATTR = "noma.entry"
-"""Marks `main`: the lowering emits a packed entry point for it."""
-
-SYMBOL_PREFIX = "fn."
-"""User function `f` is the symbol `@fn.f`: a name no C or libm symbol can
-have, so a NOMA function called `malloc`, `tanh` or `main` never captures the
-calls that the runtime and LLVM's intrinsics make."""
+from noma.symbols import ENTRY_ATTR, SYMBOL_PREFIX
 
 
 @dataclass(frozen=True)

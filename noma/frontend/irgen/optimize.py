@@ -13,9 +13,15 @@ from xdsl.dialects.builtin import f64
 from xdsl.ir import Attribute, Block, Region, SSAValue
 
 from noma.dialects.noma import storage
+from noma.dialects.noma.optimizers import (
+    DEFAULT_OPTIMIZER,
+    HYPER_OPERANDS,
+    OPTIMIZERS,
+    listed,
+    optimizer_names,
+)
 from noma.dialects.noma.training import MinimizeOp, OptimizeOp, UntilOp
 from noma.frontend import ast
-from noma.frontend.builtins import OPTIMIZER_NAMES
 from noma.frontend.diagnostics import SourceLoc
 from noma.frontend.irgen.context import GenContext, OptimizeContext, StatementTable
 from noma.frontend.irgen.control_flow import ControlFlowGen
@@ -33,30 +39,14 @@ from noma.frontend.irgen.scope import (
 from noma.frontend.irgen.statements import StatementGen
 from noma.frontend.irgen.tensors import constant_of, require_scalar
 
-HYPER = ("lr", "beta1", "beta2", "eps", "max_iterations")
+HYPER = (*HYPER_OPERANDS, "max_iterations")
+"""The operands of `noma.optimize` that the `with` clause, the compatible
+variables or the defaults give, in its order. Which optimizer takes which,
+under what keywords, is the optimizer table's (`noma.dialects.noma.optimizers`)."""
 
-POSITIONAL: dict[str, tuple[str, ...]] = {
-    "sgd": ("lr",),
-    "adam": ("lr", "beta1", "beta2", "eps"),
-    "rmsprop": ("lr", "beta2", "eps"),
-}
-"""The positional arguments of each optimizer in the `with` clause. RMSprop's
-`beta` is its second-moment decay, `beta2` in the IR."""
-
-_LR = {"lr": "lr", "learning_rate": "lr"}
-_EPS = {"eps": "eps", "epsilon": "eps"}
-_MAX = {
-    "max_iterations": "max_iterations",
-    "max_iter": "max_iterations",
-    "iterations": "max_iterations",
-}
-
-KEYWORDS: dict[str, dict[str, str]] = {
-    "sgd": {**_LR, **_MAX},
-    "adam": {**_LR, "beta1": "beta1", "beta2": "beta2", **_EPS, **_MAX},
-    "rmsprop": {**_LR, "beta": "beta2", **_EPS, **_MAX},
-}
-"""Keyword arguments each optimizer accepts, and the hyper-parameter each sets."""
+MAX_ITERATIONS_KEYWORDS = ("max_iterations", "max_iter", "iterations")
+"""Keywords every optimizer takes for the step limit, a property of the loop."""
+DEFAULT_MAX_ITERATIONS = 1000
 
 COMPATIBLE_VARIABLES: dict[str, tuple[str, ...]] = {
     "lr": ("learning_rate", "lr"),
@@ -65,17 +55,8 @@ COMPATIBLE_VARIABLES: dict[str, tuple[str, ...]] = {
     "eps": ("epsilon", "eps"),
     "max_iterations": ("max_iterations", "max_iter", "iterations"),
 }
-
-DEFAULTS: dict[str, float] = {
-    "lr": 0.01,
-    "beta1": 0.9,
-    "beta2": 0.999,
-    "eps": 1e-8,
-    "max_iterations": 1000,
-}
-RMSPROP_DEFAULT_BETA = 0.9
-
-OPTIMIZER_CODES = {1: "sgd", 2: "adam", 3: "rmsprop"}
+"""The variables in scope that give each operand when there is no `with`
+clause (LANGUAGE.md section 5), first found first."""
 
 
 @dataclass
@@ -255,24 +236,26 @@ class OptimizeGen:
 
     def choose_optimizer(self, stmt: ast.Optimize) -> OptimizerChoice:
         ctx = self.ctx
-        given: dict[str, ast.Expr] = {}
+        given: dict[str, ast.Expr] = {}  # by operand of `noma.optimize`
         spec = stmt.optimizer
         if spec is not None:
-            if spec.name not in OPTIMIZER_NAMES:
+            optimizer = OPTIMIZERS.get(spec.name)
+            if optimizer is None:
                 raise ctx.error(
                     spec.loc,
-                    f"unknown optimizer '{spec.name}' (expected {', '.join(OPTIMIZER_NAMES)})",
+                    f"unknown optimizer '{spec.name}' (expected {', '.join(optimizer_names())})",
                 )
             name = spec.name
-            positional = POSITIONAL[name]
+            positional = optimizer.positional
             if len(spec.args) > len(positional):
                 raise ctx.error(
                     spec.args[len(positional)].loc,
                     f"{name} takes at most {len(positional)} positional argument"
                     f"{'' if len(positional) == 1 else 's'} ({', '.join(positional)})",
                 )
-            given.update(zip(positional, spec.args))
-            accepted = KEYWORDS[name]
+            given.update((h.operand, arg) for h, arg in zip(optimizer.hyper, spec.args))
+            accepted = {k: h.operand for k, h in optimizer.keywords().items()}
+            accepted.update((k, "max_iterations") for k in MAX_ITERATIONS_KEYWORDS)
             for key, value in spec.kwargs:
                 if key not in accepted:
                     raise ctx.error(
@@ -285,6 +268,7 @@ class OptimizeGen:
         else:
             name = self.optimizer_from_variables(stmt.loc)
 
+        defaults = {h.operand: h.default_value for h in OPTIMIZERS[name].hyper}
         hyper: dict[str, SSAValue] = {}
         for h in HYPER:
             if h in given:
@@ -301,7 +285,12 @@ class OptimizeGen:
             if variable is not None:
                 hyper[h] = variable
                 continue
-            default = RMSPROP_DEFAULT_BETA if (name, h) == ("rmsprop", "beta2") else DEFAULTS[h]
+            # An operand the optimizer does not use still gets a value.
+            default = (
+                DEFAULT_MAX_ITERATIONS
+                if h == "max_iterations"
+                else defaults.get(h, HYPER_OPERANDS[h])
+            )
             with ctx.at(stmt.loc):
                 hyper[h] = ctx.constant(default)
         return OptimizerChoice(name, hyper)
@@ -315,22 +304,22 @@ class OptimizeGen:
         return None
 
     def optimizer_from_variables(self, loc: SourceLoc) -> str:
-        """`optimizer` (1 SGD, 2 Adam, 3 RMSprop), else `use_adam` /
-        `use_rmsprop` (non-zero selects), else SGD. The choice shapes the
-        generated code, so these variables must be compile-time constants."""
+        """`optimizer` (an optimizer's code: 1 SGD, 2 Adam, 3 RMSprop), else
+        the first optimizer whose selecting variable (`use_adam`, ...) is
+        non-zero, else SGD. The choice shapes the generated code, so these
+        variables must be compile-time constants."""
         ctx = self.ctx
         code = self.constant_variable("optimizer", loc)
         if code is not None:
-            if code not in OPTIMIZER_CODES:
-                raise ctx.error(
-                    loc, f"`optimizer` must be 1 (SGD), 2 (Adam) or 3 (RMSprop), got {code:g}"
-                )
-            return OPTIMIZER_CODES[int(code)]
-        if self.constant_variable("use_adam", loc):
-            return "adam"
-        if self.constant_variable("use_rmsprop", loc):
-            return "rmsprop"
-        return "sgd"
+            by_code = {o.code: o for o in OPTIMIZERS.values()}
+            if code not in by_code:
+                choices = [f"{o.code} ({o.title})" for o in OPTIMIZERS.values()]
+                raise ctx.error(loc, f"`optimizer` must be {listed(choices, ' or ')}, got {code:g}")
+            return by_code[int(code)].name
+        for optimizer in OPTIMIZERS.values():
+            if optimizer.selected_by and self.constant_variable(optimizer.selected_by, loc):
+                return optimizer.name
+        return DEFAULT_OPTIMIZER
 
     def constant_variable(self, name: str, loc: SourceLoc) -> float | None:
         ctx = self.ctx

@@ -1,9 +1,10 @@
 """Storage of parameters and buffers as memrefs: the cells, slots and flags
 that the storage op rules (`storage.py`) build on.
 
-A parameter handle becomes its slots: the value, the moments `m` and `v`, the
-step count `t` (a rank-0 buffer), bundled by an `unrealized_conversion_cast`
-that the ops using the handle look through. A parameter of static shape owns
+A parameter handle becomes its slots: the value, the moments of the
+optimizer table (`m` and `v`), the step count `t` (a rank-0 buffer),
+bundled by an `unrealized_conversion_cast` that the ops using the handle
+look through. A parameter of static shape owns
 buffers of that shape, allocated at the function's entry and freed at its
 return.
 
@@ -37,7 +38,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
-from noma.dialects.noma import storage
+from noma.dialects.noma import optimizers, storage
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.types import BufferType
@@ -47,9 +48,18 @@ from noma.lowering.noma_to_loops.loops import LoopLowering, memref_type
 if TYPE_CHECKING:
     from noma.lowering.noma_to_loops.bufferize import Bufferizer
 
-PARAM_SLOTS = ("value", "m", "v", "t")
 BUFFER_SLOTS = ("value", "alive")
-TENSOR_SLOTS = ("value", "m", "v")
+
+
+def param_slots() -> tuple[str, ...]:
+    """A parameter's buffers: its value, the moments of the optimizer table
+    (shaped like the value), then the step count."""
+    return ("value", *optimizers.moment_slots(), optimizers.STEP_SLOT)
+
+
+def tensor_slots() -> tuple[str, ...]:
+    """The slots shaped like the storage's value."""
+    return ("value", *optimizers.moment_slots())
 
 
 def slots_of(handle_type: Attribute) -> tuple[str, ...]:
@@ -58,7 +68,7 @@ def slots_of(handle_type: Attribute) -> tuple[str, ...]:
     buffer's value and flag."""
     if isinstance(handle_type, BufferType):
         return BUFFER_SLOTS
-    return (*PARAM_SLOTS, "alive") if is_resizable(handle_type) else PARAM_SLOTS
+    return (*param_slots(), "alive") if is_resizable(handle_type) else param_slots()
 
 
 def is_cell(buffer: SSAValue) -> bool:
@@ -111,7 +121,7 @@ class StorageCells:
         eb = self.bz.entry_builder(op)
         slots: list[SSAValue] = []
         for slot in slots_of(handle_type):
-            if slot in TENSOR_SLOTS:
+            if slot in tensor_slots():
                 slots.append(eb.insert(memref.AllocaOp.get(value_type, shape=[])).memref)
             else:
                 element = i1 if slot == "alive" else f64
@@ -149,7 +159,7 @@ class StorageCells:
         block = Block()
         rb = NomaBuilder(InsertPoint.at_end(block), op.location)
         for slot in slots_of(handle.type):
-            if slot in TENSOR_SLOTS:
+            if slot in tensor_slots():
                 rb.insert(memref.DeallocOp.get(slot_buffer(handle, slot, rb)))
         rb.insert(scf.YieldOp())
         b.insert(scf.IfOp(alive, [], Region(block)))

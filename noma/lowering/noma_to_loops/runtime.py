@@ -33,6 +33,9 @@ from xdsl.rewriter import InsertPoint
 from noma.frontend.diagnostics import op_loc
 from noma.runtime import abi
 
+STRING_GLOBALS = "__noma_str"
+"""The `memref.global`s holding the module's strings: `__noma_str<n>`."""
+
 STRING = MemRefType(i8, [DYNAMIC_INDEX])
 SHAPE = MemRefType(i64, [DYNAMIC_INDEX])
 FLAT = MemRefType(f64, [DYNAMIC_INDEX])
@@ -80,7 +83,7 @@ class Runtime:
         }
         self.strings: dict[str, str] = {}
         for op in module.ops:
-            if isinstance(op, memref.GlobalOp) and op.sym_name.data.startswith("__noma_str"):
+            if isinstance(op, memref.GlobalOp) and op.sym_name.data.startswith(STRING_GLOBALS):
                 self.strings.setdefault(_global_text(op), op.sym_name.data)
 
     def call(
@@ -166,7 +169,7 @@ class Runtime:
         data = text.encode("utf-8")
         symbol = self.strings.get(text)
         if symbol is None:
-            symbol = f"__noma_str{len(self.strings)}"
+            symbol = f"{STRING_GLOBALS}{len(self.strings)}"
             self.strings[text] = symbol
             signed = [v - 256 if v > 127 else v for v in data]
             initial = DenseIntOrFPElementsAttr.from_list(TensorType(i8, [len(data)]), signed)

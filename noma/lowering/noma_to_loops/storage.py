@@ -1,9 +1,9 @@
 """Loops of the storage ops (`dialects/noma/storage.py`): parameters and
 buffers as memrefs.
 
-A scalar parameter becomes four rank-0 buffers (value, moments `m` and `v`,
-step count `t`) on the stack in the function's entry block, so that LLVM can
-keep them in registers; a tensor parameter of static shape owns heap buffers
+A scalar parameter becomes rank-0 buffers (value, the moments of the
+optimizer table, `m` and `v`, step count `t`) on the stack in the
+function's entry block, so that LLVM can keep them in registers; a tensor parameter of static shape owns heap buffers
 allocated at the function's entry and freed at its return; resizable storage
 (a reallocated parameter, every `alloc` buffer) lives in cells
 (`cells.py`). The handle is an `unrealized_conversion_cast` of those
@@ -28,16 +28,17 @@ from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma import storage
 from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.optimizers import STEP_SLOT
 from noma.dialects.noma.types import ParamType
 from noma.frontend.diagnostics import NomaError
 from noma.lowering.noma_to_loops.buffers import buffer_dims, storage_unchanged_while_used
 from noma.lowering.noma_to_loops.cells import (
-    PARAM_SLOTS,
-    TENSOR_SLOTS,
     is_resizable,
     op_slot,
+    param_slots,
     slot_buffer,
     slots_of,
+    tensor_slots,
 )
 from noma.lowering.noma_to_loops.loops import LoopLowering, copy_into, is_tensor, memref_type
 from noma.lowering.noma_to_loops.rule import LoopsRule
@@ -54,8 +55,8 @@ def _learn(lw: LoopLowering, op: storage.LearnOp) -> None:
 
 
 def _learn_static(lw: LoopLowering, op: storage.LearnOp) -> None:
-    """Storage of a tensor parameter (value, m, v) and its step count, in
-    the function's entry block; freed when the function returns."""
+    """Storage of a tensor parameter (value and moments) and its step count,
+    in the function's entry block; freed when the function returns."""
     bz = lw.bz
     param_type = op.param.type
     assert isinstance(param_type, ParamType)
@@ -63,17 +64,18 @@ def _learn_static(lw: LoopLowering, op: storage.LearnOp) -> None:
     if not isinstance(t, MemRefType) or DYNAMIC_INDEX in t.get_shape():
         raise NomaError.at_op(op, "parameters of dynamic shape are not supported yet")
     entry = bz.entry_builder(op)
-    buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in range(3)]
-    buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)
-    for buffer in buffers[:3]:
+    shaped = tensor_slots()
+    buffers = [entry.insert(memref.AllocOp.get(f64, shape=t.get_shape())).memref for _ in shaped]
+    buffers.append(entry.insert(memref.AllocaOp.get(f64, shape=[])).memref)  # the step count
+    for buffer in buffers[: len(shaped)]:
         bz.function_end.append(
             lambda b, buffer=buffer: b.insert(memref.DeallocOp.get(buffer))  # type: ignore[misc]
         )
     lw.b.insert(memref.CopyOp(lw.buffer(op.init), buffers[0]))
     dims = [lw.index_constant(d) for d in t.get_shape()]
-    lw.fill(buffers[1], dims, 0.0)
-    lw.fill(buffers[2], dims, 0.0)
-    lw.b.insert(memref.StoreOp.get(lw.f64_constant(0.0), buffers[3], []))
+    for moments in buffers[1 : len(shaped)]:
+        lw.fill(moments, dims, 0.0)
+    lw.b.insert(memref.StoreOp.get(lw.f64_constant(0.0), buffers[-1], []))
     cast = lw.b.insert(UnrealizedConversionCastOp.get(buffers, [param_type]))
     op.param.replace_all_uses_with(cast.results[0])
 
@@ -85,7 +87,7 @@ def _learn_resizable(lw: LoopLowering, op: storage.LearnOp) -> None:
     handle = cells.declare(op, op.param)
     cells.release_before_reuse(handle, b, op)
     dims = lw.dims(op.init)
-    for slot in TENSOR_SLOTS:
+    for slot in tensor_slots():
         buffer = cells.new_buffer(lw, handle, dims)
         if slot == "value":
             copy_into(b, lw.buffer(op.init), buffer)
@@ -94,7 +96,8 @@ def _learn_resizable(lw: LoopLowering, op: storage.LearnOp) -> None:
         cells.store_new(handle, slot, buffer, b)
     owner = handle.owner
     assert isinstance(owner, UnrealizedConversionCastOp)
-    b.insert(memref.StoreOp.get(lw.f64_constant(0.0), owner.inputs[3], []))
+    step_count = owner.inputs[slots_of(handle.type).index(STEP_SLOT)]
+    b.insert(memref.StoreOp.get(lw.f64_constant(0.0), step_count, []))
     cells.set_alive(handle, b, True)
 
 
@@ -179,16 +182,16 @@ def _entry_block(op: Operation) -> Block:
 
 
 def _learn_scalar(op: storage.LearnOp, rewriter: PatternRewriter, _runtime: Runtime) -> None:
-    """`%p = noma.learn "w" %init : f64 -> !noma.param<f64>` -> four
-    `memref.alloca() : memref<f64>` in the entry block, stores of the initial
+    """`%p = noma.learn "w" %init : f64 -> !noma.param<f64>` -> one
+    `memref.alloca() : memref<f64>` per slot in the entry block, stores of the initial
     value and zero state, and a cast standing for the handle."""
     if op.init.type != f64:
         return
     hoisted = NomaBuilder(InsertPoint.at_start(_entry_block(op)), op.location)
-    buffers = [hoisted.insert(memref.AllocaOp.get(f64, shape=[])).memref for _ in PARAM_SLOTS]
+    buffers = [hoisted.insert(memref.AllocaOp.get(f64, shape=[])).memref for _ in param_slots()]
     b = NomaBuilder(InsertPoint.before(op), op.location)
     zero = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
-    for buffer, value in zip(buffers, [op.init, zero, zero, zero]):
+    for buffer, value in zip(buffers, [op.init, *[zero] * (len(buffers) - 1)], strict=True):
         b.insert(memref.StoreOp.get(value, buffer, []))
     cast = b.insert(UnrealizedConversionCastOp.get(buffers, [op.param.type]))
     rewriter.replace(op, [], cast.results)

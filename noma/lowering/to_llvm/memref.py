@@ -58,7 +58,6 @@ from noma.lowering.to_llvm.arith import icmp
 from noma.lowering.to_llvm.descriptor import (
     Descriptor,
     Index,
-    add,
     materialize,
     mul,
     pack,
@@ -67,6 +66,7 @@ from noma.lowering.to_llvm.descriptor import (
     static_offset,
     static_strides,
 )
+from noma.lowering.to_llvm.runtime import runtime_function_type
 from noma.lowering.to_llvm.types import (
     I1,
     I64,
@@ -218,7 +218,7 @@ def guard_allocations(module: ModuleOp) -> None:
     first = body.first_op
     assert first is not None  # the module holds the functions being lowered
     if SymbolTable.lookup_symbol(module, FAILED) is None:
-        failed_type = llvm.LLVMFunctionType([I64, PTR, I64], None)
+        failed_type = runtime_function_type(FAILED)
         body.insert_op_before(
             llvm.FuncOp(FAILED, failed_type, linkage=llvm.LinkageAttr("external")), first
         )
@@ -232,14 +232,17 @@ def guard_allocations(module: ModuleOp) -> None:
 
 
 FAILED = "noma_alloc_failed"
+"""The runtime function a failed allocation calls (declared in noma.runtime.abi)."""
+_WHERE_PREFIX = "__noma_alloc_where"
+"""The constant globals holding the allocations' source locations."""
 
 
 def _add_text_global(module: ModuleOp, text: str) -> str:
     """A private constant byte array holding `text`; its symbol."""
     n = 0
-    while SymbolTable.lookup_symbol(module, f"__noma_alloc_where{n}") is not None:
+    while SymbolTable.lookup_symbol(module, f"{_WHERE_PREFIX}{n}") is not None:
         n += 1
-    symbol = f"__noma_alloc_where{n}"
+    symbol = f"{_WHERE_PREFIX}{n}"
     data = text.encode("utf-8")
     signed = [v - 256 if v > 127 else v for v in data]
     value = DenseIntOrFPElementsAttr.from_list(TensorType(i8, [len(data)]), signed)

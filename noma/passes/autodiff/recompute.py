@@ -35,6 +35,7 @@ from noma.dialects.noma.effects import writes_only_program_output
 from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.sweep import AutodiffContext
+from noma.symbols import ENTRY_ATTR
 
 
 class Recompute(enum.Enum):
@@ -151,7 +152,7 @@ def pure_function(ctx: AutodiffContext, callee: str) -> str:
     ctx.pure_functions[name] = name
     copy = original.clone()
     copy.sym_name = type(copy.sym_name)(name)
-    copy.attributes.pop("noma.entry", None)
+    copy.attributes.pop(ENTRY_ATTR, None)
     ctx.add_function(copy)
     ctx.pending.append(lambda: make_effect_free(ctx, copy))
     return name
