@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mlir_functions import compile_mlir_functions, parse_module
+from mlir_functions import compile_mlir_functions
 from scripts import load_script
 from xdsl.dialects import math as math_dialect
 from xdsl.dialects.builtin import FloatAttr, ModuleOp
-from xdsl.ir import Operation
 from xdsl.pattern_rewriter import (
     PatternRewriter,
     PatternRewriteWalker,
@@ -149,7 +148,12 @@ def _noma_opt(path: Path, setup: str = "") -> subprocess.CompletedProcess[str]:
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
     )
 
 
@@ -188,6 +192,6 @@ def test_a_rule_registered_in_the_default_table_serves_noma_opt(tmp_path: Path) 
 def test_the_documentation_quotes_the_rule_file() -> None:
     doc = (ROOT / "docs" / "autodiff.md").read_text()
     rule = RULE_FILE.read_text()
-    start = rule.index("def cbrt_vjp(")
-    end = rule.index("\n\n\n", start)
+    start = rule.index("from collections.abc import Sequence")
+    end = rule.index("\n\n\n", rule.index("def cbrt_vjp("))
     assert rule[start:end] in doc
