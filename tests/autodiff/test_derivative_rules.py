@@ -15,8 +15,18 @@ from collections.abc import Callable
 from functools import cache
 
 import pytest
+from gradient_cases import (
+    CONTROL_FLOW,
+    SCALAR_BINARY,
+    SCALAR_ROUNDING,
+    SCALAR_UNARY,
+    moderate,
+    scalar_binary_source,
+    scalar_program,
+    scalar_rounding_source,
+    scalar_unary_source,
+)
 from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 from noma.compiler import Program
 
@@ -24,18 +34,7 @@ from noma.compiler import Program
 @cache
 def compiled(f_source: str, arity: int) -> tuple[Callable[..., float], Callable[..., tuple]]:
     """`f` and its vector-Jacobian product from a NOMA definition of `f`."""
-    params = ", ".join(f"p{i}" for i in range(arity))
-    learns = "\n".join(f"    learn p{i} = 0.5;" for i in range(arity))
-    source = f"""
-{f_source}
-fn main() {{
-{learns}
-    optimize({params}) with sgd(0.1) until loss < 1 {{
-        let loss = f({params});
-        minimize loss;
-    }}
-}}
-"""
+    source = scalar_program(f_source, arity)
     program = Program(source, "rules.noma")
     jit = program.jit
     double = ctypes.c_double
@@ -108,37 +107,19 @@ def assert_gradient_matches(f_source: str, args: tuple[float, ...]) -> None:
         )
 
 
-moderate = st.floats(-3.0, 3.0, allow_nan=False)
-positive = st.floats(0.1, 5.0, allow_nan=False)
-
-
-UNARY_CASES = {
-    "sigmoid": moderate,
-    "relu": moderate.filter(lambda x: abs(x) > 1e-3),
-    "tanh": moderate,
-    "exp": moderate,
-    "log": positive,
-    "sqrt": positive,
-    "sin": moderate,
-    "cos": moderate,
-    "tan": st.floats(-1.3, 1.3),
-    "abs": moderate.filter(lambda x: abs(x) > 1e-3),
-}
-
-
-@pytest.mark.parametrize("builtin", sorted(UNARY_CASES))
+@pytest.mark.parametrize("builtin", sorted(SCALAR_UNARY))
 def test_unary_rule(builtin: str) -> None:
     @settings(max_examples=60, deadline=None)
-    @given(UNARY_CASES[builtin])
+    @given(SCALAR_UNARY[builtin])
     def check(x: float) -> None:
-        assert_gradient_matches(f"fn f(x) {{ return {builtin}(x); }}", (x,))
+        assert_gradient_matches(scalar_unary_source(builtin), (x,))
 
     check()
 
 
-@pytest.mark.parametrize("builtin", ["floor", "ceil"])
+@pytest.mark.parametrize("builtin", SCALAR_ROUNDING)
 def test_rounding_has_zero_gradient(builtin: str) -> None:
-    f, vjp = compiled(f"fn f(x) {{ return {builtin}(x) * x; }}", 1)
+    f, vjp = compiled(scalar_rounding_source(builtin), 1)
 
     @settings(max_examples=40, deadline=None)
     @given(moderate.filter(lambda x: abs(x - round(x)) > 1e-3))
@@ -150,23 +131,9 @@ def test_rounding_has_zero_gradient(builtin: str) -> None:
     check()
 
 
-BINARY_CASES: dict[str, tuple[str, st.SearchStrategy[float], st.SearchStrategy[float]]] = {
-    "add": ("x + y", moderate, moderate),
-    "sub": ("x - y", moderate, moderate),
-    "mul": ("x * y", moderate, moderate),
-    "div": ("x / y", moderate, moderate.filter(lambda y: abs(y) > 0.2)),
-    "pow": ("x ** y", positive, moderate),
-    "pow_call": ("pow(x, y)", positive, moderate),
-    "caret": ("x ^ y", positive, moderate),
-    "min": ("min(x, y)", moderate, moderate),
-    "max": ("max(x, y)", moderate, moderate),
-    "rem": ("x % y", moderate, positive),
-}
-
-
-@pytest.mark.parametrize("case", sorted(BINARY_CASES))
+@pytest.mark.parametrize("case", sorted(SCALAR_BINARY))
 def test_binary_rule(case: str) -> None:
-    expression, xs, ys = BINARY_CASES[case]
+    expression, xs, ys = SCALAR_BINARY[case]
 
     @settings(max_examples=60, deadline=None)
     @given(xs, ys)
@@ -176,7 +143,7 @@ def test_binary_rule(case: str) -> None:
         if case == "rem":
             quotient = x / y
             assume(abs(quotient - round(quotient)) > 1e-3)
-        assert_gradient_matches(f"fn f(x, y) {{ return {expression}; }}", (x, y))
+        assert_gradient_matches(scalar_binary_source(expression), (x, y))
 
     check()
 
@@ -191,55 +158,6 @@ def test_pow_with_integer_exponent_at_zero() -> None:
     f, vjp = compiled("fn f(x) { return x ** 3; }", 1)
     assert vjp(0.0) == (0.0,)
     assert vjp(2.0) == (12.0,)
-
-
-CONTROL_FLOW = {
-    "if_else": """
-fn f(x, y) {
-    let z = 0;
-    if x * y > 1 { z = sin(x) * y; } else { z = exp(y - x); }
-    return z * x;
-}""",
-    "while_loop": """
-fn f(x, y) {
-    let acc = x;
-    let i = 0;
-    while i < 5 { acc = acc * y + sin(acc); i = i + 1; }
-    return acc;
-}""",
-    "data_dependent_loop": """
-fn f(x, y) {
-    let acc = 0.5;
-    while acc < 4 + x * x { acc = acc + 0.3 + 0.1 * tanh(y * acc); }
-    return acc * y;
-}""",
-    "nested_control_flow": """
-fn f(x, y) {
-    let s = 0;
-    let i = 0;
-    while i < 3 {
-        if s < 1 { s = s + x * y; } else { s = s * 0.5 + sqrt(y * y + 1); }
-        i = i + 1;
-    }
-    return s;
-}""",
-    "early_return": """
-fn f(x, y) {
-    if x > 0 { return x * y * y; }
-    let t = x - y;
-    return t * t;
-}""",
-    "nested_calls": """
-fn sq(v) { return v * v; }
-fn g(a, b) { return sq(a) * b + sq(b); }
-fn f(x, y) { print(x); return g(sin(x), y) + sq(g(x, 1.5)); }""",
-    "short_circuit": """
-fn f(x, y) {
-    let z = x;
-    if x > 0 && y > 0 { z = x * y; }
-    return z + (x > 1 || y < 0) * x;
-}""",
-}
 
 
 @pytest.mark.parametrize("name", sorted(CONTROL_FLOW))

@@ -14,38 +14,30 @@ from functools import cache
 
 import numpy as np
 import pytest
+from gradient_cases import (
+    BATCH_LOOPS,
+    BROADCAST_PAIRS,
+    REDUCTIONS_AND_ALGEBRA,
+    TENSOR_BINARY,
+    TENSOR_UNARY,
+    TENSOR_UNARY_SHAPES,
+    Shape,
+    batch_loop_body,
+    tensor_binary_body,
+    tensor_program,
+    tensor_unary_body,
+)
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from jit_functions import compile_functions
 
 pytestmark = pytest.mark.slow  # see README.md, "Testing"
 
-Shape = tuple[int, ...]
-
-
-def literal(shape: Shape, fill: float = 0.5) -> str:
-    """A NOMA literal of the given shape (scalars are numbers)."""
-    if not shape:
-        return str(fill)
-    inner = literal(shape[1:], fill)
-    return "[" + ", ".join([inner] * shape[0]) + "]"
-
 
 @cache
 def functions(body: str, shapes: tuple[Shape, ...]) -> tuple[Callable, Callable]:
     """`f(p0, p1, ...)` returning `body` and its vjp, specialised to `shapes`."""
-    names = [f"p{i}" for i in range(len(shapes))]
-    learns = "\n".join(f"    learn {n} = {literal(s)};" for n, s in zip(names, shapes, strict=True))
-    source = f"""
-fn f({", ".join(names)}) {{ return {body}; }}
-fn main() {{
-{learns}
-    optimize({", ".join(names)}) with sgd(0.1) until 1 {{
-        let loss = f({", ".join(names)});
-        minimize loss;
-    }}
-}}
-"""
+    source = tensor_program(body, shapes)
     compiled = compile_functions(source, ["fn.f", "fn.f__vjp"])
     return compiled["fn.f"], compiled["fn.f__vjp"]
 
@@ -102,36 +94,13 @@ def arrays(shape: Shape, low: float = -2.0, high: float = 2.0) -> st.SearchStrat
     )
 
 
-BROADCAST_PAIRS: list[tuple[Shape, Shape]] = [
-    ((2, 3), (2, 3)),
-    ((2, 3), (3,)),
-    ((3,), (2, 3)),
-    ((2, 1), (1, 3)),
-    ((), (2, 2)),
-    ((2, 2), ()),
-    ((1, 2, 2), (2, 1)),
-]
-
-BINARY = {
-    "add": ("p0 + p1", {}),
-    "sub": ("p0 - p1", {}),
-    "mul": ("p0 * p1", {}),
-    "div": ("p0 / p1", {"b": (0.5, 2.0)}),
-    "pow": ("p0 ** p1", {"a": (0.2, 2.0)}),
-    "pow_builtin": ("pow(p0, p1)", {"a": (0.2, 2.0)}),
-    "min": ("min(p0, p1)", {}),
-    "max": ("max(p0, p1)", {}),
-    "rem": ("p0 % p1", {"b": (0.5, 2.0)}),
-}
-
-
 def broadcast_shape(a: Shape, b: Shape) -> Shape:
     return tuple(np.broadcast_shapes(a, b))
 
 
-@pytest.mark.parametrize("name", sorted(BINARY))
+@pytest.mark.parametrize("name", sorted(TENSOR_BINARY))
 def test_broadcasting_binary_rule(name: str) -> None:
-    expression, ranges = BINARY[name]
+    ranges = TENSOR_BINARY[name][1]
 
     @st.composite
     def cases(draw: st.DrawFn) -> list:
@@ -147,34 +116,19 @@ def test_broadcasting_binary_rule(name: str) -> None:
         if name in ("min", "max"):
             a, b = np.broadcast_arrays(args[0], args[1])
             assume(np.all(np.abs(a - b) > 1e-3))  # no derivative at a tie
-        body = f"sum(({expression}) * p2)"
-        check_gradients(body, args, skip=1)
+        check_gradients(tensor_binary_body(name), args, skip=1)
 
     check()
 
 
-UNARY = {
-    "exp": (-2.0, 2.0),
-    "log": (0.2, 3.0),
-    "sqrt": (0.2, 3.0),
-    "sin": (-2.0, 2.0),
-    "cos": (-2.0, 2.0),
-    "tan": (-1.2, 1.2),
-    "tanh": (-2.0, 2.0),
-    "sigmoid": (-3.0, 3.0),
-    "relu": (-2.0, 2.0),
-    "abs": (-2.0, 2.0),
-}
-
-
-@pytest.mark.parametrize("name", sorted(UNARY))
+@pytest.mark.parametrize("name", sorted(TENSOR_UNARY))
 def test_elementwise_unary_rule(name: str) -> None:
     @settings(max_examples=10, deadline=None)
-    @given(st.sampled_from([(3,), (2, 3), (2, 1, 2)]).flatmap(
-        lambda s: st.tuples(arrays(s, *UNARY[name]), arrays(s))
+    @given(st.sampled_from(TENSOR_UNARY_SHAPES).flatmap(
+        lambda s: st.tuples(arrays(s, *TENSOR_UNARY[name]), arrays(s))
     ))
     def check(args: tuple) -> None:
-        check_gradients(f"sum({name}(p0) * p1)", list(args), skip=1)
+        check_gradients(tensor_unary_body(name), list(args), skip=1)
 
     check()
 
@@ -186,24 +140,6 @@ def test_unary_minus_and_scalar_broadcast() -> None:
         check_gradients("sum(-p0 * p1 + p1 * p1)", [a, s])
 
     check()
-
-
-REDUCTIONS_AND_ALGEBRA: dict[str, tuple[str, list[Shape], int]] = {
-    "sum": ("sum(p0 * p0)", [(2, 3)], 0),
-    "sum_1d": ("sum(exp(p0))", [(4,)], 0),
-    "mean": ("mean(p0 * p0 * p0)", [(3, 2)], 0),
-    "mean_3d": ("mean(sin(p0))", [(2, 1, 3)], 0),
-    "dot": ("dot(p0, p1)", [(3,), (3,)], 0),
-    "dot_self": ("dot(p0, p0 * p1)", [(4,), (4,)], 0),
-    "matmul": ("sum(matmul(p0, p1) * p2)", [(2, 3), (3, 4), (2, 4)], 1),
-    "matmul_chain": ("sum(sigmoid(matmul(sigmoid(matmul(p0, p1)), p2)))", [(4, 2), (2, 3), (3, 1)], 0),
-    "index_row": ("sum(p0[1] * p1)", [(3, 2), (2,)], 1),
-    "index_negative": ("sum(p0[-1] * p1)", [(3, 2), (2,)], 1),
-    "index_element": ("p0[1][0] * 3 + p0[2][1] * p0[0][0]", [(3, 2)], 0),
-    "index_1d": ("p0[2] * p0[0]", [(4,)], 0),
-    "literal": ("sum([[p0, p1], [p1 * p0, 2]] * p2)", [(), (), (2, 2)], 1),
-    "bias_broadcast": ("sum(sigmoid(matmul(p0, p1) + p2))", [(4, 2), (2, 3), (3,)], 0),
-}
 
 
 @pytest.mark.parametrize("name", sorted(REDUCTIONS_AND_ALGEBRA))
@@ -238,47 +174,15 @@ fn g(a, b) {
 
 
 def _with_helper(helper: str, body: str, shapes: list[Shape]) -> tuple[Callable, Callable]:
-    names = [f"p{i}" for i in range(len(shapes))]
-    learns = "\n".join(f"    learn {n} = {literal(s)};" for n, s in zip(names, shapes, strict=True))
-    source = f"""
-{helper}
-fn f({", ".join(names)}) {{ return {body}; }}
-fn main() {{
-{learns}
-    optimize({", ".join(names)}) with sgd(0.1) until 1 {{ let loss = f({", ".join(names)}); minimize loss; }}
-}}
-"""
+    source = tensor_program(body, tuple(shapes), helper)
     compiled = compile_functions(source, ["fn.f", "fn.f__vjp"])
     return compiled["fn.f"], compiled["fn.f__vjp"]
-
-
-BATCH_LOOPS: dict[str, tuple[str, list[Shape]]] = {
-    # noma.rows in a loop: every block's adjoint lands on its own rows.
-    "rows": (
-        "fn g(a, w) { let s = 0; batch ab, i in a with 2 { s = s + sum(sin(ab) * w) * (i + 1); } "
-        "return s; }",
-        [(5, 2), (2,)],
-    ),
-    "rows_1d": (
-        "fn g(a, w) { let s = 0; batch ab, i in a with 3 { s = s + dot(ab, ab) * (i + w); } "
-        "return s; }",
-        [(7,), ()],
-    ),
-    "rows_lockstep": (
-        "fn g(a, b) { let s = 0; batch ab, bb, i in a, b with 2 { "
-        "s = s + sum(ab * bb * bb) * (i + 1); } return s; }",
-        [(5, 3), (5, 3)],
-    ),
-}
-"""`g` walks its arguments with a `batch` loop: the loop is differentiated
-iteration by iteration, through `noma.rows` of each block."""
 
 
 @pytest.mark.parametrize("name", sorted(BATCH_LOOPS))
 def test_batch_loop_rule(name: str) -> None:
     helper, shapes = BATCH_LOOPS[name]
-    names = ", ".join(f"p{i}" for i in range(len(shapes)))
-    compiled = _with_helper(helper, f"g({names})", shapes)
+    compiled = _with_helper(helper, batch_loop_body(name), shapes)
 
     @settings(max_examples=8, deadline=None)
     @given(st.tuples(*(arrays(s) for s in shapes)))

@@ -82,12 +82,20 @@ def recompute(
         if action is Recompute.DROP:
             continue
         if action is Recompute.REFUSE:
-            _refuse(op)
+            _refuse(ctx.origin(op))
         clone = op.clone(value_mapper=value_map)
+        remember_origins(ctx, clone, op)
         make_effect_free(ctx, clone)
         b.insert_as_is(clone)
         clones.append(clone)
     return clones
+
+
+def remember_origins(ctx: AutodiffContext, clone: Operation, original: Operation) -> None:
+    """Map `clone` and the ops nested in it to the input ops they copy (a
+    clone walks in the same order as its original)."""
+    for copied, source in zip(clone.walk(), original.walk()):
+        ctx.origins[copied] = ctx.origin(source)
 
 
 def make_effect_free(ctx: AutodiffContext, root: Operation) -> None:
@@ -102,7 +110,7 @@ def make_effect_free(ctx: AutodiffContext, root: Operation) -> None:
                 op.erase()
                 continue
             if action is Recompute.REFUSE:
-                _refuse(op)
+                _refuse(ctx.origin(op))
         if isinstance(op, func.CallOp):
             pure = pure_function(ctx, op.callee.string_value())
             op.properties["callee"] = SymbolRefAttr(pure)
@@ -151,6 +159,7 @@ def pure_function(ctx: AutodiffContext, callee: str) -> str:
     ctx.pure_functions[callee] = name
     ctx.pure_functions[name] = name
     copy = original.clone()
+    remember_origins(ctx, copy, original)
     copy.sym_name = type(copy.sym_name)(name)
     copy.attributes.pop(ENTRY_ATTR, None)
     ctx.add_function(copy)

@@ -55,6 +55,10 @@ class AutodiffContext:
     """Functions to generate: a callee's derivative is generated after its
     caller's, from this work list, not by recursion, so a chain of
     thousands of calls costs no Python stack."""
+    origins: dict[Operation, Operation] = field(default_factory=dict)
+    """Recomputed op -> the op of the input it copies, so that an error
+    about a copy is reported where the original is (noma-opt locates ops
+    of `.mlir` input by identity)."""
 
     def __post_init__(self) -> None:
         for op in self.module.ops:
@@ -65,6 +69,10 @@ class AutodiffContext:
         self.module.body.block.add_op(op)
         self.functions[op.sym_name.data] = op
         self.reserved.discard(op.sym_name.data)
+
+    def origin(self, op: Operation) -> Operation:
+        """The op of the input `op` is a recomputed copy of, or `op`."""
+        return self.origins.get(op, op)
 
     def generate_pending(self) -> None:
         while self.pending:
@@ -118,7 +126,9 @@ class Sweep:
             return
         rule = self.ctx.rules.rule_for(op)
         if rule is None:
-            raise NomaError.at_op(op, f"autodiff: no derivative rule for '{op.name}'")
+            raise NomaError.at_op(
+                self.ctx.origin(op), f"autodiff: no derivative rule for '{op.name}'"
+            )
         saved = self.b.location
         self.b.location = op.location
         try:
