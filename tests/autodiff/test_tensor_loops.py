@@ -23,8 +23,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from jit_functions import compile_functions
+from mlir_functions import parse_module
 from programs import peak_rss_kib
+from xdsl.dialects import scf
 
+from noma.frontend.diagnostics import NomaError
+from noma.passes.autodiff import differentiate_module
+from noma.passes.autodiff.rules import default_rules
 from noma.runtime.jit import load_runtime
 
 RNN = """
@@ -153,7 +158,7 @@ def test_rnn_while_loop(W: np.ndarray, h0: np.ndarray, X: np.ndarray, n: float) 
 
 
 def test_a_loop_running_zero_times_passes_the_adjoint_through() -> None:
-    f, vjp = compiled(RNN, ("W", "h0", "X"), dynamic=False)
+    _, vjp = compiled(RNN, ("W", "h0", "X"), dynamic=False)
     W, h0, X = np.full((2, 2), 0.3), np.array([[0.5, -1.0]]), np.ones((3, 2))
     dW, dh0, dX, _ = vjp(W, h0, X, 0.0, 1.0)
     assert np.array_equal(dW, np.zeros((2, 2))) and np.array_equal(dX, np.zeros((3, 2)))
@@ -202,6 +207,40 @@ def test_rnn_batch_loop(W: np.ndarray, h0: np.ndarray, X: np.ndarray, scale: flo
     `minimize` inside are mini-batch training instead, one step per block.)"""
     f, vjp = compiled(BATCH, ("W", "h0", "X"), dynamic=False)
     check_gradients(f, vjp, [W, h0, X], scale)
+
+
+def test_a_loop_carrying_another_type_is_refused_at_the_loop() -> None:
+    """Only f64 values and f64 tensors go on the tape: an integer carried by
+    hand-written IR is a located error, not a crash."""
+    module = parse_module("""
+func.func @main(%lr: f64) {
+  %W = noma.learn "W" %lr : f64 -> !noma.param<f64>
+  noma.optimize "sgd" (%W : !noma.param<f64>) lr(%lr) beta1(%lr) beta2(%lr) eps(%lr) max_iterations(%lr) {
+    %w = noma.read %W : !noma.param<f64> -> f64
+    %i0 = arith.constant 0 : i32
+    %r, %i = scf.while (%a = %w, %k = %i0) : (f64, i32) -> (f64, i32) {
+      %three = arith.constant 3 : i32
+      %more = arith.cmpi slt, %k, %three : i32
+      scf.condition(%more) %a, %k : f64, i32
+    } do {
+    ^bb0(%a: f64, %k: i32):
+      %b = noma.mul %a, %w : f64, f64 -> f64
+      %one = arith.constant 1 : i32
+      %k1 = arith.addi %k, %one : i32
+      scf.yield %b, %k1 : f64, i32
+    }
+    noma.minimize %r : f64
+    noma.until %r
+  }
+  func.return
+}
+""")
+    with pytest.raises(NomaError) as error:
+        differentiate_module(module, default_rules())
+    assert error.value.message == (
+        "autodiff: a value carried by a differentiated loop must be f64 or a tensor of f64, got i32"
+    )
+    assert isinstance(error.value.op, scf.WhileOp)
 
 
 # --------------------------------------------------------------------------

@@ -127,21 +127,22 @@ def _push_tensor(lw: LoopLowering, op: tape.TapePushOp) -> None:
         as_int = lw.b.insert(arith.IndexCastOp(dims[axis], i64)).result
         as_f64 = lw.b.insert(arith.SIToFPOp(as_int, f64)).result
         lw.runtime.call(lw.b, "noma_tape_push", [handle, as_f64], op.location)
-    return None
 
 
 def _pop_tensor(lw: LoopLowering, op: tape.TapePopOp) -> SSAValue:
     """A new buffer of the pushed shape holding the pushed elements."""
     handle = _lowered_handle(op)
-    dims = [lw.index_constant(d) if d is not None else None for d in shape_of(op.value.type)]
+    popped: dict[int, SSAValue] = {}
     for axis in reversed(_dynamic_axes(op.value)):
-        popped = lw.runtime.call(lw.b, "noma_tape_pop", [handle], op.location).results[0]
-        as_int = lw.b.insert(arith.FPToSIOp(popped, i64)).result
-        dims[axis] = lw.b.insert(arith.IndexCastOp(as_int, IndexType())).result
-    known = [d for d in dims if d is not None]
-    assert len(known) == len(dims)
-    out = lw.alloc(op.value.type, known)
-    flat = _flat(lw, out, known)
+        as_f64 = lw.runtime.call(lw.b, "noma_tape_pop", [handle], op.location).results[0]
+        as_int = lw.b.insert(arith.FPToSIOp(as_f64, i64)).result
+        popped[axis] = lw.b.insert(arith.IndexCastOp(as_int, IndexType())).result
+    dims = [
+        popped[axis] if extent is None else lw.index_constant(extent)
+        for axis, extent in enumerate(shape_of(op.value.type))
+    ]
+    out = lw.alloc(op.value.type, dims)
+    flat = _flat(lw, out, dims)
     lw.runtime.call(lw.b, "noma_tape_pop_array", [handle, flat], op.location)
     return out
 

@@ -41,9 +41,10 @@ arithmetic here.
 from __future__ import annotations
 
 from xdsl.dialects import arith, scf
-from xdsl.dialects.builtin import IndexType, IntegerAttr, TensorType, f64
+from xdsl.dialects.builtin import IndexType, IntegerAttr, TensorType
 from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint, Rewriter
+from xdsl.utils.exceptions import VerifyException
 
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import is_static, shape_of
@@ -54,7 +55,6 @@ from noma.frontend.diagnostics import NomaError
 from noma.passes.autodiff.recompute import body_ops
 from noma.passes.autodiff.regions import captured_varied, sweep_region_copy
 from noma.passes.autodiff.sweep import Sweep, adjoint_type
-from xdsl.utils.exceptions import VerifyException
 
 
 def zeros_like(b: NomaBuilder, value: SSAValue) -> SSAValue:
