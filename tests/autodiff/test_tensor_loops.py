@@ -76,6 +76,16 @@ fn f(W, h0, X, n) {
 }
 """
 
+BATCH_BLOCKS = """
+fn f(W, h0, X, n) {
+    let h = h0;
+    batch xb in X with 2 {              // blocks of 2 rows, then 1: a dynamic shape
+        h = tanh(matmul(h, W) * n + matmul(xb, W)[0] + sum(xb * xb) * W[1]);
+    }
+    return sum(h * h) + mean(h);
+}
+"""
+
 STATIC_SHAPES = {"W": (2, 2), "U": (2, 2), "h0": (1, 2), "X": (3, 2)}
 
 
@@ -241,6 +251,17 @@ func.func @main(%lr: f64) {
         "autodiff: a value carried by a differentiated loop must be f64 or a tensor of f64, got i32"
     )
     assert isinstance(error.value.op, scf.WhileOp)
+
+
+@settings(max_examples=15, deadline=None)
+@given(arrays((2, 2)), arrays((1, 2)), arrays((3, 2)), st.floats(0.5, 1.5))
+def test_batch_loop_over_blocks_of_dynamic_shape(
+    W: np.ndarray, h0: np.ndarray, X: np.ndarray, scale: float
+) -> None:
+    """The blocks (2 rows, then the 1 left) have a dynamic shape inside the
+    loop, which carries a static state."""
+    f, vjp = compiled(BATCH_BLOCKS, ("W", "h0", "X"), dynamic=False)
+    check_gradients(f, vjp, [W, h0, X], scale)
 
 
 # --------------------------------------------------------------------------
