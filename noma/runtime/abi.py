@@ -136,6 +136,8 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_tape_new", (), I64, _COMPILED, _PYTHON),
     _fn("noma_tape_push", (I64, F64), None, _COMPILED, _PYTHON),
     _fn("noma_tape_pop", (I64,), F64, _COMPILED, _PYTHON),
+    _fn("noma_tape_push_array", (I64, FLAT), None, _COMPILED, _PYTHON),
+    _fn("noma_tape_pop_array", (I64, FLAT), None, _COMPILED, _PYTHON),
     _fn("noma_tape_free", (I64,), None, _COMPILED, _PYTHON),
     # files (noma_io.h)
     _fn("noma_load_csv", (STRING, STRING), I64, _COMPILED),

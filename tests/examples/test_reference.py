@@ -382,3 +382,55 @@ def test_bias_broadcast() -> None:
     np.testing.assert_allclose(got[0], data + np.array([10.0, 20.0, 30.0]))
     np.testing.assert_allclose(got[1], loss, rtol=1e-6)
     np.testing.assert_allclose(got[2], params["b"], rtol=1e-12)
+
+
+def test_rnn_sequence() -> None:
+    """The RNN of rnn_sequence.noma, with backpropagation through time
+    written out by hand: forward over the 8 steps keeping every state, then
+    the chain rule backwards from the last one."""
+    from reference_rng import NOMA_DEFAULT_SEED, RefRng
+
+    rng = RefRng(NOMA_DEFAULT_SEED)
+
+    def xavier(fan_in: int, fan_out: int, *shape: int) -> np.ndarray:
+        a = math.sqrt(6.0 / (fan_in + fan_out))
+        return np.array([rng.uniform_range(-a, a) for _ in range(math.prod(shape))]).reshape(shape)
+
+    phases = np.arange(12).reshape(12, 1) * 0.5
+    target = np.sin(phases + 3.2)
+    params = {"Wx": xavier(1, 5, 1, 5), "Wh": xavier(5, 5, 5, 5), "b": np.zeros(5)}
+    params["V"] = xavier(5, 1, 5, 1)
+
+    def run(p: dict[str, np.ndarray], inputs: np.ndarray) -> list[np.ndarray]:
+        """The hidden states h_0 (zeros) ... h_8."""
+        states = [np.zeros((len(inputs), 5))]
+        for t in range(8):
+            x = np.sin(inputs + 0.4 * t)
+            states.append(np.tanh(x @ p["Wx"] + states[-1] @ p["Wh"] + p["b"]))
+        return states
+
+    def loss_and_grads(p: dict[str, np.ndarray]) -> tuple[float, dict[str, np.ndarray]]:
+        states = run(p, phases)
+        err = states[-1] @ p["V"] - target
+        grads = {"V": states[-1].T @ (2 * err / err.size)}
+        dh = (2 * err / err.size) @ p["V"].T
+        grads.update(Wx=np.zeros((1, 5)), Wh=np.zeros((5, 5)), b=np.zeros(5))
+        for t in reversed(range(8)):
+            dz = dh * (1 - states[t + 1] ** 2)
+            grads["Wx"] += np.sin(phases + 0.4 * t).T @ dz
+            grads["Wh"] += states[t].T @ dz
+            grads["b"] += dz.sum(axis=0)
+            dh = dz @ p["Wh"].T
+        return float((err * err).mean()), grads
+
+    loss, steps, converged = numpy_training(
+        params, Optimizer("adam", lr=0.05), loss_and_grads, lambda v: v < 0.0002, 500
+    )
+    assert converged
+    test = np.array([[0.25], [2.75], [4.25]])
+    got = tensor_lines("rnn_sequence")
+    assert got[0] == steps + 1  # `steps` counts the body runs, the last one included
+    np.testing.assert_allclose(got[1], loss, rtol=1e-9)
+    np.testing.assert_allclose(got[2], run(params, test)[-1] @ params["V"], rtol=1e-9)
+    np.testing.assert_allclose(got[3], np.sin(test + 3.2), rtol=1e-15)
+    np.testing.assert_allclose(got[2], got[3], atol=0.05)  # it learned to continue the waves

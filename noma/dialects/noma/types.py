@@ -6,8 +6,9 @@ dialect adds handles for mutable storage:
     !noma.param<f64>                 a learnable parameter: its value and the
     !noma.param<tensor<2x3xf64>>     optimizer state attached to it
     !noma.buffer<tensor<?x?xf64>>    an explicit buffer made by `alloc`
-    !noma.tape                       a LIFO stack of f64 values that autodiff
-                                     uses to replay loops backwards
+    !noma.tape                       a LIFO stack of f64 values and tensors
+                                     that autodiff uses to replay loops
+                                     backwards
 """
 
 from __future__ import annotations
@@ -57,8 +58,8 @@ class BufferType(ParametrizedAttribute, TypeAttribute):
 
 @irdl_attr_definition
 class TapeType(ParametrizedAttribute, TypeAttribute):
-    """A LIFO stack of f64 values recorded by a forward loop and replayed in
-    reverse by the gradient code."""
+    """A LIFO stack of f64 values and f64 tensors recorded by a forward loop
+    and replayed in reverse by the gradient code."""
 
     name = "noma.tape"
 

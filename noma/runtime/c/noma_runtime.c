@@ -762,20 +762,29 @@ int64_t noma_tape_new(void)
     return (int64_t)(intptr_t)t;
 }
 
+/* Room for `extra` more values. */
+static void tape_reserve(noma_tape *t, size_t extra)
+{
+    if (extra <= t->cap - t->len)
+        return;
+    if (extra > SIZE_MAX / sizeof *t->data - t->len)
+        noma_fail("runtime error: out of memory (tape)");
+    size_t need = t->len + extra;
+    size_t cap = t->cap ? t->cap : 64;
+    /* Geometric growth keeps push amortised O(1). */
+    while (cap < need)
+        cap = cap > SIZE_MAX / 2 / sizeof *t->data ? need : cap * 2;
+    double *data = realloc(t->data, cap * sizeof *data);
+    if (data == NULL)
+        noma_fail("runtime error: out of memory (tape)");
+    t->data = data;
+    t->cap = cap;
+}
+
 void noma_tape_push(int64_t tape, double x)
 {
     noma_tape *t = tape_from_handle(tape);
-    if (t->len == t->cap) {
-        /* Geometric growth keeps push amortised O(1). */
-        if (t->cap > SIZE_MAX / 2 / sizeof *t->data)
-            noma_fail("runtime error: out of memory (tape)");
-        size_t cap = t->cap ? t->cap * 2 : 64;
-        double *data = realloc(t->data, cap * sizeof *data);
-        if (data == NULL)
-            noma_fail("runtime error: out of memory (tape)");
-        t->data = data;
-        t->cap = cap;
-    }
+    tape_reserve(t, 1);
     t->data[t->len++] = x;
 }
 
@@ -785,6 +794,45 @@ double noma_tape_pop(int64_t tape)
     if (t->len == 0)
         noma_fail("runtime error: internal: tape underflow");
     return t->data[--t->len];
+}
+
+void noma_tape_push_array(int64_t tape, double *alloc, double *aligned,
+                          int64_t offset, int64_t size, int64_t stride)
+{
+    (void)alloc;
+    noma_tape *t = tape_from_handle(tape);
+    if (size <= 0)
+        return;
+    tape_reserve(t, (size_t)size);
+    const double *src = aligned + offset;
+    double *dest = t->data + t->len;
+    if (stride == 1) {
+        memcpy(dest, src, (size_t)size * sizeof *dest);
+    } else {
+        for (int64_t i = 0; i < size; ++i)
+            dest[i] = src[i * stride];
+    }
+    t->len += (size_t)size;
+}
+
+void noma_tape_pop_array(int64_t tape, double *alloc, double *aligned,
+                         int64_t offset, int64_t size, int64_t stride)
+{
+    (void)alloc;
+    noma_tape *t = tape_from_handle(tape);
+    if (size <= 0)
+        return;
+    if ((uint64_t)size > t->len)
+        noma_fail("runtime error: internal: tape underflow");
+    t->len -= (size_t)size;
+    const double *src = t->data + t->len;
+    double *dest = aligned + offset;
+    if (stride == 1) {
+        memcpy(dest, src, (size_t)size * sizeof *dest);
+    } else {
+        for (int64_t i = 0; i < size; ++i)
+            dest[i * stride] = src[i];
+    }
 }
 
 void noma_tape_free(int64_t tape)

@@ -248,7 +248,7 @@ double noma_rng_uniform_range(double lo, double hi);
 /* mean + std * z, z standard normal by Box-Muller, two draws (step 5). */
 double noma_rng_normal(double mean, double std);
 
-/* ---- tape: a growable LIFO stack of doubles ---------------------------- */
+/* ---- tape: a growable LIFO stack of doubles (scalars and tensors) ------ */
 
 /* Returns an opaque non-zero handle. */
 int64_t noma_tape_new(void);
@@ -256,6 +256,15 @@ void noma_tape_push(int64_t tape, double x);
 /* Popping an empty tape is a runtime error
  * ("runtime error: internal: tape underflow"). */
 double noma_tape_pop(int64_t tape);
+/* Pushes the `size` elements of a tensor seen as a flat memref<?xf64>
+ * (they are copied: the tape keeps them whatever happens to the buffer). */
+void noma_tape_push_array(int64_t tape, double *alloc, double *aligned,
+                          int64_t offset, int64_t size, int64_t stride);
+/* Pops `size` elements pushed by noma_tape_push_array into a flat
+ * memref<?xf64>, in the order they were pushed. Popping more than the tape
+ * holds is a runtime error ("runtime error: internal: tape underflow"). */
+void noma_tape_pop_array(int64_t tape, double *alloc, double *aligned,
+                         int64_t offset, int64_t size, int64_t stride);
 /* Releases the tape; a zero handle is ignored. */
 void noma_tape_free(int64_t tape);
 
