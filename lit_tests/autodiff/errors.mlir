@@ -69,23 +69,25 @@ func.func @condition_rewrites_carried(%lr: f64, %n: f64) {
 
 // -----
 
-func.func @loop_carrying_a_tensor(%lr: f64, %n: f64, %t: tensor<2xf64>) {
-  %W = noma.learn "W" %t : tensor<2xf64> -> !noma.param<tensor<2xf64>>
-  noma.optimize "sgd" (%W : !noma.param<tensor<2xf64>>) lr(%lr) beta1(%lr) beta2(%lr) eps(%lr) max_iterations(%lr) {
-    %w = noma.read %W : !noma.param<tensor<2xf64>> -> tensor<2xf64>
-    // expected-error@+1 {{autodiff: loops carrying a tensor<2xf64> are not supported yet}}
-    %r = scf.while (%acc = %w) : (tensor<2xf64>) -> tensor<2xf64> {
-      %s = noma.sum %acc : tensor<2xf64> -> f64
-      %small = arith.cmpf olt, %s, %n : f64
-      scf.condition(%small) %acc : tensor<2xf64>
+func.func @loop_carrying_an_integer(%lr: f64) {
+  %W = noma.learn "W" %lr : f64 -> !noma.param<f64>
+  noma.optimize "sgd" (%W : !noma.param<f64>) lr(%lr) beta1(%lr) beta2(%lr) eps(%lr) max_iterations(%lr) {
+    %w = noma.read %W : !noma.param<f64> -> f64
+    %i0 = arith.constant 0 : i32
+    // expected-error@+1 {{autodiff: a value carried by a differentiated loop must be f64 or a tensor of f64, got i32}}
+    %r, %i = scf.while (%a = %w, %k = %i0) : (f64, i32) -> (f64, i32) {
+      %three = arith.constant 3 : i32
+      %more = arith.cmpi slt, %k, %three : i32
+      scf.condition(%more) %a, %k : f64, i32
     } do {
-    ^bb0(%a: tensor<2xf64>):
-      %next = noma.mul %a, %w : tensor<2xf64>, tensor<2xf64> -> tensor<2xf64>
-      scf.yield %next : tensor<2xf64>
+    ^bb0(%a: f64, %k: i32):
+      %b = noma.mul %a, %w : f64, f64 -> f64
+      %one = arith.constant 1 : i32
+      %k1 = arith.addi %k, %one : i32
+      scf.yield %b, %k1 : f64, i32
     }
-    %loss = noma.sum %r : tensor<2xf64> -> f64
-    noma.minimize %loss : f64
-    noma.until %loss
+    noma.minimize %r : f64
+    noma.until %r
   }
   func.return
 }
