@@ -9,7 +9,7 @@ attributes, regions and traits from `get_irdl_definition()`, the syntax and
 the description from the op's docstring, the custom assembly format, and
 the verifier's rules from the messages its `verify_` can raise (read from
 its source, so a new check shows up without anyone writing it twice).
-`tests/docs/test_dialect_reference.py` fails when the checked-in file is
+`tests/test_dialect_reference.py` fails when the checked-in file is
 stale.
 """
 

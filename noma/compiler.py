@@ -170,7 +170,7 @@ class Program:
         try:
             yield
         except RecursionError:
-            from noma.frontend.diagnostics import NomaError, SourceLoc
+            from noma.diagnostics import NomaError, SourceLoc
 
             # The frontend limits nesting with located errors; this is the
             # last resort (e.g. a low recursion limit in the caller).
@@ -329,7 +329,7 @@ class Program:
         # walking the IR and rendering the excerpt each time cost more than a
         # small program's whole run.
         from noma.dialects.noma.files import LoadArgOp
-        from noma.frontend.diagnostics import NomaError, SourceLoc
+        from noma.diagnostics import NomaError, SourceLoc
 
         names = tuple(op.parameter.data for op in self.entry.walk() if isinstance(op, LoadArgOp))
         loc = SourceLoc.from_attr(self.entry.location)
@@ -343,7 +343,7 @@ class Program:
     @cached_property
     def _main_position(self) -> tuple[int, int]:
         """main's line and column (0, 0 when it has no location)."""
-        from noma.frontend.diagnostics import SourceLoc
+        from noma.diagnostics import SourceLoc
 
         loc = SourceLoc.from_attr(self.entry.location)
         return (0, 0) if loc is None else (loc.line, loc.col)
@@ -354,7 +354,7 @@ class Program:
         entry = self.main_entry()
         for name in names:
             if name not in entry.parameters:
-                from noma.frontend.diagnostics import NomaError, SourceLoc
+                from noma.diagnostics import NomaError, SourceLoc
 
                 takes = ", ".join(entry.parameters) or "none"
                 known = self._known_machine_code()
@@ -461,7 +461,7 @@ class Program:
         """`check_arg_names` before a variant is compiled for them: from
         the parsed source (this program may not compile at its own ranks,
         and a misspelt name must not cost a compile)."""
-        from noma.frontend.diagnostics import NomaError
+        from noma.diagnostics import NomaError
         from noma.frontend.parser import parse_program
 
         program = parse_program(self.source, self.filename, script=self.script)

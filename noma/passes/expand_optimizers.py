@@ -80,7 +80,7 @@ from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp, ResetOptimizerOp, StateReadOp, StateWriteOp, WriteOp
 from noma.dialects.noma.tensor_ops import CastOp
 from noma.dialects.noma.training import AFTER_STEP_ATTR, MinimizeOp, OptimizeOp
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 
 MAX_ITERATIONS_WARNING = (
     "optimize loop stopped after max_iterations = {0} steps before its `until` condition held"

@@ -5,18 +5,16 @@ diagnostic under `--verify-diagnostics`, and that the doc quotes it."""
 
 from __future__ import annotations
 
-import contextlib
-import io
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 from scripts import load_script
+from tool_runs import run_opt
 from xdsl.passes import ModulePass
 
 from noma import pipeline
-from noma.tools.noma_opt import main
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "expand_small_powers.py"
@@ -46,17 +44,6 @@ def registered(monkeypatch: pytest.MonkeyPatch) -> type[ModulePass]:
         lambda: {**everything(), "expand-small-powers": lambda: example.ExpandSmallPowersPass},
     )
     return example.ExpandSmallPowersPass
-
-
-def run_opt(*argv: str | Path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    status = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in argv])
-        except SystemExit as e:
-            status = e.code if isinstance(e.code, int) else 1
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_small_whole_powers_become_multiplications(registered: type, tmp_path: Path) -> None:

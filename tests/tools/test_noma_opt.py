@@ -7,26 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from noma.tools.noma_opt import main
+from tool_runs import run_opt
 
 ROOT = Path(__file__).resolve().parents[2]
 TWO_AUTODIFF_ERRORS = ROOT / "lit_tests" / "noma_opt" / "verify_diagnostics.mlir"
-
-
-def run_opt(*argv: str | Path) -> tuple[int, str, str]:
-    """Exit status, stdout and stderr of `noma-opt argv`."""
-    import contextlib
-    import io
-
-    out, err = io.StringIO(), io.StringIO()
-    status = 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            main([str(a) for a in argv])
-        except SystemExit as e:
-            status = e.code if isinstance(e.code, int) else 1
-    return status, out.getvalue(), err.getvalue()
 
 
 def test_expected_autodiff_errors_pass_and_a_changed_annotation_fails(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from xdsl.ir import Operation
 
 from noma.dialects.noma import epochs, storage, training
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.lowering.noma_to_loops import creation, elementwise, files, io, slicing, tape, tensor_ops
 from noma.lowering.noma_to_loops import storage as storage_rules
 from noma.lowering.noma_to_loops.rule import LoopsRule

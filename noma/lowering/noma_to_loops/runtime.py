@@ -30,7 +30,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
-from noma.frontend.diagnostics import op_loc
+from noma.diagnostics import op_loc
 from noma.runtime import abi
 
 STRING_GLOBALS = "__noma_str"

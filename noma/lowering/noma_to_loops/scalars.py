@@ -19,7 +19,7 @@ from xdsl.passes import ModulePass
 from xdsl.pattern_rewriter import PatternRewriter, PatternRewriteWalker, RewritePattern
 
 from noma.dialects.noma.types import BufferType, ParamType, TapeType
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
 from noma.lowering.noma_to_loops.runtime import Runtime
 

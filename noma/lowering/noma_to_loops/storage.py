@@ -30,7 +30,7 @@ from noma.dialects.noma import storage
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.optimizers import STEP_SLOT
 from noma.dialects.noma.types import ParamType
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.lowering.noma_to_loops.buffers import buffer_dims, storage_unchanged_while_used
 from noma.lowering.noma_to_loops.cells import (
     is_resizable,

@@ -47,7 +47,7 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tape
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import shape_of
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.lowering.noma_to_loops.loops import LoopLowering
 from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import FLAT, Runtime

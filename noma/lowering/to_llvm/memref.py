@@ -53,7 +53,7 @@ from xdsl.dialects.builtin import (
 from xdsl.ir import Attribute, Block, Operation, SSAValue
 from xdsl.pattern_rewriter import PatternRewriter, RewritePattern, op_type_rewrite_pattern
 
-from noma.frontend.diagnostics import op_loc
+from noma.diagnostics import op_loc
 from noma.lowering.to_llvm.arith import icmp
 from noma.lowering.to_llvm.descriptor import (
     Descriptor,

@@ -31,7 +31,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.storage import ReadOp
 from noma.dialects.noma.training import MinimizeOp, OptimizeOp
 from noma.dialects.noma.types import ParamType
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.rules import DerivativeRules, default_rules
 from noma.passes.autodiff.sweep import AutodiffContext, Sweep

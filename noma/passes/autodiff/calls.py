@@ -14,7 +14,7 @@ from xdsl.ir import Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma.builder import NomaBuilder
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.recompute import body_ops, fresh_symbol, lookup_function, recompute
 from noma.passes.autodiff.rules import DerivativeRules

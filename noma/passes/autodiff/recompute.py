@@ -32,7 +32,7 @@ from xdsl.traits import IsTerminator, MemoryEffectKind, RecursiveMemoryEffect, g
 
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.effects import writes_only_program_output
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.sweep import AutodiffContext
 from noma.symbols import ENTRY_ATTR

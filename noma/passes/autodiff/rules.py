@@ -43,7 +43,7 @@ from xdsl.ir import Operation, SSAValue
 
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import DifferentiableOp, VJPContext
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 
 if TYPE_CHECKING:
     from noma.passes.autodiff.sweep import Sweep
@@ -87,7 +87,7 @@ def reverse_from_vjp(rule: VJPRule) -> ReverseRule:
         operand_adjoints = list(rule(op, RuleContext(sweep, op), result_adjoints))
         if len(operand_adjoints) != len(op.operands):
             raise NomaError.at_op(
-                op,
+                sweep.ctx.origin(op),  # a recomputed copy has no place in the input
                 f"autodiff: the derivative rule for '{op.name}' returned "
                 f"{len(operand_adjoints)} adjoints for {len(op.operands)} operands",
             )

@@ -23,7 +23,7 @@ from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp
 from noma.dialects.noma.tensor_ops import CastOp
 from noma.dialects.noma.types import ParamType
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.passes.autodiff.activity import Activity
 from noma.passes.autodiff.rules import DerivativeRules, default_rules
 

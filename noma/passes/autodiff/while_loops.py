@@ -51,7 +51,7 @@ from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.storage import ReadOp
 from noma.dialects.noma.tape import TapeFreeOp, TapeNewOp, TapePopOp, TapePushOp
 from noma.dialects.noma.types import ParamType, verify_value_type
-from noma.frontend.diagnostics import NomaError
+from noma.diagnostics import NomaError
 from noma.passes.autodiff.recompute import body_ops
 from noma.passes.autodiff.regions import captured_varied, sweep_region_copy
 from noma.passes.autodiff.sweep import Sweep, adjoint_type
