@@ -220,7 +220,7 @@ def test_help(built: dict[str, Built]) -> None:
     for flag in ("--help", "-h"):
         proc = built["grow"].run(flag)
         assert proc.returncode == 0 and proc.stderr == ""
-        assert proc.stdout.startswith("usage: grow [--seed N] [--arg NAME=FILE]...\n")
+        assert proc.stdout.startswith("usage: grow [--seed N] [--arg NAME=FILE]... [--progress]\n")
         assert "--seed N" in proc.stdout and "exit status" in proc.stdout
 
 
@@ -251,7 +251,7 @@ def test_bad_command_line_is_a_usage_error(
     assert proc.returncode == 2
     assert proc.stdout == ""  # nothing ran
     usage, error, end = proc.stderr.split("\n")
-    assert usage == "usage: grow [--seed N] [--arg NAME=FILE]..."
+    assert usage == "usage: grow [--seed N] [--arg NAME=FILE]... [--progress]"
     assert error.startswith(f"grow: error: {message}")
     assert end == ""
 
