@@ -40,7 +40,7 @@ BUILTIN_FUNCTIONS = (
 )  # fmt: skip
 """noma.frontend.builtins.BUILTINS."""
 
-STATEMENT_BUILTINS = ("reset_optimizer",)
+STATEMENT_BUILTINS = ("reset_optimizer", "save_checkpoint", "load_checkpoint")
 """Built-in statement-like calls that are not reserved words."""
 
 TYPE_NAMES = ("f64", "f32", "i32", "i64")

@@ -57,6 +57,8 @@ def test_each_kind_of_token_is_recognised() -> None:
         '    print("a \\"quoted\\" line\\n");\n'
         "    realloc W = [3, 2] init zeros;\n"
         "    reset_optimizer();\n"
+        '    save_checkpoint "c.safetensors";\n'
+        '    load_checkpoint "c.safetensors";\n'
         "    return W as f64;\n"
         "}\n"
     )
@@ -71,7 +73,7 @@ def test_each_kind_of_token_is_recognised() -> None:
     for word in ("optimize", "with", "until", "minimize", "realloc", "return", "as", "tensor"):
         assert kinds[word] is Keyword, word
     assert kinds["init"] is Keyword.Pseudo and kinds["f64"] is Keyword.Type
-    for word in ("adam", "sum", "print", "reset_optimizer"):
+    for word in ("adam", "sum", "print", "reset_optimizer", "save_checkpoint", "load_checkpoint"):
         assert kinds[word] is Name.Builtin, word
     assert kinds["W"] is Name and kinds["loss"] is Name and kinds["zeros"] is Name
     assert kinds["1"] is Number.Integer

@@ -6,6 +6,10 @@ func.func @files(%s: f64) -> tensor<?x?xf64> {
   %X = noma.load_csv "data/x.csv" : tensor<?x?xf64>
   // CHECK-NEXT: %[[B:.*]] = noma.load_safetensors "w.safetensors" "b" : tensor<?xf64>
   %b = noma.load_safetensors "w.safetensors" "b" : tensor<?xf64>
+  // CHECK-NEXT: noma.check_checkpoint "c.safetensors"
+  noma.check_checkpoint "c.safetensors"
+  // CHECK-NEXT: noma.load_safetensors "c.safetensors" "b.m" exact : tensor<?xf64>
+  %m = noma.load_safetensors "c.safetensors" "b.m" exact : tensor<?xf64>
   // CHECK-NEXT: %[[Y:.*]] = noma.load_arg "Y" : tensor<?x?xf64>
   %Y = noma.load_arg "Y" : tensor<?x?xf64>
   // CHECK-NEXT: noma.save_csv %[[B]], "b.csv" : tensor<?xf64>

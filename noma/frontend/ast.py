@@ -227,6 +227,20 @@ class LoadCsv(Stmt):
 
 
 @dataclass(frozen=True)
+class SaveCheckpoint(Stmt):
+    """`save_checkpoint "path";`: every parameter with its optimizer state."""
+
+    path: Expr
+
+
+@dataclass(frozen=True)
+class LoadCheckpoint(Stmt):
+    """`load_checkpoint "path";`: what `save_checkpoint` wrote, restored."""
+
+    path: Expr
+
+
+@dataclass(frozen=True)
 class SaveCsv(Stmt):
     value: Expr
     path: Expr

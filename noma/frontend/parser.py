@@ -19,8 +19,9 @@ Syntax decisions the spec leaves open:
 - a stray `;` (empty statement) is ignored, also between functions;
 - `save_safetensors` entry names may be identifiers or strings
   (`{ "layer.0.weight": W }`), since PyTorch names contain dots;
-- `init` (in realloc) and `reset_optimizer` (at the start of a statement)
-  are recognised by position and are not reserved words;
+- `init` (in realloc), `reset_optimizer` (at the start of a statement) and
+  `save_checkpoint` / `load_checkpoint` (at the start of a statement, before
+  a string) are recognised by position and are not reserved words;
 - nesting deeper than `MAX_NESTING` is an error.
 """
 
@@ -39,6 +40,12 @@ __all__ = ["CAST_TYPES", "MAX_NESTING", "TOP_LEVEL_MESSAGE", "Parser", "parse_pr
 TOP_LEVEL_MESSAGE = "statements must be inside a function; wrap them in `fn main() { ... }`"
 
 _COMPOUND_OPS = ("+", "-", "*", "/", "%")
+
+_CHECKPOINT_STATEMENTS: dict[str, type[ast.SaveCheckpoint | ast.LoadCheckpoint]] = {
+    "save_checkpoint": ast.SaveCheckpoint,
+    "load_checkpoint": ast.LoadCheckpoint,
+}
+"""Recognised at the start of a statement before a string, not reserved."""
 
 
 def parse_program(
@@ -173,6 +180,8 @@ class Parser(ExpressionParser):
         if token.kind is TokenKind.IDENT:
             if token.text == "reset_optimizer":
                 return self.parse_reset_optimizer()
+            if token.text in _CHECKPOINT_STATEMENTS and self.peek(1).kind is TokenKind.STRING:
+                return self.parse_checkpoint()
             if self.peek(1).is_symbol("="):
                 return self.parse_assign()
             self.reject_compound_assignment()
@@ -325,6 +334,13 @@ class Parser(ExpressionParser):
         name = self.expect_ident("a buffer name after 'free'")
         self.end_statement()
         return ast.Free(keyword.loc, name.text)
+
+    def parse_checkpoint(self) -> ast.Stmt:
+        """`save_checkpoint "path";` or `load_checkpoint "path";`"""
+        keyword = self.advance()
+        path = self.advance()
+        self.end_statement()
+        return _CHECKPOINT_STATEMENTS[keyword.text](keyword.loc, ast.String(path.loc, path.value))
 
     def parse_reset_optimizer(self) -> ast.Stmt:
         """`reset_optimizer();` or `reset_optimizer(p, ...);`"""

@@ -142,6 +142,8 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     # files (noma_io.h)
     _fn("noma_load_csv", (STRING, STRING), I64, _COMPILED),
     _fn("noma_load_safetensors", (STRING, STRING, STRING, I64), I64, _COMPILED),
+    _fn("noma_check_checkpoint", (STRING, STRING), None, _COMPILED),
+    _fn("noma_load_checkpoint_entry", (STRING, STRING, STRING, I64), I64, _COMPILED),
     _fn("noma_load_arg", (STRING, STRING, I64), I64, _COMPILED),
     _fn("noma_loaded_dim", (I64, I64), I64, _COMPILED),
     _fn("noma_loaded_take", (I64, FLAT), None, _COMPILED),

@@ -27,13 +27,15 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
-def executed() -> list[Any]:
+def executed(tmp_path_factory: pytest.TempPathFactory) -> list[Any]:
     notebook = nbformat.read(EXAMPLES / "noma_notebook.ipynb", as_version=4)
+    # Run where its checkpoint may be written: not in the repository.
+    workdir = tmp_path_factory.mktemp("notebook")
     client = nbclient.NotebookClient(
         notebook,
         timeout=300,
         kernel_name="python3",
-        resources={"metadata": {"path": str(EXAMPLES)}},
+        resources={"metadata": {"path": str(workdir)}},
     )
     client.execute()
     return [c for c in notebook.cells if c.cell_type == "code"]
@@ -68,12 +70,21 @@ def test_printing_and_values(executed: list[Any]) -> None:
 
 
 def test_training_on_numpy_arrays(executed: list[Any]) -> None:
-    training = outputs(executed, "%%noma --arg X=X")
+    training = outputs(executed, "%%noma --arg X=X --arg Y=Y --out fit ")
     assert training["stdout"] == "1.0\n"  # the loss went below its target
     assert float(training["value"]) == pytest.approx(0.337, abs=0.01)
     shown = outputs(executed, "print(np.round(fit_parameters")["stdout"]
     numbers = [float(x) for x in re.findall(r"-?\d+\.\d*", shown)]
     assert numbers == pytest.approx([2.0, -1.0, 0.5], abs=0.01)
+
+
+def test_checkpoint_and_resume(executed: list[Any]) -> None:
+    first = outputs(executed, "%%noma --arg X=X --arg Y=Y --out first")
+    resumed = outputs(executed, "%%noma --arg X=X --arg Y=Y --out resumed")
+    straight = outputs(executed, "%%noma --arg X=X --arg Y=Y --out straight")
+    assert resumed["value"] == straight["value"] != first["value"]
+    shown = outputs(executed, 'print(resumed_parameters["W"]')["stdout"].splitlines()
+    assert shown[-1] == "bit-identical: True"
 
 
 def test_errors_are_located_in_the_cell(executed: list[Any]) -> None:

@@ -7,6 +7,7 @@ parameters.
     %Y = noma.load_arg "Y" : tensor<?x?xf64>
     noma.save_csv %P, "pred.csv" : tensor<?x1xf64>
     noma.save_safetensors "w.safetensors" ["W1", "b"] (%W1, %b : tensor<2x3xf64>, tensor<3xf64>)
+    noma.check_checkpoint "c.safetensors"
 
 A loaded tensor's rank is fixed when compiling and its dimensions are
 dynamic: the data decides them when the program runs, which checks that the
@@ -19,12 +20,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from xdsl.dialects.builtin import ArrayAttr, StringAttr, TensorType
+from xdsl.dialects.builtin import ArrayAttr, StringAttr, TensorType, UnitAttr
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
     irdl_op_definition,
     operand_def,
+    opt_prop_def,
     prop_def,
     result_def,
     traits_def,
@@ -90,23 +92,26 @@ class LoadCsvOp(_LoadOp):
 @irdl_op_definition
 class LoadSafetensorsOp(_LoadOp):
     """The tensor `tensor` of a safetensors file (F64, or F32 widened), or
-    the file's only tensor when it has none of that name.
+    the file's only tensor when it has none of that name, unless `exact`
+    (an entry of a checkpoint): then a missing name is an error.
 
         %W = noma.load_safetensors "w.safetensors" "W1" : tensor<?x?xf64>
+        %m = noma.load_safetensors "c.safetensors" "W1.m" exact : tensor<?x?xf64>
     """
 
     name = "noma.load_safetensors"
 
     path = prop_def(StringAttr)
     tensor = prop_def(StringAttr)
+    exact = opt_prop_def(UnitAttr)
 
-    assembly_format = "$path $tensor attr-dict `:` type($result)"
+    assembly_format = "$path $tensor (`exact` $exact^)? attr-dict `:` type($result)"
 
-    def __init__(self, path: str, tensor: str, result_type: Attribute):
-        super().__init__(
-            result_types=[result_type],
-            properties={"path": StringAttr(path), "tensor": StringAttr(tensor)},
-        )
+    def __init__(self, path: str, tensor: str, result_type: Attribute, exact: bool = False):
+        properties: dict[str, Attribute] = {"path": StringAttr(path), "tensor": StringAttr(tensor)}
+        if exact:
+            properties["exact"] = UnitAttr()
+        super().__init__(result_types=[result_type], properties=properties)
 
 
 @irdl_op_definition
@@ -191,6 +196,31 @@ class SaveSafetensorsOp(IRDLOperation):
             raise VerifyException(f"'noma.save_safetensors' names '{duplicates[0]}' twice")
 
 
+@irdl_op_definition
+class CheckCheckpointOp(IRDLOperation):
+    """Stops the program with a located run-time error unless the file is a
+    checkpoint of this NOMA (`load_checkpoint`, docs/language.md 13.5): a
+    safetensors file with the marker tensor `__noma_checkpoint__` = [1].
+
+        noma.check_checkpoint "c.safetensors"
+    """
+
+    name = "noma.check_checkpoint"
+
+    path = prop_def(StringAttr)
+
+    traits = traits_def(MemoryReadEffect(), WritesProgramOutput())
+
+    assembly_format = "$path attr-dict"
+
+    def __init__(self, path: str):
+        super().__init__(properties={"path": StringAttr(path)})
+
+
+CHECKPOINT_MARKER = "__noma_checkpoint__"
+"""The tensor that makes a safetensors file a checkpoint: [format version]."""
+CHECKPOINT_VERSION = 1.0
+
 LOAD_OPS = (LoadCsvOp, LoadSafetensorsOp, LoadArgOp)
 SAVE_OPS = (SaveCsvOp, SaveSafetensorsOp)
-FILE_OPS = (*LOAD_OPS, *SAVE_OPS)
+FILE_OPS = (*LOAD_OPS, *SAVE_OPS, CheckCheckpointOp)

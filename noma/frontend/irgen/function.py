@@ -24,6 +24,7 @@ from noma.frontend.irgen.calls import CallGen
 from noma.frontend.irgen.context import RESULT, GenContext
 from noma.frontend.irgen.control_flow import ControlFlowGen
 from noma.frontend.irgen.expressions import ExpressionGen
+from noma.frontend.irgen.checkpoints import CheckpointGen
 from noma.frontend.irgen.files import FilesGen
 from noma.frontend.irgen.growth import GrowthGen
 from noma.frontend.irgen.minibatch import MinibatchGen
@@ -67,10 +68,11 @@ class FunctionGen:
         control = ControlFlowGen(ctx, exprs, statements, storage, branches, returns)
         growth = GrowthGen(ctx, exprs, tensors, storage)
         files = FilesGen(ctx, exprs, storage)
+        checkpoints = CheckpointGen(ctx, files, storage)
         batch = BatchGen(ctx, exprs, statements, control, returns)
         minibatch = MinibatchGen(ctx, exprs, statements, control, branches, batch, growth)
         optimize = OptimizeGen(ctx, exprs, statements, control, growth, minibatch)
-        for area in (returns, control, growth, files, batch, optimize):
+        for area in (returns, control, growth, files, checkpoints, batch, optimize):
             statements.register(area.statement_handlers())
         self.exprs, self.statements, self.returns = exprs, statements, returns
 

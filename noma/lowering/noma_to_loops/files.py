@@ -74,7 +74,8 @@ def _load(
             handle = rt.call(b, "noma_load_csv", args, loc).results[0]
         case files.LoadSafetensorsOp():
             args = [where(lw), rt.string(b, op.path.data, loc), rt.string(b, op.tensor.data, loc)]
-            handle = rt.call(b, "noma_load_safetensors", [*args, _i64(lw, rank)], loc).results[0]
+            function = "noma_load_checkpoint_entry" if op.exact else "noma_load_safetensors"
+            handle = rt.call(b, function, [*args, _i64(lw, rank)], loc).results[0]
         case files.LoadArgOp():
             args = [where(lw), rt.string(b, op.parameter.data, loc), _i64(lw, rank)]
             handle = rt.call(b, "noma_load_arg", args, loc).results[0]
@@ -105,8 +106,14 @@ def _save(lw: LoopLowering, op: Operation) -> None:
     rt.call(b, "noma_safetensors_writer_save", [writer, where(lw), path], loc)
 
 
+def _check_checkpoint(lw: LoopLowering, op: files.CheckCheckpointOp) -> None:
+    path = lw.runtime.string(lw.b, op.path.data, op.location)
+    lw.runtime.call(lw.b, "noma_check_checkpoint", [where(lw), path], op.location)
+
+
 RULES = {
     **rules_for(files.LOAD_OPS, LoopsRule(on_tensors=_load)),
     # Saving a scalar goes through the same runtime calls as a tensor.
     **rules_for(files.SAVE_OPS, LoopsRule(on_tensors=_save, scalars_bufferized=True)),
+    files.CheckCheckpointOp: LoopsRule(on_tensors=_check_checkpoint, scalars_bufferized=True),
 }

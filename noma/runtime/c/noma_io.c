@@ -1904,6 +1904,31 @@ int64_t noma_load_csv(char *where_alloc, char *where, int64_t where_offset,
     return tensor_handle(t, w);
 }
 
+/* Tensor `name` of safetensors file `path`; with `exact`, never the
+ * file's only tensor in its place. */
+static loaded_tensor *read_named_tensor(str_view w, str_view path,
+                                        str_view name, int exact,
+                                        int64_t rank)
+{
+    strbuf err = STRBUF_INIT;
+    size_t name_len = 0;
+    char *n = view_dup(name, &name_len);
+    char *p = NULL;
+    loaded_tensor *t = NULL;
+    if (n == NULL)
+        err.oom = 1;
+    else
+        p = path_dup(path, "read", &err);
+    if (p != NULL)
+        t = read_safetensors(p, n, name_len, exact, rank, &err);
+    free(p);
+    free(n);
+    if (t == NULL)
+        fail_at(w, &err);
+    sb_free(&err);
+    return t;
+}
+
 int64_t noma_load_safetensors(char *where_alloc, char *where,
                               int64_t where_offset, int64_t where_size,
                               int64_t where_stride, char *path_alloc,
@@ -1919,24 +1944,71 @@ int64_t noma_load_safetensors(char *where_alloc, char *where,
     if (rank < 0)
         fail_internal("load_safetensors of rank %lld", (long long)rank);
     str_view w = str_arg(where, where_offset, where_size, where_stride);
+    loaded_tensor *t = read_named_tensor(
+        w, str_arg(path, path_offset, path_size, path_stride),
+        str_arg(name, name_offset, name_size, name_stride), 0, rank);
+    return tensor_handle(t, w);
+}
+
+int64_t noma_load_checkpoint_entry(char *where_alloc, char *where,
+                                   int64_t where_offset, int64_t where_size,
+                                   int64_t where_stride, char *path_alloc,
+                                   char *path, int64_t path_offset,
+                                   int64_t path_size, int64_t path_stride,
+                                   char *name_alloc, char *name,
+                                   int64_t name_offset, int64_t name_size,
+                                   int64_t name_stride, int64_t rank)
+{
+    (void)where_alloc;
+    (void)path_alloc;
+    (void)name_alloc;
+    if (rank < 0)
+        fail_internal("load_checkpoint of rank %lld", (long long)rank);
+    str_view w = str_arg(where, where_offset, where_size, where_stride);
+    loaded_tensor *t = read_named_tensor(
+        w, str_arg(path, path_offset, path_size, path_stride),
+        str_arg(name, name_offset, name_size, name_stride), 1, rank);
+    return tensor_handle(t, w);
+}
+
+void noma_check_checkpoint(char *where_alloc, char *where,
+                           int64_t where_offset, int64_t where_size,
+                           int64_t where_stride, char *path_alloc,
+                           char *path, int64_t path_offset, int64_t path_size,
+                           int64_t path_stride)
+{
+    (void)where_alloc;
+    (void)path_alloc;
+    str_view w = str_arg(where, where_offset, where_size, where_stride);
+    str_view pv = str_arg(path, path_offset, path_size, path_stride);
     strbuf err = STRBUF_INIT;
-    size_t name_len = 0;
-    char *n = view_dup(str_arg(name, name_offset, name_size, name_stride),
-                       &name_len);
-    char *p = NULL;
+    char *p = path_dup(pv, "read", &err);
     loaded_tensor *t = NULL;
-    if (n == NULL)
-        err.oom = 1;
-    else
-        p = path_dup(str_arg(path, path_offset, path_size, path_stride),
-                     "read", &err);
     if (p != NULL)
-        t = read_safetensors(p, n, name_len, 0, rank, &err);
+        t = read_safetensors(p, NOMA_CHECKPOINT_MARKER,
+                             sizeof NOMA_CHECKPOINT_MARKER - 1, 1, 1, &err);
+    if (p != NULL && t == NULL) {
+        /* Say what the file is not before why. */
+        strbuf why = err;
+        strbuf msg = STRBUF_INIT;
+        sb_put_text(&msg, p, strlen(p), 200);
+        sb_printf(&msg, " is not a NOMA checkpoint: ");
+        sb_putn(&msg, why.buf ? why.buf : "", why.len);
+        msg.oom |= why.oom;
+        sb_free(&why);
+        err = msg;
+    } else if (t != NULL && (t->count != 1 || t->data[0] != NOMA_CHECKPOINT_VERSION)) {
+        sb_put_text(&err, p, strlen(p), 200);
+        sb_printf(&err, " is a NOMA checkpoint of format version %.17g; this NOMA reads version %d",
+                  t->count == 1 ? t->data[0] : -1.0, NOMA_CHECKPOINT_VERSION);
+        loaded_free(t);
+        t = NULL;
+    }
     free(p);
-    free(n);
     if (t == NULL)
         fail_at(w, &err);
-    return tensor_handle(t, w);
+    loaded_free(t);
+    sb_free(&err);
 }
 
 int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,

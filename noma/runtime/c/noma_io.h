@@ -131,6 +131,38 @@ int64_t noma_load_safetensors(char *where_alloc, char *where,
                               int64_t name_stride, int64_t rank);
 
 /*
+ * Checkpoints (save_checkpoint / load_checkpoint, docs/language.md 13.5): a
+ * safetensors file with the tensor NOMA_CHECKPOINT_MARKER = [version] and,
+ * for each parameter W, the tensors "W" and "W.<slot>" of its optimizer
+ * state.
+ *
+ * noma_check_checkpoint stops the program unless `path` is such a file of
+ * this version:
+ *   c.safetensors is not a NOMA checkpoint: c.safetensors has no tensor
+ *       '__noma_checkpoint__' (it has: W)
+ *   c.safetensors is a NOMA checkpoint of format version 2; this NOMA reads
+ *       version 1
+ * noma_load_checkpoint_entry is noma_load_safetensors without its fallback
+ * to the file's only tensor: a missing name is an error.
+ */
+#define NOMA_CHECKPOINT_MARKER "__noma_checkpoint__"
+#define NOMA_CHECKPOINT_VERSION 1
+
+void noma_check_checkpoint(char *where_alloc, char *where,
+                           int64_t where_offset, int64_t where_size,
+                           int64_t where_stride, char *path_alloc,
+                           char *path, int64_t path_offset, int64_t path_size,
+                           int64_t path_stride);
+int64_t noma_load_checkpoint_entry(char *where_alloc, char *where,
+                                   int64_t where_offset, int64_t where_size,
+                                   int64_t where_stride, char *path_alloc,
+                                   char *path, int64_t path_offset,
+                                   int64_t path_size, int64_t path_stride,
+                                   char *name_alloc, char *name,
+                                   int64_t name_offset, int64_t name_size,
+                                   int64_t name_stride, int64_t rank);
+
+/*
  * Loads the file given for main's parameter `name` (see noma_set_arg) as a
  * tensor of rank `rank`, or the tensor given by noma_set_arg_array; returns
  * a handle.
