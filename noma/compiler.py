@@ -403,11 +403,24 @@ class Program:
         `parameters` property holds main's learnt parameters. The machine
         code comes from the compile cache when the program was compiled
         before (see `cache`)."""
+        return self.run_as(seed, args, progress, command_line=False)
+
+    def run_as(
+        self,
+        seed: int,
+        args: Mapping[str, str | os.PathLike[str] | np.ndarray | float] | None,
+        progress: bool | None,
+        *,
+        command_line: bool,
+    ) -> float | np.ndarray | None:
+        """`run`, for the Python API or (`command_line`, `noma run`) for a
+        tool whose user gives main's arguments as `--arg NAME=FILE`: the
+        run-time error for a missing one says how to give it."""
         seed = _checked_seed(seed)
         given = {name: _argument_value(name, value) for name, value in (args or {}).items()}
         program = self._specialised(given)
         self._exported, self._parameter_arrays = None, None
-        result, exported = program._run_here(seed, given, progress)
+        result, exported = program._run_here(seed, given, progress, command_line)
         self._exported = exported
         return result
 
@@ -478,7 +491,11 @@ class Program:
                 )
 
     def _run_here(
-        self, seed: int, given: Mapping[str, str | np.ndarray], progress: bool | None = None
+        self,
+        seed: int,
+        given: Mapping[str, str | np.ndarray],
+        progress: bool | None = None,
+        command_line: bool = False,
     ) -> tuple[float | np.ndarray | None, dict[str, ExportedParameter] | None]:
         """Run this program's machine code: its result and the parameters
         its main exported (None after a run-time error)."""
@@ -491,6 +508,7 @@ class Program:
         address = jit.function_address(compiled.packed_entry)
         runtime.rng_seed(seed)
         runtime.set_progress(progress)
+        runtime.lib.noma_set_arg_syntax(0 if command_line else 1)
         runtime.clear_args()
         runtime.lib.noma_exported_clear()
         if compiled.result == "tensor":

@@ -154,6 +154,7 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_set_arg", (Kind.C_STRING, Kind.C_STRING), None, _PYTHON),
     _fn("noma_set_arg_array", (Kind.C_STRING, Kind.F64_ARRAY, I64, Kind.I64_ARRAY), None, _PYTHON),
     _fn("noma_clear_args", (), None, _PYTHON),
+    _fn("noma_set_arg_syntax", (INT,), None, _PYTHON),
     # the learnt parameters the JIT's main saves to the sink
     _fn(
         "noma_exported_parameter",

@@ -62,7 +62,7 @@ def run_program(
         # The files give the ranks of main's parameters (docs/language.md 13.3).
         program = compile(source, arg_files=args, cache=cache, verify_each=verify_each)
         try:
-            result = program.run(seed=seed, args=args, progress=progress)
+            result = program.run_as(seed, args, progress, command_line=True)
             if isinstance(result, float):
                 program.jit.print_f64(result)
             elif result is not None:

@@ -868,7 +868,11 @@ def test_load_arg_errors(
     def fails(name: str, rank: int) -> str:
         return _error(rt, capfd, lambda: rt.load_arg(name, rank=rank, where=WHERE))
 
+    rt.lib.noma_set_arg_syntax(0)  # as noma run and executables say it
     assert fails("X", 2) == "no file for main's parameter 'X' (pass --arg X=FILE)"
+    rt.lib.noma_set_arg_syntax(1)  # as the Python API says it
+    assert fails("X", 2) == "no file for main's parameter 'X' (pass run(args={'X': array_or_path}))"
+    rt.lib.noma_set_arg_syntax(0)
     rt.set_arg("X", "x.csv")
     assert fails("X", 1) == "x.csv holds a 2-D table, where the program expects a 1-D tensor"
     assert fails("X", 0) == "x.csv holds a 2-D table, where the program expects a scalar"

@@ -2011,6 +2011,13 @@ void noma_check_checkpoint(char *where_alloc, char *where,
     sb_free(&err);
 }
 
+static int arg_syntax_python = 0;
+
+void noma_set_arg_syntax(int python)
+{
+    arg_syntax_python = python != 0;
+}
+
 int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,
                       int64_t where_size, int64_t where_stride,
                       char *name_alloc, char *name, int64_t name_offset,
@@ -2033,9 +2040,15 @@ int64_t noma_load_arg(char *where_alloc, char *where, int64_t where_offset,
     if (given == NULL) {
         sb_puts(&err, "no file for main's parameter ");
         sb_put_quoted(&err, n, name_len, 0);
-        sb_puts(&err, " (pass --arg ");
-        sb_put_text(&err, n, name_len, 0);
-        sb_puts(&err, "=FILE)");
+        if (arg_syntax_python) {
+            sb_puts(&err, " (pass run(args={");
+            sb_put_quoted(&err, n, name_len, 0);
+            sb_puts(&err, ": array_or_path}))");
+        } else {
+            sb_puts(&err, " (pass --arg ");
+            sb_put_text(&err, n, name_len, 0);
+            sb_puts(&err, "=FILE)");
+        }
         free(n);
         fail_at(w, &err);
     }

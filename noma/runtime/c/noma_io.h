@@ -284,6 +284,12 @@ void noma_set_arg_array(const char *name, const double *data, int64_t rank,
 /* Forgets every recorded parameter file and tensor. */
 void noma_clear_args(void);
 
+/* How a missing parameter is said to be given, in the error
+ *   no file for main's parameter 'X' (pass --arg X=FILE)
+ * 0: the command line's `--arg X=FILE` (the default); 1: the Python API's
+ * `args={'X': ...}` of Program.run. */
+void noma_set_arg_syntax(int python);
+
 /* ---- the learnt parameters, for the Python API -------------------------- */
 
 /* A path no file can have (it begins with a NUL byte).  A safetensors
