@@ -74,6 +74,7 @@ from types import ModuleType
 from script_module import load_module
 
 compile_times = load_module(Path(__file__).resolve().parent / "compile_times.py")
+print_format = load_module(Path(__file__).resolve().parent / "print_format.py")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -867,6 +868,28 @@ def make_parser() -> argparse.ArgumentParser:
         help="write the JSON report here (default: benchmarks/results/compile.json, "
         "not written with --quick)",
     )
+    sub = commands.add_parser(
+        "print",
+        help="ns to format one f64: NOMA's shortest repr against C's %%.17g",
+        description=print_format.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
+    )
+    sub.add_argument(
+        "--runs",
+        type=positive_int,
+        default=None,
+        help=f"timed passes over 10^6 numbers; the median is reported "
+        f"(default {DEFAULT_RUNS}, {QUICK_RUNS} with --quick)",
+    )
+    sub.add_argument(
+        "--quick", action="store_true", help="few runs, and the results file is not written"
+    )
+    sub.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help="write the JSON report here (default: benchmarks/results/print.json, "
+        "not written with --quick)",
+    )
     return parser
 
 
@@ -875,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
     runs = args.runs or (QUICK_RUNS if args.quick else DEFAULT_RUNS)
     if args.benchmark == "compile":
         return main_compile(args, runs)
+    if args.benchmark == "print":
+        return main_print(args, runs)
     bench = BENCHMARKS[args.benchmark]
     if runs < 7 and not args.quick:
         print(f"{TOOL}: note: fewer than 7 runs; medians will be noisy", file=sys.stderr)
@@ -919,6 +944,22 @@ def main_compile(args: argparse.Namespace, runs: int) -> int:
     if missed:
         print(f"{TOOL} compile: note: targets not met: {', '.join(missed)}", file=sys.stderr)
     return finish(report, "compile", args.output, args.quick)
+
+
+def main_print(args: argparse.Namespace, runs: int) -> int:
+    """`run.py print`: see benchmarks/print_format.py."""
+    try:
+        report = print_format.run_print_benchmark(runs)
+    except print_format.PrintBenchmarkError as e:
+        print(f"{TOOL} print: error: {e}", file=sys.stderr)
+        return 1
+    report.update(
+        quick=args.quick,
+        commit=git_commit(),
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        machine=machine_info(),
+    )
+    return finish(report, "print", args.output, args.quick)
 
 
 def finish(report: dict[str, object], name: str, output: Path | None, quick: bool) -> int:

@@ -106,6 +106,7 @@ FUNCTIONS: tuple[RuntimeFunction, ...] = (
     _fn("noma_print_f64", (F64,), None, _COMPILED, _PYTHON),
     _fn("noma_print_str", (STRING,), None, _COMPILED),
     _fn("noma_format_f64", (F64, Kind.CHAR_BUFFER, I64), INT, _PYTHON),
+    _fn("noma_rt_shortest_digits", (F64, Kind.CHAR_BUFFER, Kind.I64_OUT), INT, _C),
     _fn("noma_rt_flush", (), None, _PYTHON),
     _fn("noma_rt_check_stdout", (), INT, _PYTHON),
     _fn("noma_print_tensor", (FLAT, SHAPE), None, _COMPILED, _PYTHON),

@@ -183,3 +183,82 @@ def test_truncation_and_return_value(rt: NomaRuntime) -> None:
     assert f(0.5, buf1, 1) == 3
     assert buf1.raw[0:1] == b"\0"
     assert buf1.raw[1:] == b"\xff" * 3  # nothing past `size` is touched
+
+
+# -- the formatter of noma_shortest.c (Ryu's method, ours) ------------------
+
+
+@pytest.mark.slow
+def test_a_million_random_doubles(rt: NomaRuntime) -> None:
+    """10^6 uniform bit patterns and 10^6 short decimals of every exponent,
+    each exactly Python's repr."""
+    rng = random.Random(20261205)
+    for _ in range(1_000_000):
+        x = _bits_to_float(rng.getrandbits(64))
+        assert rt.format_f64(x) == repr(x), x.hex()
+    for _ in range(1_000_000):
+        x = float(f"{rng.randint(1, 10 ** rng.randint(1, 17))}e{rng.randint(-340, 310)}")
+        assert rt.format_f64(x) == repr(x), x.hex()
+
+
+def test_halfway_cases(rt: NomaRuntime) -> None:
+    """Decimals exactly halfway between two doubles read back to the even
+    one, and values whose shortest candidates tie print the even digit."""
+    for k in range(53, 64):
+        base = 2.0**k
+        for step in range(1, 64):
+            x = base + step * 2.0 ** (k - 52)
+            assert rt.format_f64(x) == repr(x), x.hex()
+    for text in ("9007199254740993", "9007199254740995", "1.5e-323", "2.5e-323", "4.5", "0.125"):
+        x = float(text)
+        assert rt.format_f64(x) == repr(x), text
+    # Subnormals: every multiple of the smallest up to 2^12 of them.
+    for k in range(1, 4096):
+        x = k * 5e-324
+        assert rt.format_f64(x) == repr(x), k
+
+
+def test_the_portable_multiplication(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without a 128-bit integer type the formatter multiplies in 64-bit
+    halves; built that way it prints the same."""
+    from c_programs import build_with_runtime
+
+    program = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "noma_runtime.h"
+int main(void) {
+    char line[64], out[64];
+    while (fgets(line, sizeof line, stdin) != NULL) {
+        uint64_t bits = strtoull(line, NULL, 16);
+        double x;
+        memcpy(&x, &bits, sizeof x);
+        noma_format_f64(x, out, sizeof out);
+        puts(out);
+    }
+    return 0;
+}
+"""
+    exe = build_with_runtime(tmp_path, "portable", program, ["-O2", "-U__SIZEOF_INT128__"])
+    rng = random.Random(7)
+    values = [_bits_to_float(rng.getrandbits(64)) for _ in range(20_000)] + [5e-324, 2.0**-1022]
+    stdin = "".join(f"{struct.unpack('<Q', struct.pack('<d', x))[0]:x}\n" for x in values)
+    import subprocess
+
+    printed = subprocess.run([str(exe)], input=stdin, capture_output=True, text=True, check=True)
+    expected = ["nan" if math.isnan(x) else repr(x) for x in values]
+    assert printed.stdout.splitlines() == expected
+
+
+def test_the_tables_are_generated_from_their_script() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[2] / "scripts" / "gen_shortest_tables.py"
+    checked = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert checked.returncode == 0, checked.stderr

@@ -71,6 +71,13 @@ void noma_print_tensor(double *alloc, double *aligned, int64_t offset,
                        int64_t *dims_aligned, int64_t dims_offset,
                        int64_t rank, int64_t dims_stride);
 
+/* The shortest decimal that reads back to x (finite, > 0), the nearest to
+ * x among those (ties to even), as Python's repr chooses it: writes its
+ * significant digits (at most 17, no trailing zero) to `digits`, the decimal
+ * exponent of the first one to *exp10, and returns how many there are
+ * (noma_shortest.c: Ryu's method, no libc call). */
+int noma_rt_shortest_digits(double x, char *digits, int64_t *exp10);
+
 /* ---- where the runtime prints (noma_output.c) -------------------------- */
 
 /* The streams every function of the runtime prints to: what the program
