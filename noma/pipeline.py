@@ -115,6 +115,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return DeallocatePass
 
+    def inline_calls() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.inline_calls import InlineCallsPass
+
+        return InlineCallsPass
+
     def hoist_temporaries() -> type[ModulePass]:
         from noma.lowering.noma_to_loops.hoist import HoistTemporariesPass
 
@@ -147,6 +152,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "convert-noma-to-loops": lower_noma,
         "noma-bufferize": bufferize,
         "noma-deallocate": deallocate,
+        "noma-inline-calls": inline_calls,
         "noma-hoist-temporaries": hoist_temporaries,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-convert-scf-to-cf": scf_to_cf,

@@ -27,16 +27,15 @@ from gradient_cases import (
     scalar_unary_source,
 )
 from hypothesis import assume, given, settings
-
-from noma.compiler import Program
+from jit_functions import jit_with_entries
 
 
 @cache
 def compiled(f_source: str, arity: int) -> tuple[Callable[..., float], Callable[..., tuple]]:
     """`f` and its vector-Jacobian product from a NOMA definition of `f`."""
     source = scalar_program(f_source, arity)
-    program = Program(source, "rules.noma")
-    jit = program.jit
+    # Entry points: kept as functions (calls of them are inlined otherwise).
+    jit, _ = jit_with_entries(source, ["fn.f", "fn.f__vjp"])
     double = ctypes.c_double
     f = ctypes.CFUNCTYPE(double, *[double] * arity)(jit.function_address("fn.f"))
     # f__vjp(args..., dy) returns one adjoint per argument: a struct of
@@ -61,7 +60,7 @@ def compiled(f_source: str, arity: int) -> tuple[Callable[..., float], Callable[
             return tuple(getattr(result, f"d{i}") for i in range(arity))
 
     # Keep the JIT module alive as long as the cached callables.
-    f._program = program  # type: ignore[attr-defined]
+    f._jit = jit  # type: ignore[attr-defined]
     return f, vjp
 
 

@@ -38,6 +38,16 @@ def descriptor_for(array: np.ndarray) -> ctypes.Structure:
 
 
 def compile_functions(source: str, names: Sequence[str]) -> dict[str, Callable[..., Any]]:
+    jit, signatures = jit_with_entries(source, names)
+    return {name: _caller(jit, name, *signatures[name]) for name in names}
+
+
+def jit_with_entries(
+    source: str, names: Sequence[str]
+) -> tuple[JitModule, dict[str, tuple[list, list]]]:
+    """The program compiled with the functions `names` marked as entry
+    points (kept, never inlined away, with packed wrappers), and their
+    (inputs, outputs) types."""
     program = Program(source, "test.noma")
     module = program.ir("optimizers").clone()
     functions = {op.sym_name.data: op for op in module.ops if isinstance(op, FuncOp)}
@@ -48,8 +58,7 @@ def compile_functions(source: str, names: Sequence[str]) -> dict[str, Callable[.
         signatures[name] = (list(signature.inputs), list(signature.outputs))
     spec = ",".join(s.passes for s in pipeline.STAGES[3:])
     pipeline.build_pipeline(spec).apply(pipeline.make_context(), module)
-    jit = JitModule(translate_to_llvmir(module))
-    return {name: _caller(jit, name, *signatures[name]) for name in names}
+    return JitModule(translate_to_llvmir(module)), signatures
 
 
 def _caller(jit: JitModule, name: str, inputs: list, outputs: list) -> Callable[..., Any]:

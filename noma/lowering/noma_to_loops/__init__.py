@@ -3,16 +3,19 @@ to the `loops` stage): from the `noma` dialect to upstream dialects only
 (func, arith, math, scf, cf, memref), the contract of the `loops` stage that
 upstream `mlir-opt` can verify and lower on its own.
 
-It runs four passes, each usable alone in `noma-opt`:
+It runs five passes, each usable alone in `noma-opt`:
 
 1. `noma-bufferize` (`bufferize.py`): tensors become memrefs with ownership,
    tensor ops loop nests, with elementwise fusion and in-place parameter
    updates;
 2. `noma-deallocate` (`deallocate.py`): every owned buffer freed after its
    last use in the block owning it;
-3. `noma-hoist-temporaries` (`hoist.py`): loop temporaries of static shape
+3. `noma-inline-calls` (`inline_calls.py`): calls of the module's own
+   functions replaced by their bodies, so that their temporaries become the
+   caller's;
+4. `noma-hoist-temporaries` (`hoist.py`): loop temporaries of static shape
    allocated once, at function entry;
-4. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
+5. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
    and a located error for any `noma` op still left.
 
 Each op's lowering is its `LoopsRule` (`rule.py`), in the module mirroring
@@ -35,6 +38,7 @@ from noma.lowering.noma_to_loops.hoist import (
     STACK_FUNCTION_BYTES,
     HoistTemporariesPass,
 )
+from noma.lowering.noma_to_loops.inline_calls import MAX_OPS, InlineCallsPass
 from noma.lowering.noma_to_loops.runtime import Runtime
 from noma.lowering.noma_to_loops.scalars import lower_scalars
 
@@ -49,6 +53,7 @@ class ConvertNomaToLoopsPass(ModulePass):
     update_in_place: bool = True
     stack_buffer_bytes: int = STACK_BUFFER_BYTES
     stack_function_bytes: int = STACK_FUNCTION_BYTES
+    max_ops: int = MAX_OPS
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         # One runtime for the first and last steps: what the first declares, the last
@@ -56,5 +61,6 @@ class ConvertNomaToLoopsPass(ModulePass):
         runtime = Runtime(op)
         Bufferizer(op, runtime, self.fuse_elementwise, self.update_in_place).run()
         DeallocatePass().apply(ctx, op)
+        InlineCallsPass(self.max_ops).apply(ctx, op)
         HoistTemporariesPass(self.stack_buffer_bytes, self.stack_function_bytes).apply(ctx, op)
         lower_scalars(op, runtime)
