@@ -40,6 +40,18 @@ parameters, with their Adam moments), including the loop's own overhead and
 a 1/(2 * GROWTH_PAIRS) share of the program's fixed cost (the call, the set
 up and the one Adam step); `growth_note` in the report says so.
 
+`digits` trains the 64-128-10 relu MLP of examples/digits_mlp.noma on the
+8x8 digits (examples/data/digits: 1,437 training images; log_softmax
+cross-entropy, 20 passes of Adam(0.001) in blocks of 32 rows, f64) as (a)
+that program, (b) benchmarks/peers/digits_numpy.py (the NumPy reference of
+the tests, gradients by hand) and (c) benchmarks/peers/digits_torch.py
+(PyTorch autograd), when PyTorch is installed. Besides the final losses it
+checks that every side computes the same test accuracy, and reports each
+side's time per pass (epoch), the median training time divided by 20.
+NOMA's time is a whole `p.run()`: reading the four CSV files and drawing
+the initial weights included; the peers load the data and draw the weights
+before their clock starts (`timing_note` in the report says so).
+
 Exit status: 0 on success, 1 when a side cannot run (NOMA cannot compile the
 program, no C compiler, ...) or the sides disagree (final losses, or phase-2
 steps for xor-growth), 2 for bad usage.
@@ -55,6 +67,7 @@ import argparse
 import contextlib
 import ctypes
 import datetime
+import importlib.util
 import json
 import math
 import os
@@ -424,6 +437,9 @@ class Benchmark:
     extras: Callable[[Measured], dict[str, object]] | None = None
     """More checks and measurements, as fields of the report; an agreement
     flag of AGREEMENTS among them that is false makes the run fail."""
+    epochs: int | None = None
+    """Passes over the data in one training: the report then also gives
+    each side's median time per pass (`<side>_ms_per_epoch`)."""
 
 
 def xor_weights(
@@ -616,6 +632,60 @@ def xor_growth_extras(measured: Measured) -> dict[str, object]:
     }
 
 
+# --------------------------------------------------------------------------
+# digits
+# --------------------------------------------------------------------------
+
+DIGITS_EPOCHS = 20
+
+
+def digits_peers() -> dict[str, CPeer | PythonPeer]:
+    """NumPy always, PyTorch where it is installed."""
+    peers: dict[str, CPeer | PythonPeer] = {"numpy": PythonPeer(PEERS_DIR / "digits_numpy.py")}
+    if importlib.util.find_spec("torch") is not None:
+        peers["torch"] = PythonPeer(PEERS_DIR / "digits_torch.py")
+    return peers
+
+
+def noma_test_accuracy(stdout: str, shown: str) -> float:
+    """The test accuracy the digits program printed after its pass losses."""
+    lines = stdout.split()
+    try:
+        values = [float(line) for line in lines]
+    except ValueError:
+        raise BenchmarkError(f"{shown} printed something else than numbers:\n{stdout}") from None
+    if len(values) != DIGITS_EPOCHS + 1:
+        raise BenchmarkError(
+            f"{shown} printed {len(values)} numbers, expected {DIGITS_EPOCHS} pass losses "
+            "and the test accuracy"
+        )
+    return values[-1]
+
+
+def digits_extras(measured: Measured) -> dict[str, object]:
+    """Every side's test accuracy and whether they agree (exactly: the same
+    images classified right)."""
+    accuracies = {
+        "noma": noma_test_accuracy(measured.noma_stdout, display_path(measured.example)),
+        **{
+            name: load_module(peer.source).run()[1]
+            for name, peer in measured.bench.peers.items()
+            if isinstance(peer, PythonPeer)
+        },
+    }
+    return {
+        "test_accuracy": accuracies,
+        "test_accuracies_agree": len(set(accuracies.values())) == 1,
+        "torch_installed": "torch" in measured.bench.peers,
+        "timing_note": (
+            "noma_ms is a whole run of the program: reading the four CSV files, drawing the "
+            "initial weights, 20 passes and the test accuracy; the peers' times cover the 20 "
+            "passes and the test accuracy (data loaded and weights drawn before); *_ms_per_epoch "
+            "is the median time divided by 20"
+        ),
+    }
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "xor": Benchmark(
         name="xor",
@@ -648,6 +718,25 @@ BENCHMARKS: dict[str, Benchmark] = {
             "dtype": "f64",
         },
         extras=xor_growth_extras,
+    ),
+    "digits": Benchmark(
+        name="digits",
+        help="64-128-10 relu MLP on the 8x8 digits (1,437 images), log_softmax cross-entropy, "
+        "20 passes of Adam(0.001) in blocks of 32, f64",
+        example=ROOT / "examples" / "digits_mlp.noma",
+        peers=digits_peers(),
+        details={
+            "network": "64-128-10, relu",
+            "loss": "log_softmax cross-entropy",
+            "optimizer": "adam(0.001)",
+            "batch": 32,
+            "epochs": DIGITS_EPOCHS,
+            "train_images": 1437,
+            "test_images": 360,
+            "dtype": "f64",
+        },
+        extras=digits_extras,
+        epochs=DIGITS_EPOCHS,
     ),
 }
 
@@ -758,6 +847,11 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
         **{f"{name}_ms": t.median_ms for name, t in peers.items()},
         "compile_s": statistics.median(compile_times),
         **{f"{name}_over_noma": t.median_ms / noma.median_ms for name, t in peers.items()},
+        **(
+            {f"{name}_ms_per_epoch": t.median_ms / bench.epochs for name, t in timings.items()}
+            if bench.epochs
+            else {}
+        ),
         "noma_call_overhead_ms": overhead_ms,
         "final_loss": losses,
         "losses_agree": ok,
@@ -780,6 +874,7 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
 AGREEMENTS = [
     ("losses_agree", "final_loss", f"the final losses disagree beyond {REL_TOL:g} relative"),
     ("phase2_steps_agree", "phase2_steps", "the sides take different numbers of phase-2 steps"),
+    ("test_accuracies_agree", "test_accuracy", "the sides' test accuracies differ"),
 ]
 """(flag, values, message): a report whose `flag` is false fails the run,
 its `values` (side -> value) are listed after the message."""
