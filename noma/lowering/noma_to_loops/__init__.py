@@ -54,6 +54,7 @@ class ConvertNomaToLoopsPass(ModulePass):
     stack_buffer_bytes: int = STACK_BUFFER_BYTES
     stack_function_bytes: int = STACK_FUNCTION_BYTES
     max_ops: int = MAX_OPS
+    reuse_dynamic: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         # One runtime for the first and last steps: what the first declares, the last
@@ -62,5 +63,7 @@ class ConvertNomaToLoopsPass(ModulePass):
         Bufferizer(op, runtime, self.fuse_elementwise, self.update_in_place).run()
         DeallocatePass().apply(ctx, op)
         InlineCallsPass(self.max_ops).apply(ctx, op)
-        HoistTemporariesPass(self.stack_buffer_bytes, self.stack_function_bytes).apply(ctx, op)
+        HoistTemporariesPass(
+            self.stack_buffer_bytes, self.stack_function_bytes, self.reuse_dynamic
+        ).apply(ctx, op)
         lower_scalars(op, runtime)

@@ -13,9 +13,13 @@ allocates nothing at all.
       memref.dealloc %t : ...              }
     }
 
+A temporary of dynamic shape keeps one buffer per allocation site from one
+iteration to the next, grown when an iteration needs more (`scratch.py`),
+so that once shapes stop growing a step allocates nothing.
+
 Options: `stack-buffer-bytes` (largest buffer put on the stack, 0 keeps every
-hoisted buffer on the heap) and `stack-function-bytes` (stack budget of one
-function). Functions of more than one block are left alone (no single
+hoisted buffer on the heap), `stack-function-bytes` (stack budget of one
+function) and `reuse-dynamic` (the dynamic-shape reuse; default true). Functions of more than one block are left alone (no single
 return to free heap buffers before).
 """
 
@@ -32,6 +36,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from noma.dialects.noma.shapes import num_elements
 from noma.lowering.noma_to_loops.buffers import in_loop
+from noma.lowering.noma_to_loops.scratch import reuse_across_iterations
 
 STACK_BUFFER_BYTES = 16 * 1024
 """Hoisted temporaries up to this size live on the stack."""
@@ -44,7 +49,9 @@ def _element_bytes(t: Attribute) -> int | None:
     return bitwidth // 8 if isinstance(bitwidth, int) and bitwidth % 8 == 0 else None
 
 
-def hoist_temporaries(f: func.FuncOp, stack_buffer_bytes: int, stack_function_bytes: int) -> None:
+def hoist_temporaries(
+    f: func.FuncOp, stack_buffer_bytes: int, stack_function_bytes: int, reuse_dynamic: bool = True
+) -> None:
     if len(f.body.blocks) != 1:
         return
     entry = f.body.blocks[0]
@@ -56,10 +63,15 @@ def hoist_temporaries(f: func.FuncOp, stack_buffer_bytes: int, stack_function_by
         t = alloc.memref.type
         assert isinstance(t, MemRefType)
         element_bytes = _element_bytes(t.get_element_type())
-        if alloc.dynamic_sizes or alloc.symbol_operands or element_bytes is None or not in_loop(alloc):
+        if alloc.symbol_operands or element_bytes is None or not in_loop(alloc):
             continue
         deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
         if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():
+            continue
+        if alloc.dynamic_sizes:
+            if reuse_dynamic:
+                assert isinstance(deallocs[0], memref.DeallocOp)
+                reuse_across_iterations(alloc, deallocs[0], entry, terminator)
             continue
         size = element_bytes * (num_elements(tuple(t.get_shape())) or 0)
         deallocs[0].detach()
@@ -85,8 +97,11 @@ class HoistTemporariesPass(ModulePass):
 
     stack_buffer_bytes: int = STACK_BUFFER_BYTES
     stack_function_bytes: int = STACK_FUNCTION_BYTES
+    reuse_dynamic: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         for f in op.ops:
             if isinstance(f, func.FuncOp) and f.body.blocks:
-                hoist_temporaries(f, self.stack_buffer_bytes, self.stack_function_bytes)
+                hoist_temporaries(
+                    f, self.stack_buffer_bytes, self.stack_function_bytes, self.reuse_dynamic
+                )
