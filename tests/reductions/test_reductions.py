@@ -108,6 +108,15 @@ def test_one_hot() -> None:
     assert got.tolist() == np.eye(4)[[2, 0, 3]].tolist()
     static = noma.compile("fn main() { let k = 3; return one_hot(tensor [1.0, 1.0], k); }").run()
     assert static.tolist() == [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
+    # The class count computed at run time (a dynamic second dimension).
+    counted = noma.compile("fn main(Y) { return one_hot(Y, sum(Y) - 1); }")
+    assert counted.run(args={"Y": np.array([1.0, 1.0, 2.0])}).tolist() == np.eye(3)[[1, 1, 2]].tolist()
+
+
+def test_one_dimensional_inputs_need_no_axis() -> None:
+    source = "fn main(Y) { return max(Y) + argmax(Y) + sum(softmax(Y)) + sum(Y, axis=0); }"
+    y = np.array([1.0, 4.0, 4.0, -2.0])
+    assert noma.compile(source).run(args={"Y": y}) == pytest.approx(4.0 + 1.0 + 1.0 + 7.0)
 
 
 @pytest.mark.parametrize("label", [4.0, -1.0, 1.5])
