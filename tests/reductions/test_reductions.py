@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from in_process import noma_in_process
 
 import noma
@@ -70,6 +72,32 @@ def test_agrees_with_numpy(name: str, shape: tuple[int, ...], axis: int, keepdim
     expected = REFERENCE[name](x, axis, keepdims and name not in ("softmax", "log_softmax"))
     assert np.shape(got) == expected.shape
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@st.composite
+def shaped_values(draw: st.DrawFn) -> tuple[np.ndarray, int, bool]:
+    shape = draw(st.lists(st.integers(1, 5), min_size=2, max_size=3).map(tuple))
+    scale = draw(st.sampled_from([1.0, 1e3]))  # large logits too
+    values = st.floats(-scale, scale, allow_nan=False, allow_infinity=False)
+    x = np.array(draw(st.lists(values, min_size=int(np.prod(shape)), max_size=int(np.prod(shape)))))
+    return x.reshape(shape), draw(st.sampled_from([0, 1, -1])), draw(st.booleans())
+
+
+@pytest.mark.parametrize("name", sorted(REFERENCE))
+def test_agrees_with_numpy_on_drawn_shapes(name: str) -> None:
+    """One compiled program per axis and keepdims (main's argument has a
+    dynamic shape); hypothesis draws the shapes and values."""
+
+    @settings(max_examples=12, deadline=None)
+    @given(shaped_values())
+    def check(case: tuple[np.ndarray, int, bool]) -> None:
+        x, axis, keepdims = case
+        got = program(name, axis, keepdims).run(args={"X": x})
+        expected = REFERENCE[name](x, axis, keepdims and name not in ("softmax", "log_softmax"))
+        assert np.shape(got) == expected.shape
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-9)
+
+    check()
 
 
 @pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
