@@ -43,7 +43,12 @@ def axis_cases(draw: st.DrawFn, name: str) -> tuple[str, np.ndarray, np.ndarray 
     w = np.array(
         draw(st.lists(values, min_size=math.prod(out_shape), max_size=math.prod(out_shape)))
     ).reshape(out_shape)
-    return axis_body(name, axis, keepdims), x.reshape(shape), (w if out_shape else float(w)), out_shape
+    return (
+        axis_body(name, axis, keepdims),
+        x.reshape(shape),
+        (w if out_shape else float(w)),
+        out_shape,
+    )
 
 
 @pytest.mark.parametrize("name", AXIS_OPS)
@@ -73,7 +78,7 @@ def test_axis_rule_matches_central_differences(name: str) -> None:
 
 
 def test_max_gradient_goes_to_the_first_maximum() -> None:
-    f, vjp = functions("sum(max(p0 * 1.5, axis=1) * p1)", ((2, 3), (2,)))
+    _, vjp = functions("sum(max(p0 * 1.5, axis=1) * p1)", ((2, 3), (2,)))
     x = np.array([[2.0, 5.0, 5.0], [7.0, 7.0, 7.0]])
     w = np.array([1.0, 3.0])
     grad = vjp(x, w, 1.0)[0]
@@ -106,3 +111,44 @@ def test_argmax_on_a_gradient_path_is_a_located_compile_error() -> None:
         Program(source, "am.noma").ir("llvm")
     text = str(caught.value)
     assert "am.noma:4:24" in text and "noma.argmax" in text
+
+
+def test_rules_inside_a_while_loop_match_central_differences() -> None:
+    """Rules that read their result (softmax, log_softmax) on the values a
+    loop recomputes in its reverse sweep."""
+    helper = """fn g(a, w) {
+    let s = 0; let i = 0; let h = a;
+    while i < 3 {
+        h = softmax(h * 2, axis=1) + log_softmax(h, axis=0) * 0.1;
+        s = s + sum(max(h, axis=1) * w) + sum(logsumexp(h, axis=0));
+        i = i + 1;
+    }
+    return s;
+}"""
+    compiled = compile_functions(
+        tensor_program("g(p0, p1)", ((2, 3), (2,)), helper), ["fn.f", "fn.f__vjp"]
+    )
+    f, vjp = compiled["fn.f"], compiled["fn.f__vjp"]
+
+    @settings(max_examples=8, deadline=None)
+    @given(st.lists(st.floats(-2.0, 2.0), min_size=8, max_size=8))
+    def check(values: list[float]) -> None:
+        a, w = np.array(values[:6]).reshape(2, 3), np.array(values[6:])
+        grad = np.asarray(vjp(a, w, 1.0)[0])
+        for index in np.ndindex(a.shape):
+            up, down = a.copy(), a.copy()
+            up[index] += 1e-6
+            down[index] -= 1e-6
+            here, high, low = f(a, w), f(up, w), f(down, w)
+            # Skip kinks of max (a near tie along the axis): no derivative.
+            assume(
+                math.isclose((high - here) / 1e-6, (here - low) / 1e-6, rel_tol=1e-3, abs_tol=1e-4)
+            )
+            fd = (high - low) / 2e-6
+            assert math.isclose(grad[index], fd, rel_tol=1e-4, abs_tol=1e-5), (
+                index,
+                grad[index],
+                fd,
+            )
+
+    check()

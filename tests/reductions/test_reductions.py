@@ -127,18 +127,24 @@ def test_static_shapes_and_one_dimensional_reductions() -> None:
 
 
 def test_two_argument_max_and_min_stay_elementwise() -> None:
-    got = noma.compile("fn main() { return max(tensor [1.0, 5.0], 3) + min(tensor [1.0, 5.0], 3); }")
+    got = noma.compile(
+        "fn main() { return max(tensor [1.0, 5.0], 3) + min(tensor [1.0, 5.0], 3); }"
+    )
     assert got.run().tolist() == [4.0, 8.0]
 
 
 def test_one_hot() -> None:
-    got = noma.compile("fn main(Y) { return one_hot(Y, 4); }").run(args={"Y": np.array([2.0, 0.0, 3.0])})
+    got = noma.compile("fn main(Y) { return one_hot(Y, 4); }").run(
+        args={"Y": np.array([2.0, 0.0, 3.0])}
+    )
     assert got.tolist() == np.eye(4)[[2, 0, 3]].tolist()
     static = noma.compile("fn main() { let k = 3; return one_hot(tensor [1.0, 1.0], k); }").run()
     assert static.tolist() == [[0.0, 1.0, 0.0], [0.0, 1.0, 0.0]]
     # The class count computed at run time (a dynamic second dimension).
     counted = noma.compile("fn main(Y) { return one_hot(Y, sum(Y) - 1); }")
-    assert counted.run(args={"Y": np.array([1.0, 1.0, 2.0])}).tolist() == np.eye(3)[[1, 1, 2]].tolist()
+    assert (
+        counted.run(args={"Y": np.array([1.0, 1.0, 2.0])}).tolist() == np.eye(3)[[1, 1, 2]].tolist()
+    )
 
 
 def test_one_dimensional_inputs_need_no_axis() -> None:
@@ -148,7 +154,9 @@ def test_one_dimensional_inputs_need_no_axis() -> None:
 
 
 @pytest.mark.parametrize("label", [4.0, -1.0, 1.5])
-def test_one_hot_label_out_of_range_is_a_located_runtime_error(tmp_path: Path, label: float) -> None:
+def test_one_hot_label_out_of_range_is_a_located_runtime_error(
+    tmp_path: Path, label: float
+) -> None:
     path = tmp_path / "oh.noma"
     path.write_text(f"fn main() {{\n    print(one_hot(tensor [0.0, {label}], 4));\n}}\n")
     run = noma_in_process("run", str(path))

@@ -134,7 +134,7 @@ def kept_sum(ctx: VJPContext, value: SSAValue, axis: int) -> SSAValue:
 class SumAxisOp(AxisReductionOp, DifferentiableOp):
     """`sum(X, axis=k)`: the sum along one axis.
 
-        %s = noma.sum_axis %x 1 : tensor<3x4xf64> -> tensor<3xf64>
+    %s = noma.sum_axis %x 1 : tensor<3x4xf64> -> tensor<3xf64>
     """
 
     name = "noma.sum_axis"
@@ -149,7 +149,7 @@ class SumAxisOp(AxisReductionOp, DifferentiableOp):
 class MeanAxisOp(AxisReductionOp, DifferentiableOp):
     """`mean(X, axis=k)`: the mean along one axis.
 
-        %m = noma.mean_axis %x 0 : tensor<3x4xf64> -> tensor<4xf64>
+    %m = noma.mean_axis %x 0 : tensor<3x4xf64> -> tensor<4xf64>
     """
 
     name = "noma.mean_axis"
@@ -184,7 +184,7 @@ class ExtremumAxisOp(AxisReductionOp, DifferentiableOp):
 class MaxAxisOp(ExtremumAxisOp):
     """`max(X, axis=k)`: the maximum along one axis (NaN if any is NaN).
 
-        %m = noma.max_axis %x 1 : tensor<3x4xf64> -> tensor<3x1xf64>
+    %m = noma.max_axis %x 1 : tensor<3x4xf64> -> tensor<3x1xf64>
     """
 
     name = "noma.max_axis"
@@ -194,7 +194,7 @@ class MaxAxisOp(ExtremumAxisOp):
 class MinAxisOp(ExtremumAxisOp):
     """`min(X, axis=k)`: the minimum along one axis (NaN if any is NaN).
 
-        %m = noma.min_axis %x 1 : tensor<3x4xf64> -> tensor<3xf64>
+    %m = noma.min_axis %x 1 : tensor<3x4xf64> -> tensor<3xf64>
     """
 
     name = "noma.min_axis"
@@ -309,7 +309,7 @@ class MaxMaskOp(ExtremumMaskOp):
 class MinMaskOp(ExtremumMaskOp):
     """1 at the first minimum along the axis, 0 elsewhere.
 
-        %k = noma.min_mask %x 1 : tensor<3x4xf64> -> tensor<3x4xf64>
+    %k = noma.min_mask %x 1 : tensor<3x4xf64> -> tensor<3x4xf64>
     """
 
     name = "noma.min_mask"

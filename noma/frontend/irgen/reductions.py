@@ -58,7 +58,9 @@ class ReductionGen:
             return self.gen_one_hot(call, loc)
         source = self.exprs.gen_expr(call.args[0])
         if not isinstance(source.type, TensorType):
-            raise ctx.error(call.args[0].loc, f"'{call.callee}' needs a tensor, got {describe(source)}")
+            raise ctx.error(
+                call.args[0].loc, f"'{call.callee}' needs a tensor, got {describe(source)}"
+            )
         keywords = dict(call.kwargs)
         axis = self.axis(call, source, keywords.get("axis"), loc)
         with ctx.at(loc):
@@ -81,7 +83,8 @@ class ReductionGen:
             if rank == 1:
                 return 0
             raise self.ctx.error(
-                loc, f"'{call.callee}' of {describe(source)} needs an axis: {call.callee}(X, axis=k)"
+                loc,
+                f"'{call.callee}' of {describe(source)} needs an axis: {call.callee}(X, axis=k)",
             )
         axis = int(self.constant(expr, "an axis"))
         if not -rank <= axis < rank:

@@ -30,9 +30,9 @@ from xdsl.ir import Attribute, Block, Operation, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
 from noma.dialects.noma import tensor_ops as tops
-from noma.dialects.noma.reductions import FUSING_CONSUMERS
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
+from noma.dialects.noma.reductions import FUSING_CONSUMERS
 from noma.dialects.noma.shapes import Shape, is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.runtime import FLAT, Runtime, located_text, location_prefix
 

@@ -64,7 +64,9 @@ class Lines:
         self.extent = self.dims[axis]
         self.outer_dims = [d for i, d in enumerate(self.dims) if i != axis]
 
-    def full_indices(self, b: NomaBuilder, outer: Sequence[SSAValue], k: SSAValue) -> list[SSAValue]:
+    def full_indices(
+        self, b: NomaBuilder, outer: Sequence[SSAValue], k: SSAValue
+    ) -> list[SSAValue]:
         return [*outer[: self.axis], k, *outer[self.axis :]]
 
     def reduced_indices(
@@ -183,7 +185,9 @@ def _line_logsumexp(lines: Lines, b: NomaBuilder, outer: list[SSAValue]) -> SSAV
 
 
 def _each_line_into(
-    lw: LoopLowering, op: red.SameShapeAxisOp, fill: Callable[[Lines, NomaBuilder, list[SSAValue], SSAValue], None]
+    lw: LoopLowering,
+    op: red.SameShapeAxisOp,
+    fill: Callable[[Lines, NomaBuilder, list[SSAValue], SSAValue], None],
 ) -> SSAValue:
     """A new buffer of the source's shape, each line written by `fill`."""
     lines = Lines(lw, op.source, op.axis_index)
@@ -304,7 +308,9 @@ def _one_hot(lw: LoopLowering, op: red.OneHotOp) -> SSAValue:
         ok = b.insert(arith.AndIOp(whole, b.insert(arith.AndIOp(low, high)).result)).result
         saved, lw.b = lw.b, b  # the check goes inside the loop
         try:
-            lw.check(ok, "one_hot label {0} is not a class index from 0 to {1} - 1", [label, classes_f64])
+            lw.check(
+                ok, "one_hot label {0} is not a class index from 0 to {1} - 1", [label, classes_f64]
+            )
         finally:
             lw.b = saved
         as_int = b.insert(arith.FPToSIOp(label, i64)).result

@@ -14,8 +14,16 @@ from xdsl.ir import Operation
 
 from noma.dialects.noma import epochs, storage, training
 from noma.diagnostics import NomaError
-from noma.lowering.noma_to_loops import creation, elementwise, files, io, slicing, tape, tensor_ops
-from noma.lowering.noma_to_loops import reductions
+from noma.lowering.noma_to_loops import (
+    creation,
+    elementwise,
+    files,
+    io,
+    reductions,
+    slicing,
+    tape,
+    tensor_ops,
+)
 from noma.lowering.noma_to_loops import storage as storage_rules
 from noma.lowering.noma_to_loops.rule import LoopsRule
 
