@@ -37,6 +37,7 @@ BUILTIN_FUNCTIONS = (
     "floor", "ceil", "pow", "min", "max", "print", "sum", "mean", "dot", "matmul",
     "rand", "rand_uniform", "rand_normal", "rand_tensor", "rand_normal_tensor",
     "xavier_init", "he_init",
+    "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "one_hot",
 )  # fmt: skip
 """noma.frontend.builtins.BUILTINS."""
 

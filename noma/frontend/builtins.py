@@ -18,6 +18,8 @@ class Builtin:
     """None: any number (at least `min_args`)."""
     op: type[ew.UnaryOp | ew.BinaryOp] | None = None
     """The elementwise op it maps to, when it is one."""
+    keywords: tuple[str, ...] = ()
+    """The keyword arguments it accepts (`axis=1`), after the positional ones."""
     milestone: str | None = None
     """Set when the frontend accepts the call but code generation for it
     arrives later: the reason given in the "not supported yet" error."""
@@ -47,12 +49,31 @@ _UNARY = {
 }
 _BINARY = {"pow": ew.PowOp, "min": ew.MinOp, "max": ew.MaxOp}
 
+_AXIS = ("axis", "keepdims")
+AXIS_BUILTINS: dict[str, Builtin] = {
+    # Reductions along an axis (noma/frontend/irgen/reductions.py); max and
+    # min with two arguments stay elementwise.
+    "sum": Builtin("sum", 1, 1, keywords=_AXIS),
+    "mean": Builtin("mean", 1, 1, keywords=_AXIS),
+    "max": Builtin("max", 1, 2, ew.MaxOp, keywords=_AXIS),
+    "min": Builtin("min", 1, 2, ew.MinOp, keywords=_AXIS),
+    "logsumexp": Builtin("logsumexp", 1, 1, keywords=_AXIS),
+    "softmax": Builtin("softmax", 1, 1, keywords=("axis",)),
+    "log_softmax": Builtin("log_softmax", 1, 1, keywords=("axis",)),
+    "argmax": Builtin("argmax", 1, 1, keywords=_AXIS),
+    "argmin": Builtin("argmin", 1, 1, keywords=_AXIS),
+    "one_hot": Builtin("one_hot", 2, 2),
+}
+"""Built-ins IR generation hands to `ReductionGen` when called with one
+positional argument or with keywords (`one_hot` always)."""
+
 BUILTINS: dict[str, Builtin] = {
     **{name: Builtin(name, 1, 1, op) for name, op in _UNARY.items()},
     **{name: Builtin(name, 2, 2, op) for name, op in _BINARY.items()},
     "print": Builtin("print", 1, 1),
     "sum": Builtin("sum", 1, 1),
     "mean": Builtin("mean", 1, 1),
+    **AXIS_BUILTINS,
     "dot": Builtin("dot", 2, 2),
     "matmul": Builtin("matmul", 2, 2),
     "rand": Builtin("rand", 0, 0),

@@ -49,11 +49,14 @@ def check_program(program: ast.Program) -> list[NomaError]:
 
 def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
     loc = call.callee_loc or call.loc
-    if call.kwargs:
-        name, value = call.kwargs[0]
-        raise NomaError(
-            value.loc, f"keyword arguments such as '{name}=' are only accepted by optimizers"
+    accepted = () if call.callee in functions else getattr(BUILTINS.get(call.callee), "keywords", ())
+    unknown = [(name, value) for name, value in call.kwargs if name not in accepted]
+    if unknown:
+        name, value = unknown[0]
+        where = f"'{call.callee}' takes only {', '.join(accepted)}" if accepted else (
+            "keyword arguments are only accepted by optimizers and some built-ins"
         )
+        raise NomaError(value.loc, f"unknown keyword argument '{name}=': {where}")
     n = len(call.args)
     if call.callee in BUILTINS and call.callee not in functions:
         builtin = BUILTINS[call.callee]

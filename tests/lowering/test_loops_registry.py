@@ -14,6 +14,7 @@ from noma.lowering.noma_to_loops import (
     elementwise,
     files,
     io,
+    reductions,
     registry,
     slicing,
     storage,
@@ -22,7 +23,7 @@ from noma.lowering.noma_to_loops import (
 )
 from noma.pipeline import STAGES, all_passes
 
-RULE_MODULES = (creation, elementwise, files, io, slicing, storage, tape, tensor_ops)
+RULE_MODULES = (creation, elementwise, files, io, reductions, slicing, storage, tape, tensor_ops)
 
 
 def test_every_op_has_a_rule_or_is_removed_earlier() -> None:

@@ -256,6 +256,31 @@ REDUCTIONS_AND_ALGEBRA: dict[str, tuple[str, list[Shape], int]] = {
 """Case -> (body of `f`, parameter shapes, how many trailing parameters
 are fixed projections, not checked)."""
 
+AXIS_OPS: tuple[str, ...] = (
+    "sum", "mean", "max", "min", "logsumexp", "softmax", "log_softmax",
+)
+"""Built-ins along an axis (tests/autodiff/test_axis_rules.py): the
+function is `sum(op(p0 * 1.5, axis=k[, keepdims=1]) * p1)`, the product
+being an elementwise producer the op computes inline, p1 a fixed
+projection of the op's result shape."""
+
+AXIS_SAME_SHAPE = ("softmax", "log_softmax")
+
+
+def axis_body(name: str, axis: int, keepdims: bool) -> str:
+    keep = ", keepdims=1" if keepdims and name not in AXIS_SAME_SHAPE else ""
+    return f"sum({name}(p0 * 1.5, axis={axis}{keep}) * p1)"
+
+
+def axis_result_shape(name: str, shape: Shape, axis: int, keepdims: bool) -> Shape:
+    if name in AXIS_SAME_SHAPE:
+        return shape
+    axis %= len(shape)
+    if keepdims:
+        return (*shape[:axis], 1, *shape[axis + 1 :])
+    return (*shape[:axis], *shape[axis + 1 :])
+
+
 BATCH_LOOPS: dict[str, tuple[str, list[Shape]]] = {
     # noma.rows in a loop: every block's adjoint lands on its own rows.
     "rows": (
@@ -464,6 +489,32 @@ NOMA_IR_CASES: dict[str, IRCase] = {
 %r = noma.sum %p : tensor<3x2xf64> -> f64""",
         (-2, 2),
     ),
+    # The adjoint helpers of the reductions along an axis.
+    "broadcast_axis": IRCase(
+        """%m = noma.from_elements %x, %y, %y, %x, %x, %y : tensor<3x2xf64>
+%row = noma.from_elements %y, %x, %x : tensor<3xf64>
+%b = noma.broadcast_axis %row, %m 1 : tensor<3xf64>, tensor<3x2xf64> -> tensor<3x2xf64>
+%e = noma.sin %m : tensor<3x2xf64> -> tensor<3x2xf64>
+%p = noma.mul %b, %e : tensor<3x2xf64>, tensor<3x2xf64> -> tensor<3x2xf64>
+%r = noma.sum %p : tensor<3x2xf64> -> f64""",
+        (-2, 2),
+    ),
+    "max_mask": IRCase(
+        """%m = noma.from_elements %x, %y, %y, %x : tensor<2x2xf64>
+%k = noma.max_mask %m 1 : tensor<2x2xf64> -> tensor<2x2xf64>
+%e = noma.sin %m : tensor<2x2xf64> -> tensor<2x2xf64>
+%p = noma.mul %k, %e : tensor<2x2xf64>, tensor<2x2xf64> -> tensor<2x2xf64>
+%r = noma.sum %p : tensor<2x2xf64> -> f64""",
+        (-2, 2),
+    ),
+    "min_mask": IRCase(
+        """%m = noma.from_elements %x, %y, %y, %x : tensor<2x2xf64>
+%k = noma.min_mask %m 0 : tensor<2x2xf64> -> tensor<2x2xf64>
+%e = noma.exp %m : tensor<2x2xf64> -> tensor<2x2xf64>
+%p = noma.mul %k, %e : tensor<2x2xf64>, tensor<2x2xf64> -> tensor<2x2xf64>
+%r = noma.sum %p : tensor<2x2xf64> -> f64""",
+        (-2, 2),
+    ),
 }
 """`noma` ops no NOMA source produces in a differentiated function, on
 hand-written IR (tensors inside, f64 in and out)."""
@@ -528,6 +579,12 @@ def checked_noma_programs() -> dict[str, str]:
         programs[f"tensor_unary/{name}"] = tensor_program(tensor_unary_body(name), ((3,), (3,)))
     for name, (body, shapes, _) in REDUCTIONS_AND_ALGEBRA.items():
         programs[f"tensor_op/{name}"] = tensor_program(body, tuple(shapes))
+    for name in AXIS_OPS:
+        for axis, keepdims in ((1, False), (-2, True)):
+            shapes = ((2, 3), axis_result_shape(name, (2, 3), axis, keepdims))
+            programs[f"axis/{name}/{axis}/{keepdims}"] = tensor_program(
+                axis_body(name, axis, keepdims), shapes
+            )
     for name, (helper, shapes) in BATCH_LOOPS.items():
         programs[f"batch_loop/{name}"] = tensor_program(batch_loop_body(name), tuple(shapes), helper)
     for name, (body, shapes) in PARAMETER_CASES.items():

@@ -13,6 +13,7 @@ from noma.frontend.builtins import BUILTINS, RANDOM_BUILTINS, TENSOR_BUILTINS
 from noma.frontend.irgen.context import ExpressionTable, GenContext
 from noma.frontend.irgen.expressions import ExpressionGen
 from noma.frontend.irgen.random_builtins import RandomGen
+from noma.frontend.irgen.reductions import ReductionGen, is_axis_call
 from noma.frontend.irgen.tensors import TensorGen, check_broadcast
 
 
@@ -24,6 +25,7 @@ class CallGen:
         self.exprs = exprs
         self.tensors = tensors
         self.random = random
+        self.reductions = ReductionGen(ctx, exprs)
 
     def expression_handlers(self) -> ExpressionTable:
         return {ast.Call: self.gen_call}
@@ -48,6 +50,11 @@ class CallGen:
                 raise ctx.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
             if call.callee in RANDOM_BUILTINS:
                 return self.random.gen_random(call)
+            if is_axis_call(call):
+                return self.reductions.gen(call)
+            if call.kwargs:
+                name, value = call.kwargs[0]
+                raise ctx.error(value.loc, f"'{call.callee}' of {len(call.args)} arguments takes no '{name}='")
             args = [self.exprs.gen_expr(a) for a in call.args]
             if call.callee in TENSOR_BUILTINS:
                 return self.tensors.gen_tensor_builtin(call.callee, args, call)

@@ -32,6 +32,7 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.interfaces import ScalarLowerable
+from noma.dialects.noma.reductions import FUSING_CONSUMERS
 from noma.dialects.noma.shapes import Shape, is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.runtime import FLAT, Runtime, located_text, location_prefix
 
@@ -77,7 +78,7 @@ def fusible_producer(value: SSAValue) -> Operation | None:
     if not users or any(u.parent_block() is not op.parent_block() for u in users):
         return None
     inlining_users = all(
-        isinstance(u, tops.SumOp | tops.MeanOp)
+        isinstance(u, (tops.SumOp, tops.MeanOp, *FUSING_CONSUMERS))
         or isinstance(u, ScalarLowerable) and u.results[0].type == value.type
         for u in users
     )
