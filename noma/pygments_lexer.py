@@ -37,6 +37,7 @@ BUILTIN_FUNCTIONS = (
     "floor", "ceil", "pow", "min", "max", "print", "sum", "mean", "dot", "matmul",
     "rand", "rand_uniform", "rand_normal", "rand_tensor", "rand_normal_tensor",
     "xavier_init", "he_init",
+    "transpose", "reshape", "size", "where", "clip", "concat",
 )  # fmt: skip
 """noma.frontend.builtins.BUILTINS."""
 

@@ -49,8 +49,13 @@ def check_program(program: ast.Program) -> list[NomaError]:
 
 def _check_call(call: ast.Call, functions: dict[str, ast.Function]) -> None:
     loc = call.callee_loc or call.loc
-    if call.kwargs:
-        name, value = call.kwargs[0]
+    builtin_called = BUILTINS.get(call.callee) if call.callee not in functions else None
+    keywords = builtin_called.keywords if builtin_called is not None else ()
+    for name, value in call.kwargs:
+        if name in keywords:
+            continue
+        if keywords:
+            raise NomaError(value.loc, f"'{call.callee}' takes no keyword argument '{name}'")
         raise NomaError(
             value.loc, f"keyword arguments such as '{name}=' are only accepted by optimizers"
         )
@@ -192,6 +197,10 @@ def _walk_expr(expr: ast.Expr) -> Iterator[ast.Expr]:
                 stack += [*(v for _, v in reversed(kwargs)), *reversed(args)]
             case ast.Index(base=base, index=index):
                 stack += [index, base]
+            case ast.Sliced(base=base, subscripts=subscripts):
+                stack += [*reversed(subscripts), base]
+            case ast.Slice(lower=lower, upper=upper):
+                stack += [b for b in (upper, lower) if b is not None]
             case ast.TensorLiteral(elements=elements):
                 stack += list(reversed(elements))
             case _:

@@ -15,6 +15,7 @@ from noma.lowering.noma_to_loops import (
     files,
     io,
     registry,
+    shape_ops,
     slicing,
     storage,
     tape,
@@ -22,7 +23,7 @@ from noma.lowering.noma_to_loops import (
 )
 from noma.pipeline import STAGES, all_passes
 
-RULE_MODULES = (creation, elementwise, files, io, slicing, storage, tape, tensor_ops)
+RULE_MODULES = (creation, elementwise, files, io, shape_ops, slicing, storage, tape, tensor_ops)
 
 
 def test_every_op_has_a_rule_or_is_removed_earlier() -> None:

@@ -21,6 +21,7 @@ from noma.dialects.noma.io import (
     ProgressStepOp,
     WarningOp,
 )
+from noma.dialects.noma.shape_ops import SHAPE_OPS
 from noma.dialects.noma.slicing import SLICING_OPS
 from noma.dialects.noma.storage import (
     AllocOp,
@@ -47,6 +48,7 @@ Noma = Dialect(
         *TENSOR_OPS,
         *CREATION_OPS,
         *SLICING_OPS,
+        *SHAPE_OPS,
         *EPOCH_OPS,
         *FILE_OPS,
         LearnOp,

@@ -13,6 +13,7 @@ from noma.frontend.builtins import BUILTINS, RANDOM_BUILTINS, TENSOR_BUILTINS
 from noma.frontend.irgen.context import ExpressionTable, GenContext
 from noma.frontend.irgen.expressions import ExpressionGen
 from noma.frontend.irgen.random_builtins import RandomGen
+from noma.frontend.irgen.shapes import SHAPE_BUILTINS, ShapeGen
 from noma.frontend.irgen.tensors import TensorGen, check_broadcast
 
 
@@ -24,9 +25,10 @@ class CallGen:
         self.exprs = exprs
         self.tensors = tensors
         self.random = random
+        self.shapes = ShapeGen(ctx, exprs)
 
     def expression_handlers(self) -> ExpressionTable:
-        return {ast.Call: self.gen_call}
+        return {ast.Call: self.gen_call, **self.shapes.expression_handlers()}
 
     def gen_call(self, call: ast.Call) -> SSAValue:
         value = self.gen_call_for_effect(call)
@@ -48,6 +50,8 @@ class CallGen:
                 raise ctx.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
             if call.callee in RANDOM_BUILTINS:
                 return self.random.gen_random(call)
+            if call.callee in SHAPE_BUILTINS:
+                return self.shapes.gen_shape_builtin(call)
             args = [self.exprs.gen_expr(a) for a in call.args]
             if call.callee in TENSOR_BUILTINS:
                 return self.tensors.gen_tensor_builtin(call.callee, args, call)

@@ -14,7 +14,16 @@ from xdsl.ir import Operation
 
 from noma.dialects.noma import epochs, storage, training
 from noma.diagnostics import NomaError
-from noma.lowering.noma_to_loops import creation, elementwise, files, io, slicing, tape, tensor_ops
+from noma.lowering.noma_to_loops import (
+    creation,
+    elementwise,
+    files,
+    io,
+    shape_ops,
+    slicing,
+    tape,
+    tensor_ops,
+)
 from noma.lowering.noma_to_loops import storage as storage_rules
 from noma.lowering.noma_to_loops.rule import LoopsRule
 
@@ -33,6 +42,7 @@ LOOPS_RULES: dict[type[Operation], LoopsRule] = _collect(
     tensor_ops.RULES,
     creation.RULES,
     slicing.RULES,
+    shape_ops.RULES,
     files.RULES,
     storage_rules.RULES,
     io.RULES,
