@@ -39,6 +39,21 @@ def test_transpose_agrees_with_numpy(X: np.ndarray) -> None:
     np.testing.assert_array_equal(compiled.run(args={"X": X}), 3 * X.T)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4)),
+    st.permutations([0, 1, 2]),
+)
+def test_transpose_with_a_permutation_agrees_with_numpy(
+    shape: tuple[int, int, int], permutation: list[int]
+) -> None:
+    X = np.arange(float(np.prod(shape))).reshape(shape)
+    dims = ", ".join(map(str, shape))
+    compiled = program(f"fn main(X) {{ return transpose(reshape(X, [{dims}]), {permutation}); }}")
+    result = compiled.run(args={"X": X.reshape(shape[0], -1)})
+    np.testing.assert_array_equal(result, np.transpose(X, permutation))
+
+
 @settings(max_examples=20, deadline=None)
 @given(matrices(), st.sampled_from(["[-1]", "[C, -1]", "[-1, R]", "[R * C, 1]", "[1, -1, C]"]))
 def test_reshape_of_dynamic_shapes_agrees_with_numpy(X: np.ndarray, shape: str) -> None:
@@ -81,6 +96,7 @@ fn main(W0) {
         ("reshape(X, [0, 6])", 22, "a dimension must be at least 1, got 0"),
         ("reshape(X, 6)", 21, "the new shape is a list of dimensions"),
         ("transpose(X, [0, 0])", 23, "[0, 0] is not a permutation of the 2 axes"),
+        ("transpose(X, [0, 1, 2])", 23, "[0, 1, 2] is not a permutation of the 2 axes"),
         ("size(X, 2)", 18, "axis 2 of a rank-2 tensor"),
         ("size(X, 0.5)", 18, "an axis must be a whole number literal"),
         ("size(1, 0)", 15, "size needs a tensor, got a scalar"),
@@ -205,6 +221,7 @@ def test_out_of_range_column_is_a_runtime_error() -> None:
         "sum(clip(p0, -0.7312, 0.6181) * p1)",
         "sum(sin(concat(p0, p1 * p0, axis=1)) * concat(p1, p0, axis=-1))",
         "sum(exp(concat(p1, p0)) * concat(p0, p0))",
+        "sum(sin(transpose(reshape(p0, [1, -1, 1]), [1, 2, 0])) * transpose(p1, [1, 0]))",
     ],
 )
 def test_gradients_match_finite_differences_on_generated_shapes(body: str) -> None:

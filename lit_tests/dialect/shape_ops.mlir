@@ -29,3 +29,9 @@ func.func @concat(%a: tensor<2x1xf64>, %b: tensor<2x3xf64>, %c: tensor<?x3xf64>)
   %r = noma.concat %b, %c axis 0 : tensor<2x3xf64>, tensor<?x3xf64> -> tensor<?x3xf64>
   func.return %r : tensor<?x3xf64>
 }
+
+func.func @permute(%x: tensor<2x3x?xf64>) -> tensor<?x2x3xf64> {
+  // CHECK: noma.permute %{{.*}} [2 : i64, 0 : i64, 1 : i64] : tensor<2x3x?xf64> -> tensor<?x2x3xf64>
+  %p = noma.permute %x [2 : i64, 0 : i64, 1 : i64] : tensor<2x3x?xf64> -> tensor<?x2x3xf64>
+  func.return %p : tensor<?x2x3xf64>
+}

@@ -46,3 +46,19 @@ func.func @concat_result(%a: tensor<2x1xf64>, %b: tensor<2x3xf64>) {
   %j = noma.concat %a, %b axis 1 : tensor<2x1xf64>, tensor<2x3xf64> -> tensor<2x5xf64>
   func.return
 }
+
+// -----
+
+func.func @permute_axes(%x: tensor<2x3x4xf64>) {
+  // expected-error@+1 {{[0, 0, 1] is not a permutation of the 3 axes of a [2, 3, 4] tensor}}
+  %p = noma.permute %x [0 : i64, 0 : i64, 1 : i64] : tensor<2x3x4xf64> -> tensor<2x2x3xf64>
+  func.return
+}
+
+// -----
+
+func.func @permute_result(%x: tensor<2x3x4xf64>) {
+  // expected-error@+1 {{this permutation gives a tensor<4x2x3xf64>, not a tensor<2x3x4xf64>}}
+  %p = noma.permute %x [2 : i64, 0 : i64, 1 : i64] : tensor<2x3x4xf64> -> tensor<2x3x4xf64>
+  func.return
+}

@@ -66,3 +66,16 @@ func.func @concat(%a: tensor<2x1xf64>, %b: tensor<?x3xf64>) -> tensor<2x4xf64> {
 // CHECK:         %[[I:.*]] = memref.load %[[B]]
 // CHECK-NEXT:    %[[COLUMN:.*]] = arith.addi %{{.*}}, %{{.*}} : index
 // CHECK-NEXT:    memref.store %[[I]], %[[OUT]][%{{.*}}, %[[COLUMN]]] : memref<2x4xf64>
+
+func.func @permute(%x: tensor<2x3x4xf64>) -> tensor<4x2x3xf64> {
+  %p = noma.permute %x [2 : i64, 0 : i64, 1 : i64] : tensor<2x3x4xf64> -> tensor<4x2x3xf64>
+  func.return %p : tensor<4x2x3xf64>
+}
+// CHECK-LABEL: func.func @permute(
+// CHECK-SAME:    %[[X:[^:]*]]: memref<2x3x4xf64>) -> memref<4x2x3xf64>
+// CHECK:         %[[OUT:.*]] = memref.alloc() : memref<4x2x3xf64>
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:      scf.for %[[J:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:        scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
+// CHECK-NEXT:          %[[E:.*]] = memref.load %[[X]][%[[I]], %[[J]], %[[K]]] : memref<2x3x4xf64>
+// CHECK-NEXT:          memref.store %[[E]], %[[OUT]][%[[K]], %[[I]], %[[J]]] : memref<4x2x3xf64>

@@ -265,6 +265,7 @@ REDUCTIONS_AND_ALGEBRA: dict[str, tuple[str, list[Shape], int]] = {
     "slice_block": ("sum(exp(p0[1:3, -3:-1]) * p1)", [(3, 4), (2, 2)], 1),
     "slice_row_range": ("sum(p0[1, 1:] * p1)", [(2, 3), (2,)], 1),
     "concat_rows": ("sum(sin(concat(p0, p1, p0 * p1)) * p2)", [(2, 3), (2, 3), (6, 3)], 1),
+    "permute": ("sum(sin(transpose(p0, [2, 0, 1])) * p1)", [(2, 3, 4), (4, 2, 3)], 1),
     "concat_columns": ("sum(exp(concat(p0, p1, axis=1)) * p2)", [(2, 1), (2, 3), (2, 4)], 1),
 }
 """Case -> (body of `f`, parameter shapes, how many trailing parameters

@@ -1,6 +1,7 @@
 """Selection and reshaping ops of the `noma` dialect: `where` (an
 elementwise select), `reshape` (the same elements, row-major, in another
-shape) and `concat` (tensors joined along an axis). Their loops are in
+shape), `concat` (tensors joined along an axis) and `permute` (axes
+reordered, the transpose of any rank). Their loops are in
 `noma/lowering/noma_to_loops/shape_ops.py`.
 
     %w = noma.where %c, %a, %b : tensor<2x3xf64>, tensor<3xf64>, f64 -> tensor<2x3xf64>
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 from xdsl.builder import Builder
 from xdsl.dialects import arith
-from xdsl.dialects.builtin import I64, FloatAttr, IntegerAttr, TensorType, f64
+from xdsl.dialects.builtin import I64, ArrayAttr, FloatAttr, IntegerAttr, TensorType, f64
 from xdsl.ir import Attribute, Operation, SSAValue
 from xdsl.irdl import (
     IRDLOperation,
@@ -269,4 +270,61 @@ class ConcatOp(IRDLOperation, DifferentiableOp):
         return adjoints
 
 
-SHAPE_OPS = (WhereOp, ReshapeOp, ConcatOp)
+def permuted_shape(shape: Shape, permutation: Sequence[int]) -> Shape:
+    if sorted(permutation) != list(range(len(shape))):
+        raise ShapeError(
+            f"{list(permutation)} is not a permutation of the {len(shape)} axes of a "
+            f"{format_shape(shape)} tensor"
+        )
+    return tuple(shape[axis] for axis in permutation)
+
+
+@irdl_op_definition
+class PermuteOp(IRDLOperation, DifferentiableOp):
+    """The axes reordered: axis `i` of the result is axis `permutation[i]`
+    of the source, as `numpy.transpose(x, permutation)`. The adjoint is the
+    result's adjoint permuted back (by the inverse permutation).
+
+        %p = noma.permute %x [2 : i64, 0 : i64, 1 : i64] : tensor<2x3x4xf64> -> tensor<4x2x3xf64>
+    """
+
+    name = "noma.permute"
+
+    source = operand_def(TensorType)
+    permutation = prop_def(ArrayAttr[IntegerAttr[I64]])
+    result = result_def(TensorType)
+
+    traits = traits_def(Pure())
+
+    assembly_format = "$source $permutation attr-dict `:` type($source) `->` type($result)"
+
+    def __init__(self, source: SSAValue | Operation, permutation: Sequence[int]):
+        source_v = SSAValue.get(source)
+        shape = permuted_shape(shape_of(source_v.type), permutation)
+        super().__init__(
+            operands=[source_v],
+            result_types=[type_of(shape)],
+            properties={"permutation": ArrayAttr([IntegerAttr(a, 64) for a in permutation])},
+        )
+
+    def axes(self) -> list[int]:
+        return [a.value.data for a in self.permutation.data]
+
+    def verify_(self) -> None:
+        try:
+            expected = type_of(permuted_shape(shape_of(self.source.type), self.axes()))
+        except ShapeError as e:
+            raise VerifyException(str(e)) from None
+        if self.result.type != expected:
+            raise VerifyException(f"this permutation gives a {expected}, not a {self.result.type}")
+
+    def vjp(self, ctx: VJPContext, result_adjoints: Sequence[SSAValue | None]):
+        (g,) = result_adjoints
+        assert g is not None
+        inverse = [0] * len(self.axes())
+        for position, axis in enumerate(self.axes()):
+            inverse[axis] = position
+        return [ctx.b.insert(PermuteOp(g, inverse)).result]
+
+
+SHAPE_OPS = (WhereOp, ReshapeOp, ConcatOp, PermuteOp)

@@ -18,7 +18,7 @@ from xdsl.ir import SSAValue
 from noma.dialects.noma import elementwise as ew
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.creation import DimOp
-from noma.dialects.noma.shape_ops import ConcatOp, ReshapeOp, WhereOp, concat_shape
+from noma.dialects.noma.shape_ops import ConcatOp, PermuteOp, ReshapeOp, WhereOp, concat_shape
 from noma.dialects.noma.shapes import ShapeError, broadcast_shapes, format_shape, shape_of, type_of
 from noma.dialects.noma.slicing import RowsOp
 from noma.frontend import ast
@@ -93,7 +93,7 @@ class ShapeGen:
     def gen_transpose(self, call: ast.Call, loc: SourceLoc) -> SSAValue:
         x = self.tensor_arg(call.args[0], "transpose")
         rank = len(shape_of(x.type))
-        perm = list(range(rank))[::-1]
+        perm = list(range(rank))[::-1]  # without a permutation, as NumPy: axes reversed
         if len(call.args) == 2:
             perm_expr = call.args[1]
             if not isinstance(perm_expr, ast.TensorLiteral):
@@ -105,12 +105,10 @@ class ShapeGen:
                 )
         if perm == list(range(rank)):
             return x
-        if rank != 2:
-            raise self.ctx.not_supported(
-                loc, f"transposing a rank-{rank} tensor", "only 2-D transposes are implemented"
-            )
         with self.ctx.at(loc):
-            return self.ctx.emit(tops.TransposeOp(x)).result
+            if rank == 2:
+                return self.ctx.emit(tops.TransposeOp(x)).result
+            return self.ctx.emit(PermuteOp(x, perm)).result
 
     def gen_reshape(self, call: ast.Call, loc: SourceLoc) -> SSAValue:
         ctx = self.ctx

@@ -10,7 +10,7 @@ To a dynamic shape, whose view would need a strided layout, it copies the
 elements into a new buffer, after checking at run time that the element
 counts agree. `noma.concat` copies each input into its place in a new
 buffer, checking at run time that the extents off the axis agree where they
-are dynamic.
+are dynamic. `noma.permute` copies each element to its permuted place.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from xdsl.ir import SSAValue
 from xdsl.pattern_rewriter import PatternRewriter
 
 from noma.dialects.noma.builder import NomaBuilder
-from noma.dialects.noma.shape_ops import ConcatOp, ReshapeOp, WhereOp
+from noma.dialects.noma.shape_ops import ConcatOp, PermuteOp, ReshapeOp, WhereOp
 from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.elementwise import _on_scalars as elementwise_on_scalars
 from noma.lowering.noma_to_loops.loops import LoopLowering
@@ -126,8 +126,23 @@ def _concat(lw: LoopLowering, op: ConcatOp) -> SSAValue:
     return out
 
 
+def _permute(lw: LoopLowering, op: PermuteOp) -> SSAValue:
+    axes = op.axes()
+    source_dims = lw.dims(op.source)
+    out = lw.alloc(op.result.type, [source_dims[axis] for axis in axes])
+    source = lw.buffer(op.source)
+
+    def copy_element(b: NomaBuilder, ivs: list[SSAValue]) -> None:
+        element = b.insert(memref.LoadOp.get(source, ivs)).res
+        b.insert(memref.StoreOp.get(element, out, [ivs[axis] for axis in axes]))
+
+    lw.loop_nest(source_dims, copy_element)
+    return out
+
+
 RULES = {
     WhereOp: LoopsRule(on_tensors=_where, on_scalars=_where_on_scalars),
     ReshapeOp: LoopsRule(on_tensors=_reshape),
     ConcatOp: LoopsRule(on_tensors=_concat),
+    PermuteOp: LoopsRule(on_tensors=_permute),
 }
