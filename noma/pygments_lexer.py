@@ -38,6 +38,7 @@ BUILTIN_FUNCTIONS = (
     "rand", "rand_uniform", "rand_normal", "rand_tensor", "rand_normal_tensor",
     "xavier_init", "he_init",
     "logsumexp", "softmax", "log_softmax", "argmax", "argmin", "one_hot",
+    "transpose", "reshape", "size", "where", "clip", "concat",
 )  # fmt: skip
 """noma.frontend.builtins.BUILTINS."""
 

@@ -91,6 +91,25 @@ class Index(Expr):
 
 
 @dataclass(frozen=True)
+class Slice(Expr):
+    """`lower:upper` inside a subscript; a bound left out is None (the
+    start or the end of the axis)."""
+
+    lower: Expr | None
+    upper: Expr | None
+
+
+@dataclass(frozen=True)
+class Sliced(Expr):
+    """`base[s0, s1, ...]` with at least one slice or more than one
+    subscript; each subscript is an index (an Expr) or a `Slice`. A plain
+    `base[i]` stays an `Index`."""
+
+    base: Expr
+    subscripts: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
 class Cast(Expr):
     """`expr as f64 | f32 | i32 | i64`."""
 

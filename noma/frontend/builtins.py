@@ -83,6 +83,13 @@ BUILTINS: dict[str, Builtin] = {
     "rand_normal_tensor": Builtin("rand_normal_tensor", 3, None),
     "xavier_init": Builtin("xavier_init", 3, None),
     "he_init": Builtin("he_init", 2, None),
+    # Shape built-ins and selection (irgen/shapes.py).
+    "transpose": Builtin("transpose", 1, 2),
+    "reshape": Builtin("reshape", 2, 2),
+    "size": Builtin("size", 2, 2),
+    "where": Builtin("where", 3, 3),
+    "clip": Builtin("clip", 3, 3),
+    "concat": Builtin("concat", 1, None, keywords=("axis",)),
 }
 
 TENSOR_BUILTINS = ("sum", "mean", "dot", "matmul")

@@ -195,6 +195,10 @@ def _walk_expr(expr: ast.Expr) -> Iterator[ast.Expr]:
                 stack += [*(v for _, v in reversed(kwargs)), *reversed(args)]
             case ast.Index(base=base, index=index):
                 stack += [index, base]
+            case ast.Sliced(base=base, subscripts=subscripts):
+                stack += [*reversed(subscripts), base]
+            case ast.Slice(lower=lower, upper=upper):
+                stack += [b for b in (upper, lower) if b is not None]
             case ast.TensorLiteral(elements=elements):
                 stack += list(reversed(elements))
             case _:

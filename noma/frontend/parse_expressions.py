@@ -107,15 +107,30 @@ class ExpressionParser(TokenStream):
                 return expr
 
     def parse_index(self, base: ast.Expr) -> ast.Expr:
+        """'[' subscript (',' subscript)* ']' where subscript := expr |
+        [expr] ':' [expr]. One plain index is an `Index`; slices or several
+        subscripts make a `Sliced`."""
         opener = self.advance()
+        subscripts: list[ast.Expr] = []
         with self.nested(opener):
-            index = self.parse_expression()
-        if self.at(","):
-            raise NomaError(
-                self.peek().loc, "index with one subscript per bracket: write m[i][j], not m[i, j]"
-            )
+            while True:
+                subscripts.append(self.parse_subscript())
+                if not self.match(","):
+                    break
         self.expect_closer("]", opener)
-        return ast.Index(opener.loc, base, index)
+        if len(subscripts) == 1 and not isinstance(subscripts[0], ast.Slice):
+            return ast.Index(opener.loc, base, subscripts[0])
+        return ast.Sliced(opener.loc, base, tuple(subscripts))
+
+    def parse_subscript(self) -> ast.Expr:
+        start = self.peek()
+        lower = None if self.at(":") else self.parse_expression()
+        if not self.at(":"):
+            assert lower is not None
+            return lower
+        colon = self.advance()
+        upper = None if self.at(",") or self.at("]") else self.parse_expression()
+        return ast.Slice(start.loc if lower is not None else colon.loc, lower, upper)
 
     def parse_cast(self, operand: ast.Expr) -> ast.Expr:
         keyword = self.advance()

@@ -16,6 +16,7 @@ from noma.lowering.noma_to_loops import (
     io,
     reductions,
     registry,
+    shape_ops,
     slicing,
     storage,
     tape,
@@ -23,7 +24,9 @@ from noma.lowering.noma_to_loops import (
 )
 from noma.pipeline import STAGES, all_passes
 
-RULE_MODULES = (creation, elementwise, files, io, reductions, slicing, storage, tape, tensor_ops)
+RULE_MODULES = (
+    creation, elementwise, files, io, reductions, shape_ops, slicing, storage, tape, tensor_ops,
+)
 
 
 def test_every_op_has_a_rule_or_is_removed_earlier() -> None:

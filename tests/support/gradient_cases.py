@@ -252,6 +252,21 @@ REDUCTIONS_AND_ALGEBRA: dict[str, tuple[str, list[Shape], int]] = {
     "index_1d": ("p0[2] * p0[0]", [(4,)], 0),
     "literal": ("sum([[p0, p1], [p1 * p0, 2]] * p2)", [(), (), (2, 2)], 1),
     "bias_broadcast": ("sum(sigmoid(matmul(p0, p1) + p2))", [(4, 2), (2, 3), (3,)], 0),
+    # Shape built-ins and slices (frontend/irgen/shapes.py).
+    "transpose": ("sum(sin(transpose(p0)) * p1)", [(2, 3), (3, 2)], 1),
+    "reshape": ("sum(sin(reshape(p0, [3, -1])) * p1)", [(2, 3), (3, 2)], 1),
+    "reshape_3d": ("sum(exp(reshape(p0, [2, 1, 3])) * p1)", [(3, 2), (2, 1, 3)], 1),
+    "where": ("sum(where(p2 > 0, p0 * p0, sin(p1)))", [(2, 3), (3,), (2, 1)], 1),
+    "where_scalar": ("sum(where(p1 > 0, p0, 2 * p0) * p1)", [(3,), (3,)], 1),
+    "clip": ("sum(clip(p0, -0.7312, 0.6181) * p1)", [(2, 3), (2, 3)], 1),
+    "slice_rows": ("sum(sin(p0[1:3]) * p1)", [(4, 2), (2, 2)], 1),
+    "slice_open_negative": ("sum(p0[-2:] * p0[:2])", [(4, 3)], 0),
+    "slice_column": ("sum(p0[:, 1] * p1)", [(3, 2), (3,)], 1),
+    "slice_block": ("sum(exp(p0[1:3, -3:-1]) * p1)", [(3, 4), (2, 2)], 1),
+    "slice_row_range": ("sum(p0[1, 1:] * p1)", [(2, 3), (2,)], 1),
+    "concat_rows": ("sum(sin(concat(p0, p1, p0 * p1)) * p2)", [(2, 3), (2, 3), (6, 3)], 1),
+    "permute": ("sum(sin(transpose(p0, [2, 0, 1])) * p1)", [(2, 3, 4), (4, 2, 3)], 1),
+    "concat_columns": ("sum(exp(concat(p0, p1, axis=1)) * p2)", [(2, 1), (2, 3), (2, 4)], 1),
 }
 """Case -> (body of `f`, parameter shapes, how many trailing parameters
 are fixed projections, not checked)."""

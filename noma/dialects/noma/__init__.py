@@ -22,6 +22,7 @@ from noma.dialects.noma.io import (
     WarningOp,
 )
 from noma.dialects.noma.reductions import REDUCTION_OPS
+from noma.dialects.noma.shape_ops import SHAPE_OPS
 from noma.dialects.noma.slicing import SLICING_OPS
 from noma.dialects.noma.storage import (
     AllocOp,
@@ -49,6 +50,7 @@ Noma = Dialect(
         *CREATION_OPS,
         *SLICING_OPS,
         *REDUCTION_OPS,
+        *SHAPE_OPS,
         *EPOCH_OPS,
         *FILE_OPS,
         LearnOp,

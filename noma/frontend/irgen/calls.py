@@ -14,6 +14,7 @@ from noma.frontend.irgen.context import ExpressionTable, GenContext
 from noma.frontend.irgen.expressions import ExpressionGen
 from noma.frontend.irgen.random_builtins import RandomGen
 from noma.frontend.irgen.reductions import ReductionGen, is_axis_call
+from noma.frontend.irgen.shapes import SHAPE_BUILTINS, ShapeGen
 from noma.frontend.irgen.tensors import TensorGen, check_broadcast
 
 
@@ -26,9 +27,10 @@ class CallGen:
         self.tensors = tensors
         self.random = random
         self.reductions = ReductionGen(ctx, exprs)
+        self.shapes = ShapeGen(ctx, exprs)
 
     def expression_handlers(self) -> ExpressionTable:
-        return {ast.Call: self.gen_call}
+        return {ast.Call: self.gen_call, **self.shapes.expression_handlers()}
 
     def gen_call(self, call: ast.Call) -> SSAValue:
         value = self.gen_call_for_effect(call)
@@ -50,6 +52,8 @@ class CallGen:
                 raise ctx.not_supported(call.loc, f"'{call.callee}'", builtin.milestone)
             if call.callee in RANDOM_BUILTINS:
                 return self.random.gen_random(call)
+            if call.callee in SHAPE_BUILTINS:
+                return self.shapes.gen_shape_builtin(call)
             if is_axis_call(call):
                 return self.reductions.gen(call)
             if call.kwargs:

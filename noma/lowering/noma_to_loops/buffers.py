@@ -15,6 +15,8 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import storage
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
+from noma.dialects.noma.shape_ops import ReshapeOp
+from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.types import BufferType, ParamType
 from noma.lowering.noma_to_loops.loops import INDEX
 
@@ -75,13 +77,20 @@ def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
 
 
 def tensor_views(value: SSAValue) -> list[SSAValue]:
-    """`value` and the `noma.cast`s of it (transitively): lowered as views."""
+    """`value` and the `noma.cast`s and static `noma.reshape`s of it
+    (transitively): lowered as views."""
     found, stack = [], [value]
     while stack:
         current = stack.pop()
         found.append(current)
-        stack += [u.operation.result for u in current.uses if isinstance(u.operation, tops.CastOp)]
+        stack += [u.operation.results[0] for u in current.uses if _is_view_op(u.operation)]
     return found
+
+
+def _is_view_op(op: Operation) -> bool:
+    if isinstance(op, tops.CastOp):
+        return True
+    return isinstance(op, ReshapeOp) and is_static(shape_of(op.result.type))
 
 
 def buffer_dims(b: NomaBuilder, buffer: SSAValue, dynamic_only: bool = False) -> list[SSAValue]:
