@@ -125,6 +125,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return HoistTemporariesPass
 
+    def recycle_carried_buffers() -> type[ModulePass]:
+        from noma.lowering.noma_to_loops.recycle import RecycleCarriedBuffersPass
+
+        return RecycleCarriedBuffersPass
+
     def lower_noma_scalars() -> type[ModulePass]:
         from noma.lowering.noma_to_loops.scalars import ConvertNomaScalarsPass
 
@@ -154,6 +159,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-deallocate": deallocate,
         "noma-inline-calls": inline_calls,
         "noma-hoist-temporaries": hoist_temporaries,
+        "noma-recycle-carried-buffers": recycle_carried_buffers,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),

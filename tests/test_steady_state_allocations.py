@@ -5,7 +5,10 @@ call `malloc` exactly as often. Covered: the self-growing XOR demo after its
 growth (user functions and their adjoints, inlined by noma-inline-calls,
 whose temporaries are then hoisted), and training on data read from files
 (temporaries of dynamic shape, kept across iterations by
-noma-hoist-temporaries)."""
+noma-hoist-temporaries), the digits classifier (an MLP on mini-batches of
+run-time shape) and tensors carried by `while` loops, in training (the RNN
+example, whose loop is also replayed backwards) and alone (the carried
+buffers alternate, by noma-recycle-carried-buffers)."""
 
 from __future__ import annotations
 
@@ -115,3 +118,60 @@ def test_training_on_data_of_run_time_shape(counter: Path, tmp_path: Path) -> No
         for steps in (100, 200)
     ]
     assert counts[0] == counts[1], f"{(counts[1] - counts[0]) / 100} mallocs per step"
+
+
+def test_dynamic_shape_mlp_on_digits(counter: Path, tmp_path: Path) -> None:
+    shutil.copytree(ROOT / "examples" / "data", tmp_path / "examples" / "data")
+    source = (ROOT / "examples" / "digits_mlp.noma").read_text()
+    assert "until epoch == 20" in source
+    counts = [
+        mallocs(
+            counter,
+            source.replace("until epoch == 20", f"until epoch == {epochs}"),
+            tmp_path,
+            f"digits{epochs}",
+        )
+        for epochs in (2, 4)
+    ]
+    assert counts[0] == counts[1], f"{(counts[1] - counts[0]) / 90} mallocs per step"
+
+
+def test_loop_carried_tensor_in_training(counter: Path, tmp_path: Path) -> None:
+    source = (ROOT / "examples" / "rnn_sequence.noma").read_text()
+    assert "adam(0.05, max_iterations=500) until loss < 0.0002" in source
+    counts = [
+        mallocs(
+            counter,
+            source.replace(
+                "adam(0.05, max_iterations=500) until loss < 0.0002",
+                f"adam(0.05, max_iterations={steps}) until loss < 0.0",
+            ),
+            tmp_path,
+            f"rnn{steps}",
+        )
+        for steps in (50, 100)
+    ]
+    assert counts[0] == counts[1], f"{(counts[1] - counts[0]) / 50} mallocs per step"
+
+
+CARRIED = """
+fn main() {
+    load_csv x = "x.csv";
+    let h = x * 0;
+    let i = 0;
+    while i < ITERATIONS {
+        h = tanh(h * 0.5 + x);
+        i = i + 1;
+    }
+    print(sum(h));
+}
+"""
+
+
+def test_loop_carried_tensor_of_run_time_shape(counter: Path, tmp_path: Path) -> None:
+    (tmp_path / "x.csv").write_text("0.1,0.2,0.3\n0.4,0.5,0.6\n")
+    counts = [
+        mallocs(counter, CARRIED.replace("ITERATIONS", str(n)), tmp_path, f"carried{n}")
+        for n in (100, 200)
+    ]
+    assert counts[0] == counts[1], f"{(counts[1] - counts[0]) / 100} mallocs per iteration"

@@ -31,7 +31,7 @@ from xdsl.dialects.builtin import ModuleOp, TensorType, UnitAttr
 from xdsl.dialects.func import FuncOp
 
 from in_process import ROOT, example
-from noma.compiler import descriptor_to_array, result_slot
+from noma.compiler import DEFAULT_SEED, descriptor_to_array, result_slot
 from noma.runtime.jit import JitModule
 
 EXAMPLES = sorted((ROOT / "examples").glob("*.noma"))
@@ -124,6 +124,9 @@ def run_capturing_stdout(jit: JitModule, main: str, result_type: object) -> str:
     """Call the C interface of main with fd 1 sent to a file; the printed
     text, with the result printed last as `noma run` does."""
     address = jit.function_address(f"_mlir_ciface_{main}")
+    # The runtime library is shared by the whole test process: earlier tests
+    # have advanced its generator, so seed it as `noma run` does.
+    jit.runtime.rng_seed(DEFAULT_SEED)
     with tempfile.TemporaryFile() as out:
         saved = os.dup(1)
         os.dup2(out.fileno(), 1)

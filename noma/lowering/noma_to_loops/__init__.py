@@ -3,7 +3,7 @@ to the `loops` stage): from the `noma` dialect to upstream dialects only
 (func, arith, math, scf, cf, memref), the contract of the `loops` stage that
 upstream `mlir-opt` can verify and lower on its own.
 
-It runs five passes, each usable alone in `noma-opt`:
+It runs six passes, each usable alone in `noma-opt`:
 
 1. `noma-bufferize` (`bufferize.py`): tensors become memrefs with ownership,
    tensor ops loop nests, with elementwise fusion and in-place parameter
@@ -15,7 +15,10 @@ It runs five passes, each usable alone in `noma-opt`:
    caller's;
 4. `noma-hoist-temporaries` (`hoist.py`): loop temporaries of static shape
    allocated once, at function entry;
-5. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
+5. `noma-recycle-carried-buffers` (`recycle.py`): a tensor carried by a
+   loop alternates between two buffers instead of allocating one per
+   iteration;
+6. `convert-noma-scalars-to-loops` (`scalars.py`): what is left on scalars,
    and a located error for any `noma` op still left.
 
 Each op's lowering is its `LoopsRule` (`rule.py`), in the module mirroring
@@ -39,6 +42,7 @@ from noma.lowering.noma_to_loops.hoist import (
     HoistTemporariesPass,
 )
 from noma.lowering.noma_to_loops.inline_calls import MAX_OPS, InlineCallsPass
+from noma.lowering.noma_to_loops.recycle import RecycleCarriedBuffersPass
 from noma.lowering.noma_to_loops.runtime import Runtime
 from noma.lowering.noma_to_loops.scalars import lower_scalars
 
@@ -55,6 +59,7 @@ class ConvertNomaToLoopsPass(ModulePass):
     stack_function_bytes: int = STACK_FUNCTION_BYTES
     max_ops: int = MAX_OPS
     reuse_dynamic: bool = True
+    recycle_carried: bool = True
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         # One runtime for the first and last steps: what the first declares, the last
@@ -66,4 +71,6 @@ class ConvertNomaToLoopsPass(ModulePass):
         HoistTemporariesPass(
             self.stack_buffer_bytes, self.stack_function_bytes, self.reuse_dynamic
         ).apply(ctx, op)
+        if self.recycle_carried:
+            RecycleCarriedBuffersPass().apply(ctx, op)
         lower_scalars(op, runtime)

@@ -21,17 +21,18 @@ growing, a step allocates nothing.
 from __future__ import annotations
 
 from xdsl.dialects import arith, memref, scf
-from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, MemRefType
-from xdsl.ir import Block, Operation, Region, SSAValue
+from xdsl.dialects.builtin import DYNAMIC_INDEX, MemRefType
+from xdsl.ir import Block, Operation, Region
 from xdsl.rewriter import InsertPoint, Rewriter
 
 from noma.dialects.noma.builder import NomaBuilder
-
-INDEX = IndexType()
-
-
-def _index(b: NomaBuilder, n: int) -> SSAValue:
-    return b.insert(arith.ConstantOp(IntegerAttr(n, INDEX))).result
+from noma.lowering.noma_to_loops.flat_views import (
+    INDEX,
+    allocated_sizes,
+    element_count,
+    index_constant,
+    row_major_view,
+)
 
 
 def reuse_across_iterations(
@@ -47,8 +48,10 @@ def reuse_across_iterations(
 
     # At the entry: an empty buffer and its capacity, in cells.
     at_entry = NomaBuilder(InsertPoint.at_start(entry), location)
-    zero = _index(at_entry, 0)
-    empty = at_entry.insert(memref.AllocOp.get(element, shape=[DYNAMIC_INDEX], dynamic_sizes=[zero]))
+    zero = index_constant(at_entry, 0)
+    empty = at_entry.insert(
+        memref.AllocOp.get(element, shape=[DYNAMIC_INDEX], dynamic_sizes=[zero])
+    )
     cell = at_entry.insert(memref.AllocaOp.get(flat_type, shape=[])).memref
     capacity = at_entry.insert(memref.AllocaOp.get(INDEX, shape=[])).memref
     at_entry.insert(memref.StoreOp.get(empty.memref, cell, []))
@@ -58,11 +61,8 @@ def reuse_across_iterations(
 
     # In the loop: grow if needed, then view the buffer in this iteration's shape.
     b = NomaBuilder(InsertPoint.before(alloc), location)
-    dynamic = iter(alloc.dynamic_sizes)
-    sizes = [next(dynamic) if d == DYNAMIC_INDEX else _index(b, d) for d in t.get_shape()]
-    count = _index(b, 1)
-    for size in sizes:
-        count = b.insert(arith.MuliOp(count, size)).result
+    sizes = allocated_sizes(b, alloc)
+    count = element_count(b, sizes)
     have = b.insert(memref.LoadOp.get(capacity, [])).res
     small = b.insert(arith.CmpiOp(have, count, "ult")).result
     grow = Block()
@@ -73,24 +73,7 @@ def reuse_across_iterations(
     gb.insert(memref.StoreOp.get(count, capacity, []))
     gb.insert(scf.YieldOp())
     b.insert(scf.IfOp(small, [], Region(grow), Region(Block([scf.YieldOp()]))))
-    flat = b.insert(memref.LoadOp.get(cell, [])).res
-    # Row-major strides: static where the dimensions after them are.
-    static_sizes = list(t.get_shape())
-    static_strides: list[int] = []
-    dynamic_strides: list[SSAValue] = []
-    known: int | None = 1
-    stride = _index(b, 1)
-    for size, static in zip(reversed(sizes), reversed(static_sizes), strict=True):
-        static_strides.insert(0, known if known is not None else DYNAMIC_INDEX)
-        if known is None:
-            dynamic_strides.insert(0, stride)
-        known = known * static if known is not None and static != DYNAMIC_INDEX else None
-        stride = b.insert(arith.MuliOp(stride, size)).result
-    dynamic_sizes = [s for s, d in zip(sizes, static_sizes, strict=True) if d == DYNAMIC_INDEX]
-    cast = memref.ReinterpretCastOp(
-        flat, [], dynamic_sizes, dynamic_strides, [0], static_sizes, static_strides, t
-    )
-    view = b.insert(cast)
-    alloc.memref.replace_all_uses_with(view.results[0])
+    view = row_major_view(b, b.insert(memref.LoadOp.get(cell, [])).res, t, sizes)
+    alloc.memref.replace_all_uses_with(view)
     Rewriter.erase_op(dealloc)
     Rewriter.erase_op(alloc)
