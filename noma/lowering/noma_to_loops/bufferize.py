@@ -24,7 +24,9 @@ Options, each on by default:
 - `fuse-elementwise`: an elementwise op whose single consumer is an
   elementwise op or a reduction of the same shape is computed inline, never
   stored; a broadcast scalar always; a transpose used only by matmuls is
-  read by them with swapped indices;
+  read by them with swapped indices; a slice, row, transpose or permutation
+  whose consumers only read it is a strided view of its source's buffer
+  (`views.py`), borrowed like any view;
 - `update-in-place`: a parameter read borrows the storage when nothing
   writes it while the value is used (else it is a copy), and an elementwise
   value only written to a parameter is computed straight into it.
@@ -72,6 +74,7 @@ from noma.lowering.noma_to_loops.loops import (
 from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
 from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.views import StridedView
 
 
 def _has_tensors(op: Operation) -> bool:
@@ -116,6 +119,8 @@ class Bufferizer:
         self.storage = StorageCells(self)
         self.in_place: set[SSAValue] = set()
         """Tensor values computed directly into the storage they are written to."""
+        self.views: dict[SSAValue, StridedView] = {}
+        """Strided views (`views.py`) -> where their elements lie in their base."""
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -276,6 +281,9 @@ class Bufferizer:
         resizable_at_static_shape = is_resizable(handle.type) and is_static(shape_of(value.type))
         if stored != value.type and not resizable_at_static_shape:
             return None
+        lw = LoopLowering(self, op)
+        if any(self.buffer(leaf) in self.views for o in op.operands for leaf in lw.leaves(o)):
+            return None  # a view may read the storage at elements already written
         ops = list(block.ops)
         last = last_use_in(block, value)
         end = ops.index(last) if last is not None else ops.index(write)
