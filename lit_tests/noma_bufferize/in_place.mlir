@@ -36,3 +36,26 @@ func.func @step(%init: tensor<3xf64>, %g: tensor<3xf64>) {
 // COPY:         memref.dealloc %[[SNAPSHOT]]
 // COPY:         "memref.copy"(%[[NEW]], %[[VALUE]])
 // COPY:         memref.dealloc %[[NEW]]
+
+func.func @read_used_after_update(%init: tensor<3xf64>, %g: tensor<3xf64>) -> f64 {
+  %W = noma.learn "W" %init : tensor<3xf64> -> !noma.param<tensor<3xf64>>
+  %w = noma.read %W : !noma.param<tensor<3xf64>> -> tensor<3xf64>
+  %u = noma.sub %w, %g : tensor<3xf64>, tensor<3xf64> -> tensor<3xf64>
+  %s = noma.sum %w : tensor<3xf64> -> f64
+  noma.write %u, %W : tensor<3xf64>, !noma.param<tensor<3xf64>>
+  func.return %s : f64
+}
+// The read (which borrows the storage) is used after the update is
+// computed: the update goes to a temporary, copied in at the write, so the
+// sum reads the old values.
+// CHECK-LABEL: func.func @read_used_after_update
+// CHECK:         %[[VALUE:.*]] = memref.alloc() : memref<3xf64>
+// CHECK:         "memref.copy"(%{{.*}}, %[[VALUE]])
+// CHECK:         %[[NEW:.*]] = memref.alloc() : memref<3xf64>
+// CHECK:         %[[OUT:.*]] = memref.reinterpret_cast %[[NEW]]
+// CHECK:         scf.for
+// CHECK:           arith.subf
+// CHECK:           memref.store %{{.*}}, %[[OUT]]
+// CHECK:         %[[S:.*]] = scf.for
+// CHECK:         "memref.copy"(%[[NEW]], %[[VALUE]])
+// CHECK:         func.return %[[S]]

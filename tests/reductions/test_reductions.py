@@ -189,3 +189,23 @@ def test_bad_calls_are_located_compile_errors(call: str, anchor: str, message: s
     text = str(caught.value)
     assert text.startswith(f"bad.noma:1:{column}: error: "), text
     assert message in text
+
+
+@pytest.mark.parametrize("name", ["logsumexp", "softmax", "log_softmax"])
+@pytest.mark.parametrize("axis", [0, 1])
+def test_fused_producer_gives_the_bits_of_a_stored_one(name: str, axis: int) -> None:
+    """The softmax family computes a fused elementwise producer once per
+    element and reads it back: bit for bit what it gives on the producer
+    stored (here kept by a second use), on both axes (a scratch line of
+    stride 1 or the output line)."""
+    fused = noma.compile(f"fn main(X, b) {{ return {name}(X * 3 + b, axis={axis}); }}")
+    stored = noma.compile(
+        f"fn main(X, b) {{ let y = X * 3 + b; return {name}(y, axis={axis}) + 0 * sum(y); }}"
+    )
+    rng = np.random.default_rng(7)
+    args = {"X": rng.normal(size=(5, 7)) * 4, "b": rng.normal(size=7)}
+    np.testing.assert_array_equal(fused.run(args=args), stored.run(args=args))
+    expected = {"logsumexp": _logsumexp, "softmax": _softmax, "log_softmax": _log_softmax}[name]
+    np.testing.assert_allclose(
+        fused.run(args=args), expected(args["X"] * 3 + args["b"], axis), rtol=1e-12
+    )

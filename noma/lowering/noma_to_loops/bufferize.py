@@ -24,10 +24,13 @@ Options, each on by default:
 - `fuse-elementwise`: an elementwise op whose single consumer is an
   elementwise op or a reduction of the same shape is computed inline, never
   stored; a broadcast scalar always; a transpose used only by matmuls is
-  read by them with swapped indices;
+  read by them with swapped indices; a slice, row, transpose or permutation
+  whose consumers only read it is a strided view of its source's buffer
+  (`views.py`), borrowed like any view;
 - `update-in-place`: a parameter read borrows the storage when nothing
   writes it while the value is used (else it is a copy), and an elementwise
-  value only written to a parameter is computed straight into it.
+  value only written to a parameter is computed straight into it unless a
+  read of the parameter is still used after it.
 """
 
 from __future__ import annotations
@@ -59,6 +62,7 @@ from noma.dialects.noma.storage import storage_value_type
 from noma.lowering.noma_to_loops.buffers import (
     copy_before,
     last_use_in,
+    tensor_views,
     touches_storage,
     uses_tensor_storage,
 )
@@ -72,6 +76,7 @@ from noma.lowering.noma_to_loops.loops import (
 from noma.lowering.noma_to_loops.registry import cannot_lower, rule_of
 from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
+from noma.lowering.noma_to_loops.views import StridedView
 
 
 def _has_tensors(op: Operation) -> bool:
@@ -79,6 +84,28 @@ def _has_tensors(op: Operation) -> bool:
     if any(isinstance(v.type, TensorType) for v in values):
         return True
     return any(isinstance(a.type, TensorType) for r in op.regions for b in r.blocks for a in b.args)
+
+
+def _read_used_after(op: Operation, handle: SSAValue, slot: str) -> bool:
+    """Whether a read of `slot` of `handle` earlier in `op`'s block (or a
+    view of it) is still used after `op`: the read may borrow the storage,
+    so `op` must not write the storage before that use."""
+    block = op.parent_block()
+    assert block is not None
+    ops = list(block.ops)
+    position = ops.index(op)
+    for read in ops[:position]:
+        if handle not in read.operands:
+            continue
+        reads_value = isinstance(read, storage.ReadOp) and slot == "value"
+        reads_state = isinstance(read, storage.StateReadOp) and read.slot.data == slot
+        if not (reads_value or reads_state):
+            continue
+        for view in tensor_views(read.results[0]):
+            last = last_use_in(block, view)
+            if last is not None and ops.index(last) > position:
+                return True
+    return False
 
 
 def _bufferized_on_scalars(op: Operation) -> bool:
@@ -116,6 +143,8 @@ class Bufferizer:
         self.storage = StorageCells(self)
         self.in_place: set[SSAValue] = set()
         """Tensor values computed directly into the storage they are written to."""
+        self.views: dict[SSAValue, StridedView] = {}
+        """Strided views (`views.py`) -> where their elements lie in their base."""
 
     # -- bookkeeping -----------------------------------------------------------
 
@@ -276,12 +305,17 @@ class Bufferizer:
         resizable_at_static_shape = is_resizable(handle.type) and is_static(shape_of(value.type))
         if stored != value.type and not resizable_at_static_shape:
             return None
+        lw = LoopLowering(self, op)
+        if any(self.buffer(leaf) in self.views for o in op.operands for leaf in lw.leaves(o)):
+            return None  # a view may read the storage at elements already written
         ops = list(block.ops)
         last = last_use_in(block, value)
         end = ops.index(last) if last is not None else ops.index(write)
         for other in ops[ops.index(op) + 1 : end + 1]:
             if other is not write and touches_storage(other, handle, slot):
                 return None
+        if _read_used_after(op, handle, slot):
+            return None  # that read may be the storage itself, changed by then
         if stored == value.type:
             return slot_buffer(handle, slot, b)
         return self.storage.static_view(handle, slot, value.type, op)

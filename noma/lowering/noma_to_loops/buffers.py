@@ -19,6 +19,7 @@ from noma.dialects.noma.shape_ops import ReshapeOp
 from noma.dialects.noma.shapes import is_static, shape_of
 from noma.dialects.noma.types import BufferType, ParamType
 from noma.lowering.noma_to_loops.loops import INDEX
+from noma.lowering.noma_to_loops.views import is_view_candidate
 
 
 def uses_tensor_storage(op: Operation) -> bool:
@@ -77,7 +78,8 @@ def storage_unchanged_while_used(read: Operation, slot: str) -> bool:
 
 
 def tensor_views(value: SSAValue) -> list[SSAValue]:
-    """`value` and the `noma.cast`s and static `noma.reshape`s of it
+    """`value` and the `noma.cast`s, static `noma.reshape`s and slices or
+    transposes that may become strided views (`views.py`) of it
     (transitively): lowered as views."""
     found, stack = [], [value]
     while stack:
@@ -88,7 +90,7 @@ def tensor_views(value: SSAValue) -> list[SSAValue]:
 
 
 def _is_view_op(op: Operation) -> bool:
-    if isinstance(op, tops.CastOp):
+    if isinstance(op, tops.CastOp) or is_view_candidate(op):
         return True
     return isinstance(op, ReshapeOp) and is_static(shape_of(op.result.type))
 

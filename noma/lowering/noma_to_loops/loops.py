@@ -22,6 +22,7 @@ from xdsl.dialects.builtin import (
     IndexType,
     IntegerAttr,
     MemRefType,
+    NoneAttr,
     TensorType,
     f64,
     i64,
@@ -266,6 +267,8 @@ class LoopLowering:
         leaves = [leaf for root in roots for leaf in self.leaves(root)]
         if any(leaf.type != shape_type for leaf in leaves):
             return None
+        if any(not isinstance(self.buffer(leaf).type.layout, NoneAttr) for leaf in leaves):
+            return None  # a strided view (`views.py`) is not contiguous
         self.flat_views = {leaf: self.flat_view(self.buffer(leaf), count) for leaf in leaves}
         return count
 

@@ -9,14 +9,20 @@ reads it twice and rescales the line it wrote. A line is short and stays
 in cache, so the data is swept once. An elementwise producer used only by
 one of these ops is never stored: the op computes it inline at each read
 (`FUSING_CONSUMERS` in the dialect file, `fusible_producer` in loops.py).
+The softmax family computes such a producer once per element: its first
+pass (the maximum) writes each element into the output line (`softmax`,
+`log_softmax`) or a scratch line (`logsumexp`), which the later passes read
+back; the arithmetic is the same as reading the source twice, so the
+results are bit for bit those of a stored producer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from xdsl.dialects import arith, math, memref, scf
-from xdsl.dialects.builtin import FloatAttr, IntegerAttr, f64, i64
+from xdsl.dialects.builtin import DYNAMIC_INDEX, FloatAttr, IntegerAttr, TensorType, f64, i64
 from xdsl.ir import Block, Region, SSAValue
 from xdsl.rewriter import InsertPoint
 
@@ -78,6 +84,10 @@ class Lines:
 
     def element(self, b: NomaBuilder, outer: Sequence[SSAValue], k: SSAValue) -> SSAValue:
         return self.lw.scalar_at(b, self.source, self.full_indices(b, outer, k))
+
+    def computed_inline(self) -> bool:
+        """Whether each read of an element computes a fused producer."""
+        return self.lw.bz.fusible_producer(self.source) is not None
 
     def reduced_dims(self, keepdims: bool) -> list[SSAValue]:
         if not keepdims:
@@ -160,25 +170,76 @@ def _line_arg_extremum(largest: bool) -> Callable[[Lines, NomaBuilder, list[SSAV
     return line
 
 
-def _line_max(lines: Lines, b: NomaBuilder, outer: list[SSAValue]) -> SSAValue:
-    return _line_extremum(True)(lines, b, outer)
+@dataclass(frozen=True)
+class Kept:
+    """Where the first pass over a line writes each element it computed,
+    for the later passes to read back: `buffer` at `indices(b, k)`."""
+
+    buffer: SSAValue
+    indices: Callable[[NomaBuilder, SSAValue], list[SSAValue]]
+
+    def store(self, b: NomaBuilder, k: SSAValue, x: SSAValue) -> None:
+        b.insert(memref.StoreOp.get(x, self.buffer, self.indices(b, k)))
+
+    def load(self, b: NomaBuilder, k: SSAValue) -> SSAValue:
+        return b.insert(memref.LoadOp.get(self.buffer, self.indices(b, k))).res
 
 
-def _line_sum_exp(lines: Lines, b: NomaBuilder, outer: list[SSAValue], m: SSAValue) -> SSAValue:
+ElementReader = Callable[[NomaBuilder, SSAValue], SSAValue]
+"""(builder, index along the line) -> the element there."""
+
+
+def _max_keeping(
+    lines: Lines, b: NomaBuilder, outer: list[SSAValue], kept: Kept | None
+) -> tuple[SSAValue, ElementReader]:
+    """The line's maximum, and how the later passes read an element: from
+    `kept`, where this pass wrote each element it computed, else from the
+    source again."""
+
+    def step(b: NomaBuilder, k: SSAValue, acc: list[SSAValue]) -> list[SSAValue]:
+        x = lines.element(b, outer, k)
+        if kept is not None:
+            kept.store(b, k, x)
+        return [b.insert(arith.MaximumfOp(acc[0], x)).result]
+
+    m = _along_line(b, lines.extent, [_f64(b, float("-inf"))], step)[0]
+    if kept is not None:
+        return m, kept.load
+    return m, lambda b, k: lines.element(b, outer, k)
+
+
+def _line_sum_exp(b: NomaBuilder, lines: Lines, read: ElementReader, m: SSAValue) -> SSAValue:
     """`sum(exp(x - m))` over the line: each term at most 1 for `m` its max."""
 
     def step(b: NomaBuilder, k: SSAValue, acc: list[SSAValue]) -> list[SSAValue]:
-        shifted = b.insert(arith.SubfOp(lines.element(b, outer, k), m)).result
+        shifted = b.insert(arith.SubfOp(read(b, k), m)).result
         term = b.insert(math.ExpOp(shifted)).result
         return [b.insert(arith.AddfOp(acc[0], term)).result]
 
     return _along_line(b, lines.extent, [_f64(b, 0.0)], step)[0]
 
 
-def _line_logsumexp(lines: Lines, b: NomaBuilder, outer: list[SSAValue]) -> SSAValue:
-    m = _line_max(lines, b, outer)
-    total = _line_sum_exp(lines, b, outer, m)
-    return b.insert(arith.AddfOp(m, b.insert(math.LogOp(total)).result)).result
+def _line_logsumexp(
+    lines: Lines, b: NomaBuilder, outer: list[SSAValue], kept: Kept | None = None
+) -> tuple[SSAValue, ElementReader]:
+    """The line's `max + log(sum(exp(x - max)))`, and the element reader of
+    its passes (for `log_softmax`'s last one)."""
+    m, read = _max_keeping(lines, b, outer, kept)
+    total = _line_sum_exp(b, lines, read, m)
+    return b.insert(arith.AddfOp(m, b.insert(math.LogOp(total)).result)).result, read
+
+
+def _logsumexp(lw: LoopLowering, op: red.LogSumExpOp) -> SSAValue:
+    """One value per line; a fused producer is computed once per element
+    into a scratch line (allocated once for all lines)."""
+    lines = Lines(lw, op.source, op.axis_index)
+    kept = None
+    if lines.computed_inline():
+        static = shape_of(op.source.type)[op.axis_index]
+        line_type = TensorType(f64, [DYNAMIC_INDEX if static is None else static])
+        scratch = lw.alloc(line_type, [lines.extent])
+        kept = Kept(scratch, lambda b, k: [k])
+    return _reduce_lines(lw, op, lambda lines, b, outer: _line_logsumexp(lines, b, outer, kept)[0])
 
 
 # -- whole lines -------------------------------------------------------------------
@@ -210,12 +271,19 @@ def _write_line(
     _along_line(b, lines.extent, [], step)
 
 
+def _kept_in(lines: Lines, outer: list[SSAValue], out: SSAValue) -> Kept | None:
+    """The output line as the store of the elements of a fused producer."""
+    if not lines.computed_inline():
+        return None
+    return Kept(out, lambda b, k: lines.full_indices(b, outer, k))
+
+
 def _softmax_line(lines: Lines, b: NomaBuilder, outer: list[SSAValue], out: SSAValue) -> None:
     """Max; then `exp(x - max)` written out and summed; then scaled."""
-    m = _line_max(lines, b, outer)
+    m, read = _max_keeping(lines, b, outer, _kept_in(lines, outer, out))
 
     def exp_step(b: NomaBuilder, k: SSAValue, acc: list[SSAValue]) -> list[SSAValue]:
-        shifted = b.insert(arith.SubfOp(lines.element(b, outer, k), m)).result
+        shifted = b.insert(arith.SubfOp(read(b, k), m)).result
         term = b.insert(math.ExpOp(shifted)).result
         b.insert(memref.StoreOp.get(term, out, lines.full_indices(b, outer, k)))
         return [b.insert(arith.AddfOp(acc[0], term)).result]
@@ -231,14 +299,8 @@ def _softmax_line(lines: Lines, b: NomaBuilder, outer: list[SSAValue], out: SSAV
 
 
 def _log_softmax_line(lines: Lines, b: NomaBuilder, outer: list[SSAValue], out: SSAValue) -> None:
-    lse = _line_logsumexp(lines, b, outer)
-    _write_line(
-        lines,
-        b,
-        outer,
-        out,
-        lambda b, k: b.insert(arith.SubfOp(lines.element(b, outer, k), lse)).result,
-    )
+    lse, read = _line_logsumexp(lines, b, outer, _kept_in(lines, outer, out))
+    _write_line(lines, b, outer, out, lambda b, k: b.insert(arith.SubfOp(read(b, k), lse)).result)
 
 
 def _mask_line(largest: bool) -> Callable[[Lines, NomaBuilder, list[SSAValue], SSAValue], None]:
@@ -339,7 +401,7 @@ RULES = {
     red.MeanAxisOp: _reduction(_line_mean),
     red.MaxAxisOp: _reduction(_line_extremum(True)),
     red.MinAxisOp: _reduction(_line_extremum(False)),
-    red.LogSumExpOp: _reduction(_line_logsumexp),
+    red.LogSumExpOp: LoopsRule(on_tensors=_logsumexp),
     red.ArgMaxOp: _reduction(_line_arg_extremum(True)),
     red.ArgMinOp: _reduction(_line_arg_extremum(False)),
     red.SoftmaxOp: _lines_rule(_softmax_line),

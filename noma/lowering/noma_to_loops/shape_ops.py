@@ -10,7 +10,9 @@ To a dynamic shape, whose view would need a strided layout, it copies the
 elements into a new buffer, after checking at run time that the element
 counts agree. `noma.concat` copies each input into its place in a new
 buffer, checking at run time that the extents off the axis agree where they
-are dynamic. `noma.permute` copies each element to its permuted place.
+are dynamic. `noma.permute` is a strided view of its source when its
+consumers only read it (`views.py`), else it copies each element to its
+permuted place.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shape_ops import ConcatOp, PermuteOp, ReshapeOp, WhereOp
 from noma.dialects.noma.shapes import is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.elementwise import _on_scalars as elementwise_on_scalars
+from noma.lowering.noma_to_loops import views
 from noma.lowering.noma_to_loops.loops import LoopLowering
 from noma.lowering.noma_to_loops.rule import LoopsRule
 from noma.lowering.noma_to_loops.runtime import Runtime
@@ -128,6 +131,10 @@ def _concat(lw: LoopLowering, op: ConcatOp) -> SSAValue:
 
 def _permute(lw: LoopLowering, op: PermuteOp) -> SSAValue:
     axes = op.axes()
+    if views.lowered_as_view(lw, op):
+        whole = views.view_of(lw, op.source)
+        if whole is not None:
+            return views.materialize(lw, views.permuted(whole, axes), op.result.type)
     source_dims = lw.dims(op.source)
     out = lw.alloc(op.result.type, [source_dims[axis] for axis in axes])
     source = lw.buffer(op.source)

@@ -1,9 +1,9 @@
-"""Loops of the slicing ops (`dialects/noma/slicing.py`): `noma.rows`
-copies a block of rows out of its tensor into a buffer of its own (so every
-buffer downstream keeps the identity layout that flat views and the runtime
-expect), and `noma.rows_adjoint` copies its block into zeros of the
-tensor's shape. Both check at run time that the block lies inside the
-tensor."""
+"""Loops of the slicing ops (`dialects/noma/slicing.py`): `noma.rows` is a
+strided view of its tensor's buffer when its consumers only read it
+(`views.py`), else it copies the block of rows into a buffer of its own (for
+consumers that need the identity layout: flat views, calls, the runtime);
+`noma.rows_adjoint` copies its block into zeros of the tensor's shape. Both
+check at run time that the block lies inside the tensor."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from xdsl.ir import SSAValue
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import shape_of
 from noma.dialects.noma.slicing import RowsAdjointOp, RowsOp
+from noma.lowering.noma_to_loops import views
 from noma.lowering.noma_to_loops.loops import INDEX, LoopLowering
 from noma.lowering.noma_to_loops.rule import LoopsRule
 
@@ -52,6 +53,10 @@ def _rows(lw: LoopLowering, op: RowsOp) -> SSAValue:
         expected = lw.index_constant(static_rows)
         lw.check_same(count, expected, "a block of {0} rows where {1} are needed")
         count = expected
+    if views.lowered_as_view(lw, op):
+        whole = views.view_of(lw, op.source)
+        if whole is not None:
+            return views.materialize(lw, views.rows_of(lw, whole, start, count), op.result.type)
     block_dims = [count, *dims[1:]]
     out = lw.alloc(op.result.type, block_dims)
     source = lw.buffer(op.source)

@@ -18,6 +18,7 @@ from xdsl.rewriter import InsertPoint
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import row_major_strides, shape_of
+from noma.lowering.noma_to_loops import views
 from noma.lowering.noma_to_loops.loops import INDEX, LoopLowering, is_tensor, memref_type
 from noma.lowering.noma_to_loops.rule import LoopsRule
 
@@ -40,6 +41,10 @@ def _index(lw: LoopLowering, op: tops.IndexOp) -> SSAValue:
     source = lw.buffer(op.source)
     if not is_tensor(op.result):
         return lw.b.insert(memref.LoadOp.get(source, [i])).res
+    if views.lowered_as_view(lw, op):
+        whole = views.view_of(lw, op.source)
+        if whole is not None:
+            return views.materialize(lw, views.row_of(lw, whole, i), op.result.type)
     out = lw.alloc(op.result.type, dims[1:])
 
     def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
@@ -136,6 +141,12 @@ def _matmul(lw: LoopLowering, op: tops.MatmulOp) -> SSAValue:
 
 
 def _transpose(lw: LoopLowering, op: tops.TransposeOp) -> SSAValue:
+    """A strided view of the source with its strides swapped when the
+    consumers only read it (`views.py`), else a copy."""
+    if views.lowered_as_view(lw, op):
+        whole = views.view_of(lw, op.source)
+        if whole is not None:
+            return views.materialize(lw, views.permuted(whole, [1, 0]), op.result.type)
     rows, cols = lw.dims(op.source)
     out = lw.alloc(op.result.type, [cols, rows])
     source = lw.buffer(op.source)
