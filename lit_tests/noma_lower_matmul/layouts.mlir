@@ -1,0 +1,59 @@
+// RUN: noma-opt %s -p 'noma-lower-matmul{register-block=2x4 vector-width=2}' | filecheck %s
+// RUN: noma-opt %s -p 'noma-lower-matmul{register-block=2x4 vector-width=2 fma=true}' | filecheck %s --check-prefix=FMA
+
+// Transposed operands are read in place, their indices swapped: A^T by the
+// kernel's broadcasts and the scalar columns, B^T by the packing.
+func.func @transposed(%at: memref<?x?xf64>, %bt: memref<?x?xf64>, %c: memref<?x?xf64>) {
+  noma_linalg.matmul %at, %bt into %c {transpose_a, transpose_b} : memref<?x?xf64>, memref<?x?xf64> into memref<?x?xf64>
+  func.return
+}
+// CHECK-LABEL: func.func @transposed(
+// CHECK-SAME:    %[[AT:.*]]: memref<?x?xf64>, %[[BT:.*]]: memref<?x?xf64>, %[[C:.*]]: memref<?x?xf64>)
+// Sizes come from the buffers at run time: M and N from C, K from A^T's rows.
+// CHECK-DAG:     %[[C0:.*]] = arith.constant 0 : index
+// CHECK-DAG:     %[[C1:.*]] = arith.constant 1 : index
+// CHECK:         %[[M:.*]] = memref.dim %[[C]], %[[C0]]
+// CHECK-NEXT:    %[[N:.*]] = memref.dim %[[C]], %[[C1]]
+// CHECK-NEXT:    %[[K:.*]] = memref.dim %[[AT]], %[[C0]]
+// Packing reads B^T[jr + c, pc + k].
+// CHECK:         scf.for %[[PC:.*]] = %{{.*}} to %[[K]] step
+// CHECK:         %[[KK:.*]] = arith.addi %[[PC]], %{{.*}} : index
+// CHECK-NEXT:    %[[JJ:.*]] = arith.addi %{{.*}}, %{{.*}} : index
+// CHECK-NEXT:    memref.load %[[BT]][%[[JJ]], %[[KK]]]
+// The kernel broadcasts A^T[k, i].
+// CHECK:         %[[X:.*]] = memref.load %[[AT]][%{{.*}}, %{{.*}}] : memref<?x?xf64>
+// CHECK-NEXT:    vector.broadcast %[[X]] : f64 to vector<2xf64>
+// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %[[M]] step %{{.*}} {
+// CHECK-NEXT:      scf.for %[[K2:.*]] = %{{.*}} to %[[K]] step %{{.*}} {
+// CHECK-NEXT:        memref.load %[[AT]][%[[K2]], %[[I]]]
+// CHECK-NEXT:        scf.for %[[J:.*]] = %{{.*}} to %[[N]] step %{{.*}} {
+// CHECK-NEXT:          memref.load %[[C]][%[[I]], %[[J]]]
+// CHECK-NEXT:          memref.load %[[BT]][%[[J]], %[[K2]]]
+
+// FMA-LABEL: func.func @transposed(
+// FMA:         vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<2xf64>
+// FMA-NOT:     arith.mulf %{{.*}} : vector<2xf64>
+
+// Too few columns for one panel, statically: no vector kernel, no packing
+// buffer; only the scalar i-k-j loops.
+func.func @narrow(%a: memref<5x3xf64>, %b: memref<3x3xf64>, %c: memref<5x3xf64>) {
+  noma_linalg.matmul %a, %b into %c : memref<5x3xf64>, memref<3x3xf64> into memref<5x3xf64>
+  func.return
+}
+// CHECK-LABEL: func.func @narrow(
+// CHECK-NOT:     memref.alloca
+// CHECK-NOT:     vector.
+// CHECK:         arith.mulf %{{.*}}, %{{.*}} : f64
+// CHECK:         func.return
+
+// Whole register blocks and panels, statically: neither one-row kernels nor
+// scalar columns.
+func.func @exact(%a: memref<4x3xf64>, %b: memref<3x8xf64>, %c: memref<4x8xf64>) {
+  noma_linalg.matmul %a, %b into %c : memref<4x3xf64>, memref<3x8xf64> into memref<4x8xf64>
+  func.return
+}
+// CHECK-LABEL: func.func @exact(
+// CHECK:         iter_args({{.*}}) -> (vector<2xf64>, vector<2xf64>, vector<2xf64>, vector<2xf64>)
+// CHECK-NOT:     -> (vector<2xf64>, vector<2xf64>) {
+// CHECK-NOT:     arith.mulf %{{.*}}, %{{.*}} : f64
+// CHECK:         func.return
