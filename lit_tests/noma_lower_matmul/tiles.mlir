@@ -1,4 +1,4 @@
-// RUN: noma-opt %s -p 'noma-lower-matmul{tile-m=8 tile-k=4 register-block=2x8 vector-width=4}' | filecheck %s
+// RUN: noma-opt %s -p 'noma-lower-matmul{tile-m=8 tile-k=4 register-block=2x8 vector-width=4 inline-below=0}' | filecheck %s
 // C = A . B, 13x7 by 7x37: k blocks of 4, row tiles of 8, panels of 8
 // columns packed from B, a 2x8 micro-kernel on vector<4xf64> accumulators
 // carried by the k loop (mul then add, no fma), one-row kernels for the
@@ -8,8 +8,17 @@ func.func @tiles(%a: memref<13x7xf64>, %b: memref<7x37xf64>, %c: memref<13x37xf6
   noma_linalg.matmul %a, %b into %c : memref<13x7xf64>, memref<7x37xf64> into memref<13x37xf64>
   func.return
 }
+// The matmul is a call of the module's function for its layout, on dynamic shapes.
 // CHECK-LABEL: func.func @tiles(
-// CHECK-SAME:    %[[A:.*]]: memref<13x7xf64>, %[[B:.*]]: memref<7x37xf64>, %[[C:.*]]: memref<13x37xf64>)
+// CHECK-SAME:    %[[A0:.*]]: memref<13x7xf64>, %[[B0:.*]]: memref<7x37xf64>, %[[C0:.*]]: memref<13x37xf64>)
+// CHECK-NEXT:    %[[AD:.*]] = "memref.cast"(%[[A0]]) : (memref<13x7xf64>) -> memref<?x?xf64>
+// CHECK-NEXT:    %[[BD:.*]] = "memref.cast"(%[[B0]]) : (memref<7x37xf64>) -> memref<?x?xf64>
+// CHECK-NEXT:    %[[CD:.*]] = "memref.cast"(%[[C0]]) : (memref<13x37xf64>) -> memref<?x?xf64>
+// CHECK-NEXT:    func.call @__noma_matmul_nn(%[[AD]], %[[BD]], %[[CD]]) : (memref<?x?xf64>, memref<?x?xf64>, memref<?x?xf64>) -> ()
+// CHECK-NEXT:    func.return
+
+// CHECK-LABEL: func.func private @__noma_matmul_nn(
+// CHECK-SAME:    %[[A:.*]]: memref<?x?xf64>, %[[B:.*]]: memref<?x?xf64>, %[[C:.*]]: memref<?x?xf64>) {
 // The packing buffer: tile-k x NR f64, on the stack at the function's entry.
 // CHECK-NEXT:    %[[P:.*]] = memref.alloca() {alignment = 64 : i64} : memref<32xf64>
 // CHECK-NOT:     noma_linalg.matmul
@@ -27,22 +36,22 @@ func.func @tiles(%a: memref<13x7xf64>, %b: memref<7x37xf64>, %c: memref<13x37xf6
 // CHECK:           scf.for %[[IC:.*]] = %{{.*}} to %{{.*}} step %[[TM:.*]] {
 // CHECK:             scf.for %[[JR:.*]] = %{{.*}} to %[[NFULL]] step %[[NR]] {
 // Packing: P[k * NR + c] = B[pc + k, jr + c].
-// CHECK:                 %[[BV:.*]] = memref.load %[[B]][%{{.*}}, %{{.*}}] : memref<7x37xf64>
+// CHECK:                 %[[BV:.*]] = memref.load %[[B]][%{{.*}}, %{{.*}}] : memref<?x?xf64>
 // CHECK:                 memref.store %[[BV]], %[[P]][%{{.*}}] : memref<32xf64>
 // The 2x8 micro-kernel: 2 rows x 2 vectors of C in registers across k.
 // CHECK:               scf.for %[[IR:.*]] = %[[IC]] to %{{.*}} step %{{.*}} {
-// CHECK-COUNT-4:         vector.load %[[C]]{{.*}} : memref<13x37xf64>, vector<4xf64>
+// CHECK-COUNT-4:         vector.load %[[C]]{{.*}} : memref<?x?xf64>, vector<4xf64>
 // CHECK:                 scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} iter_args(%[[ACC:.*]] = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}, %{{.*}} = %{{.*}}) -> (vector<4xf64>, vector<4xf64>, vector<4xf64>, vector<4xf64>) {
 // CHECK:                   %[[P0:.*]] = vector.load %[[P]][%{{.*}}] : memref<32xf64>, vector<4xf64>
 // CHECK:                   %[[P1:.*]] = vector.load %[[P]][%{{.*}}] : memref<32xf64>, vector<4xf64>
-// CHECK:                   %[[X:.*]] = memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<13x7xf64>
+// CHECK:                   %[[X:.*]] = memref.load %[[A]][%{{.*}}, %{{.*}}] : memref<?x?xf64>
 // CHECK-NEXT:              %[[XS:.*]] = vector.broadcast %[[X]] : f64 to vector<4xf64>
 // CHECK-NEXT:              %[[PROD:.*]] = arith.mulf %[[XS]], %[[P0]] : vector<4xf64>
 // CHECK-NEXT:              arith.addf %[[ACC]], %[[PROD]] : vector<4xf64>
 // CHECK-NOT:               vector.fma
 // CHECK:                   scf.yield
-// CHECK-COUNT-4:         vector.store %{{.*}}, %[[C]]{{.*}} : memref<13x37xf64>, vector<4xf64>
-// The rows left in a row tile (13 = 6 * 2 + 1): a one-row kernel.
+// CHECK-COUNT-4:         vector.store %{{.*}}, %[[C]]{{.*}} : memref<?x?xf64>, vector<4xf64>
+// The rows left in a row tile: a one-row kernel.
 // CHECK:               scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-COUNT-2:         vector.load %[[C]]
 // CHECK:                 iter_args({{.*}}) -> (vector<4xf64>, vector<4xf64>) {

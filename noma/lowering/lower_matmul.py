@@ -1,7 +1,7 @@
 """The `noma-lower-matmul` pass: `noma_linalg.matmul` to tiled loops with a
 register-blocked, vectorised micro-kernel.
 
-    noma-lower-matmul{tile-m=256 tile-k=128 register-block=6x16 vector-width=8 fma=false}
+    noma-lower-matmul{tile-m=192 tile-k=256 register-block=6x16 vector-width=8 fma=false inline-below=32768}
 
 C = op(A) . op(B) (M x K by K x N) becomes, after C is zero-filled:
 
@@ -25,8 +25,14 @@ swapped indices; the packing makes B's layout irrelevant to the kernel.
 `vector-width=auto` (the default) takes the host's: 8 f64 lanes with
 AVX-512F, 4 with AVX2, else 2 (the code runs where it was compiled, as the
 JIT and executables do); `register-block=auto` picks 6x16, 4x8 or 4x4 for
-those widths. Sizes that are static and small enough that the vector
-kernel never runs emit only the scalar loops.
+those widths.
+
+The tiled loops live in one private function per operand layout,
+`@__noma_matmul_{nn,tn,nt,tt}(A, B, C)` on `memref<?x?xf64>`, that every
+matmul of that layout calls (one copy of the code per module: compile time
+stays flat). A matmul of static shape with M * K * N < `inline-below` is
+too small for tiling to pay: it becomes the zero fill and the scalar i-k-j
+loops in place, which LLVM vectorises over j knowing the trip counts.
 """
 
 from __future__ import annotations
@@ -39,9 +45,11 @@ from xdsl.builder import Builder
 from xdsl.context import Context
 from xdsl.dialects import arith, func, memref, scf, vector
 from xdsl.dialects.builtin import (
+    DYNAMIC_INDEX,
     FloatAttr,
     IndexType,
     IntegerAttr,
+    MemRefType,
     ModuleOp,
     VectorType,
     f64,
@@ -56,7 +64,6 @@ from xdsl.pattern_rewriter import (
 )
 from xdsl.rewriter import InsertPoint, Rewriter
 
-from noma.diagnostics import NomaError
 from noma.dialects.noma_linalg import MatmulOp
 
 INDEX = IndexType()
@@ -179,9 +186,10 @@ class _Emitter:
 
     # -- the loops ------------------------------------------------------------
 
-    def emit(self) -> None:
-        s, c = self.s, self.op.out
-        (m_static, k_static), _, (_, n_static) = self.op.logical_shapes()
+    def emit(self, vectorised: bool) -> None:
+        """All the loops, or (not `vectorised`) the zero fill and scalar
+        i-k-j loops over every column."""
+        c = self.op.out
         zero, one = self.const(0), self.const(1)
         rows, cols = self.dim(c, 0), self.dim(c, 1)
         inner = self.dim(self.op.lhs, 0 if self.op.transpose_a is not None else 1)
@@ -196,20 +204,13 @@ class _Emitter:
             return []
 
         self.loop(zero, rows, one, fill_row)
-
-        vectorised = n_static == -1 or n_static >= s.cols
         full_cols = zero
         if vectorised:
-            full_cols = self.sub(cols, self.rem(cols, self.const(s.cols)))
-            rows_left = m_static == -1 or m_static % s.rows != 0
-            self.emit_blocks(rows, inner, full_cols, rows_left)
-        if n_static == -1 or n_static % s.cols != 0:
-            self.emit_column_remainder(rows, inner, full_cols, cols)
-        del k_static
+            full_cols = self.sub(cols, self.rem(cols, self.const(self.s.cols)))
+            self.emit_blocks(rows, inner, full_cols)
+        self.emit_column_remainder(rows, inner, full_cols, cols)
 
-    def emit_blocks(
-        self, rows: SSAValue, inner: SSAValue, full_cols: SSAValue, rows_left: bool
-    ) -> None:
+    def emit_blocks(self, rows: SSAValue, inner: SSAValue, full_cols: SSAValue) -> None:
         s = self.s
 
         def k_block(pc: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
@@ -229,8 +230,7 @@ class _Emitter:
                         return lambda ir, _: self.emit_kernel(rows_, ir, jr, pc, kc)
 
                     self.loop(ic, m_full_end, self.const(s.rows), kernel(s.rows))
-                    if rows_left:
-                        self.loop(m_full_end, m_end, self.const(1), kernel(1))
+                    self.loop(m_full_end, m_end, self.const(1), kernel(1))
                     return []
 
                 self.loop(self.const(0), full_cols, self.const(s.cols), n_panel)
@@ -320,37 +320,67 @@ class _Emitter:
         self.loop(self.const(0), rows, self.const(1), row)
 
 
+_DYNAMIC_MATRIX = MemRefType(f64, [DYNAMIC_INDEX, DYNAMIC_INDEX])
+
+
 class LowerMatmul(RewritePattern):
-    """One `noma_linalg.matmul` to its loops."""
+    """A small matmul of static shape to scalar loops in place; any other
+    to a call of the module's matmul function for its operand layout."""
 
-    def __init__(self, shape: KernelShape):
+    def __init__(self, shape: KernelShape, inline_below: int):
         self.shape = shape
-        self.panels: dict[Block, SSAValue] = {}
+        self.inline_below = inline_below
+        self.functions: dict[str, func.FuncOp] = {}
 
-    def panel_for(self, op: Operation) -> SSAValue:
-        """The packing buffer of the function holding `op`: one static
-        `memref.alloca` at its entry, shared by its matmuls (no heap, and not
-        in a loop, where the stack would grow each iteration)."""
-        function = op.parent_op()
-        while function is not None and not isinstance(function, func.FuncOp):
-            function = function.parent_op()
-        if function is None:
-            raise NomaError.at_op(op, "noma-lower-matmul: a matmul outside a function")
-        entry = function.body.blocks[0]
-        if entry not in self.panels:
-            size = self.shape.tile_k * self.shape.cols
-            alloca = memref.AllocaOp.get(f64, alignment=64, shape=[size])
-            entry.insert_op_before(alloca, entry.first_op)  # type: ignore[arg-type]
-            self.panels[entry] = alloca.results[0]
-        return self.panels[entry]
+    def is_small(self, op: MatmulOp) -> bool:
+        (m, k), _, (_, n) = op.logical_shapes()
+        return -1 not in (m, k, n) and m * k * n < self.inline_below
+
+    def function_for(self, op: MatmulOp) -> func.FuncOp:
+        """`@__noma_matmul_<layout>(A, B, C)` on dynamic shapes, built once
+        per module and operand layout: one copy of the tiled loops however
+        many matmuls call it (compile time), the packing buffer on its stack."""
+        layout = ("t" if op.transpose_a else "n") + ("t" if op.transpose_b else "n")
+        if layout in self.functions:
+            return self.functions[layout]
+        module = op.get_toplevel_object()
+        assert isinstance(module, ModuleOp)
+        body = Block(arg_types=[_DYNAMIC_MATRIX] * 3)
+        a, b, c = body.args
+        inner = MatmulOp(a, b, c, op.transpose_a is not None, op.transpose_b is not None)
+        inner.location = op.location
+        body.add_ops([inner, func.ReturnOp()])
+        size = self.shape.tile_k * self.shape.cols
+        panel = memref.AllocaOp.get(f64, alignment=64, shape=[size])
+        body.insert_op_before(panel, inner)
+        _Emitter(inner, self.shape, panel.results[0]).emit(vectorised=True)
+        inner.detach()
+        inner.erase()
+        function = func.FuncOp(
+            f"__noma_matmul_{layout}",
+            ([_DYNAMIC_MATRIX] * 3, []),
+            Region(body),
+            visibility="private",
+        )
+        module.body.block.add_op(function)
+        self.functions[layout] = function
+        return function
 
     @op_type_rewrite_pattern
     def match_and_rewrite(self, op: MatmulOp, rewriter: PatternRewriter) -> None:
-        (_, _), _, (_, n_static) = op.logical_shapes()
-        needs_panel = n_static == -1 or n_static >= self.shape.cols
-        panel = self.panel_for(op) if needs_panel else op.out
-        _Emitter(op, self.shape, panel).emit()
-        rewriter.erase(op)
+        if self.is_small(op):
+            _Emitter(op, self.shape, op.out).emit(vectorised=False)
+            rewriter.erase(op)
+            return
+        function = self.function_for(op)
+        operands = []
+        for value in (op.lhs, op.rhs, op.out):
+            if value.type != _DYNAMIC_MATRIX:
+                cast = memref.CastOp.get(value, _DYNAMIC_MATRIX)
+                rewriter.insert_op(cast)
+                value = cast.results[0]
+            operands.append(value)
+        rewriter.replace(op, func.CallOp(function.sym_name.data, operands, []))
 
 
 def parse_register_block(text: str, width: int) -> tuple[int, int]:
@@ -380,6 +410,7 @@ class LowerMatmulPass(ModulePass):
     register_block: str = "auto"
     vector_width: int | str = "auto"
     fma: bool = False
+    inline_below: int = 32768
 
     def kernel_shape(self) -> KernelShape:
         width = host_vector_width() if self.vector_width == "auto" else self.vector_width
@@ -395,4 +426,5 @@ class LowerMatmulPass(ModulePass):
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
         shape = self.kernel_shape()
-        PatternRewriteWalker(LowerMatmul(shape), apply_recursively=False).rewrite_module(op)
+        pattern = LowerMatmul(shape, self.inline_below)
+        PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)

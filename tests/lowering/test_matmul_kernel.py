@@ -7,7 +7,8 @@ One compiled program per operand layout (plain, A transposed, B
 transposed, both) takes its shapes at run time, so every shape goes
 through the same code: 1x1, primes, sizes around the register block
 (6x16 on AVX-512, 4x8 on AVX2, 4x4 otherwise), the row tile and the
-k block (tile-m=192, tile-k=256)."""
+k block (tile-m=192, tile-k=256); and static shapes, small ones taking
+the scalar loops emitted in place."""
 
 from __future__ import annotations
 
@@ -104,10 +105,12 @@ def test_the_naive_order_would_differ() -> None:
     assert not np.array_equal(a @ b, expected)
 
 
-def test_static_shapes_from_arg_files(tmp_path: Path) -> None:
-    """Shapes known at compile time (from `--arg` files) take the same path."""
+@pytest.mark.parametrize(("m", "k", "n"), [(23, 41, 37), (5, 3, 20)])
+def test_static_shapes_from_arg_files(tmp_path: Path, m: int, k: int, n: int) -> None:
+    """Shapes known at compile time (from `--arg` files): the tiled loops
+    (23x41x37), or, below `inline-below`, scalar loops in place (5x3x20)."""
     rng = np.random.default_rng(7)
-    a, b = rng.normal(size=(23, 41)), rng.normal(size=(41, 37))
+    a, b = rng.normal(size=(m, k)), rng.normal(size=(k, n))
     files = {}
     for name, value in (("A", a), ("B", b)):
         files[name] = tmp_path / f"{name}.csv"
