@@ -11,6 +11,6 @@ func.func @f(%a: memref<?x?xf64>, %b: memref<?x?xf64>, %c: memref<?x?xf64>) {
 }
 // BLOCK: register-block 3x6: NR must be a positive multiple of the vector width 4
 // WIDTH: vector-width must be a power of two or auto, got 3
-// SYNTAX: register-block must be MRxNR (e.g. 6x16) or auto, got 'big'
+// SYNTAX: register-block must be MRxNR (e.g. 4x32) or auto, got 'big'
 // AUTO-NOT: noma_linalg.matmul
 // AUTO: vector.broadcast %{{.*}} : f64 to vector<{{[248]}}xf64>

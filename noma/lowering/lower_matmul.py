@@ -1,7 +1,7 @@
 """The `noma-lower-matmul` pass: `noma_linalg.matmul` to tiled loops with a
 register-blocked, vectorised micro-kernel.
 
-    noma-lower-matmul{tile-m=192 tile-k=256 register-block=6x16 vector-width=8 fma=false inline-below=32768}
+    noma-lower-matmul{tile-m=192 tile-k=128 register-block=4x32 vector-width=8 fma=false inline-below=32768}
 
 C = op(A) . op(B) (M x K by K x N) becomes, after C is zero-filled:
 
@@ -24,7 +24,7 @@ swapped indices; the packing makes B's layout irrelevant to the kernel.
 
 `vector-width=auto` (the default) takes the host's: 8 f64 lanes with
 AVX-512F, 4 with AVX2, else 2 (the code runs where it was compiled, as the
-JIT and executables do); `register-block=auto` picks 6x16, 4x8 or 4x4 for
+JIT and executables do); `register-block=auto` picks 4x32, 4x8 or 4x4 for
 those widths.
 
 The tiled loops live in one private function per operand layout,
@@ -68,9 +68,11 @@ from noma.dialects.noma_linalg import MatmulOp
 
 INDEX = IndexType()
 
-_BLOCK_FOR_WIDTH = {8: (6, 16), 4: (4, 8), 2: (4, 4)}
-"""register-block=auto: MR x NR for a vector width. 6x16 on AVX-512 keeps
-12 accumulators, 2 rows of B and a broadcast in the 32 zmm registers."""
+_BLOCK_FOR_WIDTH = {8: (4, 32), 4: (4, 8), 2: (4, 4)}
+"""register-block=auto: MR x NR for a vector width. 4x32 on AVX-512 keeps
+16 accumulators, 4 vectors of the packed B row and a broadcast in the 32
+zmm registers (measured on Zen 4: 31-32 GFLOP/s at 512, against 27-28 for
+6x16 and 8x16)."""
 
 
 @cache
@@ -390,7 +392,7 @@ def parse_register_block(text: str, width: int) -> tuple[int, int]:
         rows, cols = (int(x) for x in text.lower().split("x"))
     except ValueError:
         raise ValueError(
-            f"register-block must be MRxNR (e.g. 6x16) or auto, got {text!r}"
+            f"register-block must be MRxNR (e.g. 4x32) or auto, got {text!r}"
         ) from None
     if rows < 1 or cols < width or cols % width:
         raise ValueError(
@@ -406,7 +408,7 @@ class LowerMatmulPass(ModulePass):
     name = "noma-lower-matmul"
 
     tile_m: int = 192
-    tile_k: int = 256
+    tile_k: int = 128
     register_block: str = "auto"
     vector_width: int | str = "auto"
     fma: bool = False

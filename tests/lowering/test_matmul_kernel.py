@@ -6,8 +6,8 @@ B[k]`, one k at a time), not `A @ B`, whose BLAS sums in another order.
 One compiled program per operand layout (plain, A transposed, B
 transposed, both) takes its shapes at run time, so every shape goes
 through the same code: 1x1, primes, sizes around the register block
-(6x16 on AVX-512, 4x8 on AVX2, 4x4 otherwise), the row tile and the
-k block (tile-m=192, tile-k=256); and static shapes, small ones taking
+(4x32 on AVX-512, 4x8 on AVX2, 4x4 otherwise), the row tile and the
+k block (tile-m=192, tile-k=128); and static shapes, small ones taking
 the scalar loops emitted in place."""
 
 from __future__ import annotations
@@ -65,6 +65,10 @@ EDGE_SHAPES = [
     (191, 511, 48),
     (197, 3, 64),
     (1, 300, 8),
+    (5, 127, 31),
+    (4, 128, 32),
+    (9, 129, 65),
+    (3, 255, 95),
     (64, 64, 64),
 ]
 
