@@ -88,6 +88,7 @@ from script_module import load_module
 
 compile_times = load_module(Path(__file__).resolve().parent / "compile_times.py")
 print_format = load_module(Path(__file__).resolve().parent / "print_format.py")
+gemm = load_module(Path(__file__).resolve().parent / "gemm.py")
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -985,6 +986,16 @@ def make_parser() -> argparse.ArgumentParser:
         help="write the JSON report here (default: benchmarks/results/print.json, "
         "not written with --quick)",
     )
+    sub = commands.add_parser(
+        "gemm",
+        help="GFLOP/s of C = A . B (256, 512, f64): NOMA against NumPy's BLAS on one thread",
+        description=gemm.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
+    )
+    sub.add_argument("--runs", type=positive_int, default=None, help="timed runs of each side")
+    sub.add_argument(
+        "--quick", action="store_true", help="few runs, and the results file is not written"
+    )
+    sub.add_argument("--output", type=Path, default=None, help="write the JSON report here")
     return parser
 
 
@@ -995,6 +1006,8 @@ def main(argv: list[str] | None = None) -> int:
         return main_compile(args, runs)
     if args.benchmark == "print":
         return main_print(args, runs)
+    if args.benchmark == "gemm":
+        return main_gemm(args, runs)
     bench = BENCHMARKS[args.benchmark]
     if runs < 7 and not args.quick:
         print(f"{TOOL}: note: fewer than 7 runs; medians will be noisy", file=sys.stderr)
@@ -1055,6 +1068,22 @@ def main_print(args: argparse.Namespace, runs: int) -> int:
         machine=machine_info(),
     )
     return finish(report, "print", args.output, args.quick)
+
+
+def main_gemm(args: argparse.Namespace, runs: int) -> int:
+    """`run.py gemm`: see benchmarks/gemm.py."""
+    try:
+        report = gemm.run_gemm_benchmark(runs)
+    except gemm.GemmBenchmarkError as e:
+        print(f"{TOOL} gemm: error: {e}", file=sys.stderr)
+        return 1
+    report.update(
+        quick=args.quick,
+        commit=git_commit(),
+        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        machine=machine_info(),
+    )
+    return finish(report, "gemm", args.output, args.quick)
 
 
 def finish(report: dict[str, object], name: str, output: Path | None, quick: bool) -> int:

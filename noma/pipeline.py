@@ -8,7 +8,7 @@ with `noma emit --stage <name>`:
     autodiff    gradients of every `noma.minimize` as ordinary IR
     optimizers  `noma.optimize` expanded into loops with optimizer updates
     growth      `noma.realloc` expanded into tensor work on the storage
-    loops       only upstream dialects: func, arith, math, scf, cf, memref
+    loops       only upstream dialects: func, arith, math, scf, cf, memref, vector
     llvm        only `llvm` and `builtin`
 
 Two pipeline aliases are passes of their own: `noma-to-loops` (up to `loops`)
@@ -130,6 +130,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return RecycleCarriedBuffersPass
 
+    def lower_matmul() -> type[ModulePass]:
+        from noma.lowering.lower_matmul import LowerMatmulPass
+
+        return LowerMatmulPass
+
     def lower_noma_scalars() -> type[ModulePass]:
         from noma.lowering.noma_to_loops.scalars import ConvertNomaScalarsPass
 
@@ -161,6 +166,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-hoist-temporaries": hoist_temporaries,
         "noma-recycle-carried-buffers": recycle_carried_buffers,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
+        "noma-lower-matmul": lower_matmul,
         "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
@@ -168,6 +174,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "convert-func-to-llvm": to_llvm("ConvertFuncToLLVMPass"),
         "convert-cf-to-llvm": to_llvm("ConvertCfToLLVMPass"),
         "convert-memref-to-llvm": to_llvm("ConvertMemRefToLLVMPass"),
+        "convert-vector-to-llvm": to_llvm("ConvertVectorToLLVMPass"),
     }
 
 
@@ -183,7 +190,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
-    Stage("loops", "convert-noma-to-loops,canonicalize,cse"),
+    Stage("loops", "convert-noma-to-loops,noma-lower-matmul,canonicalize,cse"),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 
@@ -278,8 +285,10 @@ DIALECT_MODULES: dict[str, tuple[str, str]] = {
     "scf": ("xdsl.dialects.scf", "Scf"),
     "cf": ("xdsl.dialects.cf", "Cf"),
     "memref": ("xdsl.dialects.memref", "MemRef"),
+    "vector": ("xdsl.dialects.vector", "Vector"),
     "llvm": ("xdsl.dialects.llvm", "LLVM"),
     "noma": ("noma.dialects.noma", "Noma"),
+    "noma_linalg": ("noma.dialects.noma_linalg", "NomaLinalg"),
 }
 """Every dialect NOMA reads and writes, by name: the module and attribute
 that define it, imported only when an op or type of it is first needed."""

@@ -17,6 +17,10 @@ from xdsl.universe import Universe
 from noma import pipeline
 
 NOMA_UNIVERSE = Universe(
-    all_dialects={name: factory for name, factory in pipeline.dialects().items() if name == "noma"},
+    all_dialects={
+        name: factory
+        for name, factory in pipeline.dialects().items()
+        if name in ("noma", "noma_linalg")
+    },
     all_passes=pipeline.noma_passes(),
 )

@@ -8,18 +8,15 @@ Reductions and `reduce_to` compute fused elementwise producers inline.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from xdsl.dialects import arith, memref
+from xdsl.ir import SSAValue
 
-from xdsl.dialects import arith, memref, scf
-from xdsl.dialects.builtin import FloatAttr, f64
-from xdsl.ir import Block, Region, SSAValue
-from xdsl.rewriter import InsertPoint
-
+from noma.dialects import noma_linalg
 from noma.dialects.noma import tensor_ops as tops
 from noma.dialects.noma.builder import NomaBuilder
 from noma.dialects.noma.shapes import row_major_strides, shape_of
 from noma.lowering.noma_to_loops import views
-from noma.lowering.noma_to_loops.loops import INDEX, LoopLowering, is_tensor, memref_type
+from noma.lowering.noma_to_loops.loops import LoopLowering, is_tensor, memref_type
 from noma.lowering.noma_to_loops.rule import LoopsRule
 
 
@@ -98,17 +95,18 @@ def _dot(lw: LoopLowering, op: tops.DotOp) -> SSAValue:
     return lw.accumulate([n], product)
 
 
-def _matmul_operand(lw: LoopLowering, value: SSAValue) -> Callable[[NomaBuilder, SSAValue, SSAValue], SSAValue]:
-    """A loader of element (r, c) of a matmul operand."""
+def _matmul_operand(lw: LoopLowering, value: SSAValue) -> tuple[SSAValue, bool]:
+    """The buffer a matmul reads for `value`, and whether it reads it
+    transposed (a transpose used only by matmuls is never built)."""
     source = lw.transposed_source(value)
     if source is not None:
-        buffer = lw.buffer(source)
-        return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [c, r])).res
-    buffer = lw.buffer(value)
-    return lambda b, r, c: b.insert(memref.LoadOp.get(buffer, [r, c])).res
+        return lw.buffer(source), True
+    return lw.buffer(value), False
 
 
 def _matmul(lw: LoopLowering, op: tops.MatmulOp) -> SSAValue:
+    """A `noma_linalg.matmul` into a new buffer; `noma-lower-matmul` makes
+    it tiled, vectorised loops."""
     rows, inner = lw.dims(op.lhs)
     inner_b, cols = lw.dims(op.rhs)
     if shape_of(op.lhs.type)[1] is None or shape_of(op.rhs.type)[0] is None:
@@ -120,23 +118,8 @@ def _matmul(lw: LoopLowering, op: tops.MatmulOp) -> SSAValue:
             [inner_b, cols],
         )
     out = lw.alloc(op.result.type, [rows, cols])
-    load_a, load_b = _matmul_operand(lw, op.lhs), _matmul_operand(lw, op.rhs)
-    zero, one = lw.index_constant(0), lw.index_constant(1)
-
-    def body(b: NomaBuilder, ivs: list[SSAValue]) -> None:
-        i, j = ivs
-        block = Block(arg_types=[INDEX, f64])
-        kb = NomaBuilder(InsertPoint.at_end(block), b.location)
-        k, total = block.args
-        x = load_a(kb, i, k)
-        y = load_b(kb, k, j)
-        product = kb.insert(arith.MulfOp(x, y)).result
-        kb.insert(scf.YieldOp(kb.insert(arith.AddfOp(total, product)).result))
-        init = b.insert(arith.ConstantOp(FloatAttr(0.0, f64))).result
-        loop = b.insert(scf.ForOp(zero, inner, one, [init], Region(block)))
-        b.insert(memref.StoreOp.get(loop.results[0], out, [i, j]))
-
-    lw.loop_nest([rows, cols], body)
+    (a, transpose_a), (b, transpose_b) = _matmul_operand(lw, op.lhs), _matmul_operand(lw, op.rhs)
+    lw.b.insert(noma_linalg.MatmulOp(a, b, out, transpose_a, transpose_b))
     return out
 
 

@@ -15,6 +15,7 @@ Passes:
     convert-func-to-llvm     `builtin.unrealized_conversion_cast`
     convert-cf-to-llvm
     convert-memref-to-llvm
+    convert-vector-to-llvm
 
 `scf` must be lowered first (`noma-convert-scf-to-cf`). Run `reconcile-unrealized-casts`
 afterwards. An op that cannot be lowered is a one-line error naming it and its
@@ -39,6 +40,7 @@ from noma.lowering.to_llvm.func import FUNC_PATTERNS
 from noma.lowering.to_llvm.math import MATH_PATTERNS
 from noma.lowering.to_llvm.memref import MEMREF_PATTERNS, guard_allocations
 from noma.lowering.to_llvm.types import LoweringError, check_lowered, sharing_constants
+from noma.lowering.to_llvm.vector import VECTOR_PATTERNS
 
 __all__ = [
     "ConvertArithToLLVMPass",
@@ -47,6 +49,7 @@ __all__ = [
     "ConvertMathToLLVMPass",
     "ConvertMemRefToLLVMPass",
     "ConvertToLLVMPass",
+    "ConvertVectorToLLVMPass",
 ]
 
 _LEGAL_BUILTIN = (builtin.ModuleOp, builtin.UnrealizedConversionCastOp)
@@ -158,8 +161,17 @@ class ConvertMemRefToLLVMPass(_DialectToLLVM):
 
 
 @dataclass(frozen=True)
+class ConvertVectorToLLVMPass(_DialectToLLVM):
+    """vector.load/store/broadcast/fma -> llvm (1-D vectors)."""
+
+    name = "convert-vector-to-llvm"
+    patterns = VECTOR_PATTERNS
+    dialects = frozenset({"vector"})
+
+
+@dataclass(frozen=True)
 class ConvertToLLVMPass(_DialectToLLVM):
-    """arith, math, func, cf, memref -> llvm, in one walk. Afterwards only `llvm`
+    """arith, math, func, cf, memref, vector -> llvm, in one walk. Afterwards only `llvm`
     ops, `builtin.module` and unrealized casts (for reconcile-unrealized-casts)
     remain; anything else (scf not lowered by noma-convert-scf-to-cf, cf.assert,
     tensor ops, ...) is reported."""
@@ -171,6 +183,7 @@ class ConvertToLLVMPass(_DialectToLLVM):
         *ARITH_PATTERNS,
         *MATH_PATTERNS,
         *MEMREF_PATTERNS,
+        *VECTOR_PATTERNS,
     )
     dialects = frozenset()
 
