@@ -130,6 +130,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertNomaScalarsPass
 
+    def vectorize_reductions() -> type[ModulePass]:
+        from noma.passes.vectorize_reductions import VectorizeReductionsPass
+
+        return VectorizeReductionsPass
+
     def scf_to_cf() -> type[ModulePass]:
         from noma.lowering.scf_to_cf import ConvertScfToCfPass
 
@@ -155,6 +160,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-inline-calls": inline_calls,
         "noma-hoist-temporaries": hoist_temporaries,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
+        "noma-vectorize-reductions": vectorize_reductions,
         "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
@@ -177,7 +183,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
-    Stage("loops", "convert-noma-to-loops,canonicalize,cse"),
+    Stage("loops", "convert-noma-to-loops,noma-vectorize-reductions,canonicalize,cse"),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 
