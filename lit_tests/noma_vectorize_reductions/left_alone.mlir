@@ -147,3 +147,21 @@ func.func @nest(%buf: memref<?x?xf64>, %n: index, %m: index) -> f64 {
 // CHECK-NEXT:      scf.yield
 // CHECK-NEXT:    }
 // CHECK-NEXT:    func.return
+
+// -----
+// A loop over an integer type other than index.
+func.func @i32_loop(%buf: memref<?xf64>, %n: i32) -> f64 {
+  %c0 = arith.constant 0 : i32
+  %c1 = arith.constant 1 : i32
+  %zero = arith.constant 0.0 : f64
+  %r = scf.for %k = %c0 to %n step %c1 iter_args(%acc = %zero) -> (f64) : i32 {
+    %i = arith.index_cast %k : i32 to index
+    %x = memref.load %buf[%i] : memref<?xf64>
+    %s = arith.addf %acc, %x : f64
+    scf.yield %s : f64
+  }
+  func.return %r : f64
+}
+// CHECK-LABEL: func.func @i32_loop
+// CHECK-NOT:     noma.reduction
+// CHECK:         func.return

@@ -167,6 +167,8 @@ class VectorizeReduction(RewritePattern):
     def match_and_rewrite(self, loop: scf.ForOp, rewriter: PatternRewriter) -> None:
         if self.lanes < 2 or not loop.iter_args or not _is_constant_one(loop.step):
             return
+        if not isinstance(loop.lb.type, IndexType):
+            return  # the lane offsets are index constants
         if any(name in loop.attributes for name in (ORDERED, LANES_ATTR, REMAINDER_ATTR)):
             return
         combines = [_combine_of(loop, i) for i in range(len(loop.iter_args))]
