@@ -12,7 +12,7 @@ reassociates such a loop itself, in an order that depends only on the
       %s = arith.addf %acc, %x : f64        ->     %lanes:L = scf.for %k = %lb to %main step %cL
       scf.yield %s : f64                              iter_args(%a0 = %init, %a1 = %id, ...)
     }                                                 { body at %k, %k+1, ..., %k+L-1 }
-                                                   %t = pairwise tree of the lanes
+                                                   %t = halving tree of the lanes
                                                    %r = scf.for %k = %main to %ub step %c1
                                                           iter_args(%acc = %t) { body }
 
@@ -20,9 +20,11 @@ reassociates such a loop itself, in an order that depends only on the
 value, the others from the operation's identity (-0.0 for addf, 1.0 for
 mulf, the initial value itself for the idempotent max/min), so a loop of
 fewer than L iterations gives exactly what it gave before. The lanes are
-combined by a fixed pairwise tree ((a0+a1)+(a2+a3))+..., then the
-remainder is folded in order. The L independent chains are what LLVM's
-SLP vectoriser turns into vector registers (<L x double> adds).
+combined by a fixed halving tree (lane l with lane l + L/2, level by
+level: ((a0+a4)+(a2+a6))+((a1+a5)+(a3+a7)) for 8), then the remainder is
+folded in order. LLVM's SLP vectoriser (switched on in runtime/jit.py)
+turns the L independent chains into vector adds (on Zen 4, four chains of
+<2 x double> for L = 8).
 
 A loop is rewritten when its step is the constant 1, every carried value
 is a scalar float `acc' = op(acc, x)` with `op` one of addf, mulf,
