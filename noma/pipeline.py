@@ -140,6 +140,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertNomaScalarsPass
 
+    def vectorize_reductions() -> type[ModulePass]:
+        from noma.passes.vectorize_reductions import VectorizeReductionsPass
+
+        return VectorizeReductionsPass
+
     def scf_to_cf() -> type[ModulePass]:
         from noma.lowering.scf_to_cf import ConvertScfToCfPass
 
@@ -167,6 +172,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-recycle-carried-buffers": recycle_carried_buffers,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-lower-matmul": lower_matmul,
+        "noma-vectorize-reductions": vectorize_reductions,
         "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
@@ -190,7 +196,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
-    Stage("loops", "convert-noma-to-loops,noma-lower-matmul,canonicalize,cse"),
+    Stage("loops", "convert-noma-to-loops,noma-vectorize-reductions,noma-lower-matmul,canonicalize,cse"),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 

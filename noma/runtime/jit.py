@@ -122,6 +122,10 @@ def _optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, speed_level: int) -> 
     if speed_level <= 0:
         return
     pto = llvm.create_pipeline_tuning_options(speed_level=speed_level)
+    # llvmlite leaves the SLP vectoriser off (clang's O2 runs it): it is what
+    # turns the independent lanes of noma-vectorize-reductions into vector
+    # adds. It never reorders floating-point operations.
+    pto.slp_vectorization = True
     pb = llvm.create_pass_builder(tm, pto)
     try:
         mpm = pb.getModulePassManager()
