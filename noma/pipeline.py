@@ -135,6 +135,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return LowerMatmulPass
 
+    def expand_math() -> type[ModulePass]:
+        from noma.passes.expand_math import ExpandMathPass
+
+        return ExpandMathPass
+
     def lower_noma_scalars() -> type[ModulePass]:
         from noma.lowering.noma_to_loops.scalars import ConvertNomaScalarsPass
 
@@ -173,6 +178,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-lower-matmul": lower_matmul,
         "noma-vectorize-reductions": vectorize_reductions,
+        "noma-expand-math": expand_math,
         "noma-convert-scf-to-cf": scf_to_cf,
         "convert-to-llvm": to_llvm("ConvertToLLVMPass"),
         "convert-arith-to-llvm": to_llvm("ConvertArithToLLVMPass"),
@@ -196,7 +202,12 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
-    Stage("loops", "convert-noma-to-loops,noma-vectorize-reductions,noma-lower-matmul,canonicalize,cse"),
+    # noma-expand-math last: exp, log and tanh as arith code LLVM vectorises.
+    Stage(
+        "loops",
+        "convert-noma-to-loops,noma-vectorize-reductions,noma-lower-matmul,canonicalize,cse,"
+        "noma-expand-math",
+    ),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )
 

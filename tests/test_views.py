@@ -24,6 +24,13 @@ READ_IN_PLACE = {
     "row": ("X[B[1] - 1] - 1", lambda X, a, b, c, d: X[b - 1] - 1),
     "transpose": ("transpose(X) * 3", lambda X, a, b, c, d: X.T * 3),
     "matmul": ("matmul(X[B[0]:B[1]], transpose(X))", lambda X, a, b, c, d: X[a:b] @ X.T),
+    # matmul takes row-major buffers: a slice feeding it, or feeding a
+    # transpose read in place by it, is copied, never passed as its base.
+    "matmul_transposed_column_slice": (
+        "matmul(transpose(X[:, B[2]:B[3]]), X)",
+        lambda X, a, b, c, d: X[:, c:d].T @ X,
+    ),
+    "matmul_transposed_rows": ("matmul(X, transpose(X[B[0]:B[1]]))", lambda X, a, b, c, d: X @ X[a:b].T),
     "column_max": ("max(X[:, B[2]:B[3]], axis=0)", lambda X, a, b, c, d: X[:, c:d].max(axis=0)),
 }
 """Case -> (NOMA expression whose slices are consumed in place, NumPy)."""

@@ -45,6 +45,7 @@ from xdsl.dialects.builtin import (
     FunctionType,
     MemRefType,
     ModuleOp,
+    NoneAttr,
     StringAttr,
     TensorType,
     UnitAttr,
@@ -249,11 +250,20 @@ class Bufferizer:
             return
         if op.results and self.fusible_producer(op.results[0]) is op:
             return  # computed inline by its consumers
-        if self.fuse_elementwise and isinstance(op, tops.TransposeOp) and all(
-            isinstance(u.operation, tops.MatmulOp) for u in op.result.uses
-        ):
+        if self.transpose_read_by_matmuls(op):
             return  # its matmuls read the source with swapped indices
         self.lower_tensor_op(op)
+
+    def transpose_read_by_matmuls(self, op: Operation) -> bool:
+        """Whether `op` is a transpose whose matmuls read its source with
+        swapped indices instead: all its users are matmuls and the source
+        is a row-major buffer (noma-lower-matmul's kernels take no views)."""
+        if not self.fuse_elementwise or not isinstance(op, tops.TransposeOp):
+            return False
+        if not all(isinstance(u.operation, tops.MatmulOp) for u in op.result.uses):
+            return False
+        source = self.buffer(op.source).type
+        return isinstance(source, MemRefType) and isinstance(source.layout, NoneAttr)
 
     def lower_tensor_op(self, op: Operation) -> None:
         match op:

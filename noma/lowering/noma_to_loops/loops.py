@@ -414,10 +414,9 @@ class LoopLowering:
         """The source of `value` when it is a transpose used only by matmuls,
         which then read the source with swapped indices instead."""
         op = value.owner
-        if not self.bz.fuse_elementwise or not isinstance(op, tops.TransposeOp):
+        if not self.bz.transpose_read_by_matmuls(op):
             return None
-        if not all(isinstance(u.operation, tops.MatmulOp) for u in value.uses):
-            return None
+        assert isinstance(op, tops.TransposeOp)
         self.bz.fused.add(op)
         return op.source
 

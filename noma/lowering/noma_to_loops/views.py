@@ -52,7 +52,8 @@ _READERS = (
     tops.SumOp,
     tops.MeanOp,
     tops.DotOp,
-    tops.MatmulOp,
+    # Not matmul: noma-lower-matmul's kernels take row-major buffers (a
+    # transpose used only by matmuls is read in place by a flag instead).
     tops.ReduceToOp,
     tops.IndexAdjointOp,
     RowsAdjointOp,
