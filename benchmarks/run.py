@@ -1042,12 +1042,7 @@ def main_compile(args: argparse.Namespace, runs: int) -> int:
     except KeyboardInterrupt:
         print(f"{TOOL}: interrupted", file=sys.stderr)
         return 1
-    report.update(
-        quick=args.quick,
-        commit=git_commit(),
-        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        machine=machine_info(),
-    )
+    stamp(report, args.quick)
     missed = [key for key, met in report["targets_met"].items() if not met]  # type: ignore[union-attr]
     if missed:
         print(f"{TOOL} compile: note: targets not met: {', '.join(missed)}", file=sys.stderr)
@@ -1061,12 +1056,7 @@ def main_print(args: argparse.Namespace, runs: int) -> int:
     except print_format.PrintBenchmarkError as e:
         print(f"{TOOL} print: error: {e}", file=sys.stderr)
         return 1
-    report.update(
-        quick=args.quick,
-        commit=git_commit(),
-        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
-        machine=machine_info(),
-    )
+    stamp(report, args.quick)
     return finish(report, "print", args.output, args.quick)
 
 
@@ -1077,13 +1067,18 @@ def main_gemm(args: argparse.Namespace, runs: int) -> int:
     except gemm.GemmBenchmarkError as e:
         print(f"{TOOL} gemm: error: {e}", file=sys.stderr)
         return 1
+    stamp(report, args.quick)
+    return finish(report, "gemm", args.output, args.quick)
+
+
+def stamp(report: dict[str, object], quick: bool) -> None:
+    """Add what every report records: the mode, the commit, the date and the machine."""
     report.update(
-        quick=args.quick,
+        quick=quick,
         commit=git_commit(),
         date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         machine=machine_info(),
     )
-    return finish(report, "gemm", args.output, args.quick)
 
 
 def finish(report: dict[str, object], name: str, output: Path | None, quick: bool) -> int:

@@ -175,7 +175,9 @@ class CarriedBufferSlot:
         sizes = allocated_sizes(b, alloc)
         count = element_count(b, sizes)
         have = b.insert(memref.LoadOp.get(self.capacity, [])).res
-        enough = b.insert(arith.CmpiOp(have, count, "uge")).result
+        # Capacity 0 means empty (the cell may still name a buffer handed out).
+        fits = b.insert(arith.CmpiOp(have, count, "uge")).result
+        enough = b.insert(arith.AndIOp(fits, self._holds_buffer(b))).result
 
         reuse = Block()
         rb = NomaBuilder(InsertPoint.at_end(reuse), self.location)
@@ -209,6 +211,9 @@ class CarriedBufferSlot:
         count = element_count(b, sizes)
         have = b.insert(memref.LoadOp.get(self.capacity, [])).res
         empty = b.insert(arith.CmpiOp(have, index_constant(b, 0), "eq")).result
+        # A buffer of no elements is freed: capacity 0 would read as empty.
+        nonempty = b.insert(arith.CmpiOp(count, index_constant(b, 0), "ugt")).result
+        empty = b.insert(arith.AndIOp(empty, nonempty)).result
 
         keep = Block()
         kb = NomaBuilder(InsertPoint.at_end(keep), self.location)
