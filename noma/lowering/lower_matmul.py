@@ -427,6 +427,8 @@ class LowerMatmulPass(ModulePass):
         return KernelShape(tile_m, self.tile_k, rows, cols, width, self.fma)
 
     def apply(self, ctx: Context, op: ModuleOp) -> None:
+        if not any(isinstance(inner, MatmulOp) for inner in op.walk()):
+            return  # nothing to do: do not ask LLVM (llvmlite) for the host's width
         shape = self.kernel_shape()
         pattern = LowerMatmul(shape, self.inline_below)
         PatternRewriteWalker(pattern, apply_recursively=False).rewrite_module(op)

@@ -56,6 +56,7 @@ UPSTREAM_LOWERING = [
     "--convert-scf-to-cf",
     "--convert-math-to-llvm",
     "--convert-math-to-libm",
+    "--convert-vector-to-llvm",
     "--expand-strided-metadata",
     "--finalize-memref-to-llvm",
     "--convert-arith-to-llvm",

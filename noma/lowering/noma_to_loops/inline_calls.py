@@ -40,6 +40,8 @@ from noma.symbols import ENTRY_ATTR, SYMBOL_PREFIX
 
 MAX_OPS = 5000
 """Callees larger than this (ops, nested ones included) stay calls."""
+MAX_CALLER_GROWTH = 20
+"""A caller takes inlined bodies until it has this many times MAX_OPS ops."""
 
 
 def _calls(f: func.FuncOp) -> list[func.CallOp]:
@@ -77,17 +79,20 @@ def _inlinable(f: func.FuncOp, max_ops: int) -> bool:
     return size <= max_ops
 
 
-def _inline(call: func.CallOp, callee: func.FuncOp, caller_entry: Operation) -> None:
+def _inline(call: func.CallOp, callee: func.FuncOp, caller_entry: Operation) -> list[func.CallOp]:
     """Clone `callee`'s body before `call`, its allocas at the caller's
-    entry, and replace the call's results by what it returned."""
+    entry, and replace the call's results by what it returned; the calls
+    it cloned."""
     body = callee.body.block
     mapping: dict[SSAValue, SSAValue] = dict(zip(body.args, call.arguments, strict=True))
     returned: list[SSAValue] = []
+    cloned_calls: list[func.CallOp] = []
     for op in body.ops:
         if isinstance(op, func.ReturnOp):
             returned = [mapping.get(v, v) for v in op.arguments]
             continue
         clone = op.clone(value_mapper=mapping)
+        cloned_calls += [c for c in clone.walk() if isinstance(c, func.CallOp)]
         if isinstance(op, memref.AllocaOp):
             Rewriter.insert_op(clone, InsertPoint.before(caller_entry))
         else:
@@ -96,6 +101,7 @@ def _inline(call: func.CallOp, callee: func.FuncOp, caller_entry: Operation) -> 
         result.replace_all_uses_with(value)
     call.detach()
     call.erase()
+    return cloned_calls
 
 
 @dataclass(frozen=True)
@@ -116,27 +122,41 @@ class InlineCallsPass(ModulePass):
             for name, f in functions.items()
             if name not in recursive and _inlinable(f, self.max_ops)
         }
-        # Callees first, so that what is inlined has no calls left to inline.
+        # Top-down from the entry points, from the callees' own bodies: a call
+        # cloned in by an inlining is inlined in turn (a work list), so a chain
+        # of n calls costs O(n) clones, not the O(n^2) of inlining into every
+        # intermediate function first. A caller stops growing at
+        # max-caller-ops (a call tree can be exponential); a function still
+        # called after that is processed as a caller in turn.
         done: set[str] = set()
 
         def process(name: str) -> None:
-            if name in done:
-                return
             done.add(name)
             f = functions[name]
-            for call in _calls(f):
-                callee = call.callee.root_reference.data
-                if callee in inlinable:
-                    process(callee)
+            size = sum(1 for _ in f.walk())
             entry = f.body.blocks[0].first_op
             assert entry is not None
-            for call in _calls(f):
+            work = _calls(f)
+            while work:
+                call = work.pop()
                 callee = call.callee.root_reference.data
-                if callee in inlinable:
-                    _inline(call, functions[callee], entry)
+                if callee not in inlinable or callee == name:
+                    continue
+                callee_size = sum(1 for _ in functions[callee].walk())
+                if size + callee_size > self.max_ops * MAX_CALLER_GROWTH:
+                    continue
+                size += callee_size
+                work.extend(_inline(call, functions[callee], entry))
 
-        for name in functions:
+        pending = [n for n, f in functions.items() if f.attributes.get(ENTRY_ATTR) is not None]
+        pending += [n for n in functions if not n.startswith(SYMBOL_PREFIX)]
+        while pending:
+            name = pending.pop()
+            if name in done:
+                continue
             process(name)
+            called = {c.callee.root_reference.data for c in _calls(functions[name])}
+            pending += [n for n in called if n in functions and n not in done]
         _remove_unused_user_functions(functions)
 
 
