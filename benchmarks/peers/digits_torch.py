@@ -23,6 +23,10 @@ if str(SUPPORT) not in sys.path:
 # (imported after the path they live on is set)
 import digits_reference as ref
 import digits_reference_torch
+import torch
+
+# One thread, as the other sides: the comparison is of single-core code.
+torch.set_num_threads(1)
 
 SPLIT = ref.load_split()
 INITIAL = ref.initial_params()

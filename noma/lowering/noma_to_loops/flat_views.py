@@ -4,9 +4,9 @@ the shaped buffer an allocation would have given."""
 
 from __future__ import annotations
 
-from xdsl.dialects import arith, memref
+from xdsl.dialects import arith, func, memref
 from xdsl.dialects.builtin import DYNAMIC_INDEX, IndexType, IntegerAttr, MemRefType
-from xdsl.ir import SSAValue
+from xdsl.ir import Block, SSAValue
 
 from noma.dialects.noma.builder import NomaBuilder
 
@@ -54,3 +54,13 @@ def row_major_view(
         flat, [], dynamic_sizes, dynamic_strides, [0], static_sizes, static_strides, t
     )
     return b.insert(cast).results[0]
+
+
+def entry_and_return(f: func.FuncOp) -> tuple[Block, func.ReturnOp] | None:
+    """The entry block and its return when `f` is that one block: where
+    buffers kept across iterations are made and freed; None otherwise."""
+    if len(f.body.blocks) != 1:
+        return None
+    entry = f.body.blocks[0]
+    terminator = entry.last_op
+    return (entry, terminator) if isinstance(terminator, func.ReturnOp) else None

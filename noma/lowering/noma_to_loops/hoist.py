@@ -36,6 +36,7 @@ from xdsl.rewriter import InsertPoint, Rewriter
 
 from noma.dialects.noma.shapes import num_elements
 from noma.lowering.noma_to_loops.buffers import in_loop
+from noma.lowering.noma_to_loops.flat_views import entry_and_return
 from noma.lowering.noma_to_loops.scratch import reuse_across_iterations
 
 STACK_BUFFER_BYTES = 16 * 1024
@@ -52,12 +53,10 @@ def _element_bytes(t: Attribute) -> int | None:
 def hoist_temporaries(
     f: func.FuncOp, stack_buffer_bytes: int, stack_function_bytes: int, reuse_dynamic: bool = True
 ) -> None:
-    if len(f.body.blocks) != 1:
+    ends = entry_and_return(f)
+    if ends is None:
         return
-    entry = f.body.blocks[0]
-    terminator = entry.last_op
-    if not isinstance(terminator, func.ReturnOp):
-        return
+    entry, terminator = ends
     stack_bytes = 0
     for alloc in [op for op in f.walk() if isinstance(op, memref.AllocOp)]:
         t = alloc.memref.type
@@ -65,7 +64,9 @@ def hoist_temporaries(
         element_bytes = _element_bytes(t.get_element_type())
         if alloc.symbol_operands or element_bytes is None or not in_loop(alloc):
             continue
-        deallocs = [u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)]
+        deallocs = [
+            u.operation for u in alloc.memref.uses if isinstance(u.operation, memref.DeallocOp)
+        ]
         if len(deallocs) != 1 or deallocs[0].parent_block() is not alloc.parent_block():
             continue
         if alloc.dynamic_sizes:

@@ -42,6 +42,7 @@ from noma.lowering.noma_to_loops.flat_views import (
     INDEX,
     allocated_sizes,
     element_count,
+    entry_and_return,
     index_constant,
     row_major_view,
 )
@@ -231,12 +232,10 @@ class CarriedBufferSlot:
 
 
 def recycle_carried_buffers(f: func.FuncOp) -> None:
-    if len(f.body.blocks) != 1:
+    ends = entry_and_return(f)
+    if ends is None:
         return
-    entry = f.body.blocks[0]
-    terminator = entry.last_op
-    if not isinstance(terminator, func.ReturnOp):
-        return
+    entry, terminator = ends
     loops = [op for op in f.walk() if isinstance(op, scf.ForOp | scf.WhileOp)]
     for loop in loops:
         for pair in carried_pairs(loop):
