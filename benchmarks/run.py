@@ -942,39 +942,40 @@ def make_parser() -> argparse.ArgumentParser:
             default=BUILD_DIR,
             help="where the C peer is built (default: benchmarks/build)",
         )
-    sub = commands.add_parser(
+    add_report_command(
+        commands,
         "compile",
-        help="whole-process times of noma run (cold, cache miss, cache hit) and noma-opt",
-        description=compile_times.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
+        "whole-process times of noma run (cold, cache miss, cache hit) and noma-opt",
+        compile_times.__doc__,
+        "processes timed per case; the median is reported",
     )
-    sub.add_argument(
-        "--runs",
-        type=positive_int,
-        default=None,
-        help=f"processes timed per case; the median is reported "
-        f"(default {DEFAULT_RUNS}, {QUICK_RUNS} with --quick)",
-    )
-    sub.add_argument(
-        "--quick", action="store_true", help="few runs, and the results file is not written"
-    )
-    sub.add_argument(
-        "--output",
-        type=Path,
-        default=None,
-        help="write the JSON report here (default: benchmarks/results/compile.json, "
-        "not written with --quick)",
-    )
-    sub = commands.add_parser(
+    add_report_command(
+        commands,
         "print",
-        help="ns to format one f64: NOMA's shortest repr against C's %%.17g",
-        description=print_format.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
+        "ns to format one f64: NOMA's shortest repr against C's %%.17g",
+        print_format.__doc__,
+        "timed passes over 10^6 numbers; the median is reported",
     )
+    add_report_command(
+        commands,
+        "gemm",
+        "GFLOP/s of C = A . B (256, 512, f64): NOMA against NumPy's BLAS on one thread",
+        gemm.__doc__,
+        "timed runs of each side",
+    )
+    return parser
+
+
+def add_report_command(
+    commands: argparse._SubParsersAction, name: str, summary: str, doc: str | None, runs_help: str
+) -> None:
+    """A subcommand with its own harness: --runs, --quick, --output."""
+    sub = commands.add_parser(name, help=summary, description=(doc or "").split("\n\n")[0])
     sub.add_argument(
         "--runs",
         type=positive_int,
         default=None,
-        help=f"timed passes over 10^6 numbers; the median is reported "
-        f"(default {DEFAULT_RUNS}, {QUICK_RUNS} with --quick)",
+        help=f"{runs_help} (default {DEFAULT_RUNS}, {QUICK_RUNS} with --quick)",
     )
     sub.add_argument(
         "--quick", action="store_true", help="few runs, and the results file is not written"
@@ -983,20 +984,9 @@ def make_parser() -> argparse.ArgumentParser:
         "--output",
         type=Path,
         default=None,
-        help="write the JSON report here (default: benchmarks/results/print.json, "
+        help=f"write the JSON report here (default: benchmarks/results/{name}.json, "
         "not written with --quick)",
     )
-    sub = commands.add_parser(
-        "gemm",
-        help="GFLOP/s of C = A . B (256, 512, f64): NOMA against NumPy's BLAS on one thread",
-        description=gemm.__doc__.split("\n\n")[0],  # type: ignore[union-attr]
-    )
-    sub.add_argument("--runs", type=positive_int, default=None, help="timed runs of each side")
-    sub.add_argument(
-        "--quick", action="store_true", help="few runs, and the results file is not written"
-    )
-    sub.add_argument("--output", type=Path, default=None, help="write the JSON report here")
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
