@@ -2,7 +2,7 @@
 // RUN: noma-opt %s -p 'noma-lower-matmul{register-block=2x4 vector-width=2 fma=true}' | filecheck %s --check-prefix=FMA
 
 // Transposed operands are read in place, their indices swapped: A^T by the
-// kernel's broadcasts and the scalar columns, B^T by the packing.
+// kernels' broadcasts, B^T by the packing.
 func.func @transposed(%at: memref<?x?xf64>, %bt: memref<?x?xf64>, %c: memref<?x?xf64>) {
   noma_linalg.matmul %at, %bt into %c {transpose_a, transpose_b} : memref<?x?xf64>, memref<?x?xf64> into memref<?x?xf64>
   func.return
@@ -25,12 +25,11 @@ func.func @transposed(%at: memref<?x?xf64>, %bt: memref<?x?xf64>, %c: memref<?x?
 // The kernel broadcasts A^T[k, i].
 // CHECK:         %[[X:.*]] = memref.load %[[AT]][%{{.*}}, %{{.*}}] : memref<?x?xf64>
 // CHECK-NEXT:    vector.broadcast %[[X]] : f64 to vector<2xf64>
-// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %[[M]] step %{{.*}} {
-// CHECK-NEXT:      scf.for %[[K2:.*]] = %{{.*}} to %[[K]] step %{{.*}} {
-// CHECK-NEXT:        memref.load %[[AT]][%[[K2]], %[[I]]]
-// CHECK-NEXT:        scf.for %[[J:.*]] = %{{.*}} to %[[N]] step %{{.*}} {
-// CHECK-NEXT:          memref.load %[[C]][%[[I]], %[[J]]]
-// CHECK-NEXT:          memref.load %[[BT]][%[[J]], %[[K2]]]
+// The edge kernel packs B^T and broadcasts A^T alike.
+// CHECK:         scf.for %{{.*}} = %{{.*}} to %[[N]] step
+// CHECK:         memref.load %[[BT]][%{{.*}}, %{{.*}}]
+// CHECK:         %[[EX:.*]] = memref.load %[[AT]][%{{.*}}, %{{.*}}] : memref<?x?xf64>
+// CHECK-NEXT:    vector.broadcast %[[EX]] : f64 to vector<2xf64>
 
 // FMA-LABEL: func.func private @__noma_matmul_tt(
 // FMA:         vector.fma %{{.*}}, %{{.*}}, %{{.*}} : vector<2xf64>

@@ -2,7 +2,8 @@
 // C = A . B, 13x7 by 7x37: k blocks of 4, row tiles of 8, panels of 8
 // columns packed from B, a 2x8 micro-kernel on vector<4xf64> accumulators
 // carried by the k loop (mul then add, no fma), one-row kernels for the
-// rows left in a tile, and scalar i-k-j loops for the 37 % 8 columns left.
+// rows left in a tile; the 37 % 8 columns left go 4 at a time (the vector
+// width) through a 4-row edge kernel on a zero-padded stack tile.
 
 func.func @tiles(%a: memref<13x7xf64>, %b: memref<7x37xf64>, %c: memref<13x37xf64>) {
   noma_linalg.matmul %a, %b into %c : memref<13x7xf64>, memref<7x37xf64> into memref<13x37xf64>
@@ -55,15 +56,31 @@ func.func @tiles(%a: memref<13x7xf64>, %b: memref<7x37xf64>, %c: memref<13x37xf6
 // CHECK:               scf.for %{{.*}} = %{{.*}} to %{{.*}} step %{{.*}} {
 // CHECK-COUNT-2:         vector.load %[[C]]
 // CHECK:                 iter_args({{.*}}) -> (vector<4xf64>, vector<4xf64>) {
-// The columns left: scalar, k in order, j innermost.
-// CHECK:         scf.for %[[I:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// CHECK-NEXT:      scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %{{.*}} {
-// CHECK-NEXT:        %[[AV:.*]] = memref.load %[[A]][%[[I]], %[[K]]]
-// CHECK-NEXT:        scf.for %[[J:.*]] = %[[NFULL]] to %{{.*}} step %{{.*}} {
-// CHECK-NEXT:          %[[OLD:.*]] = memref.load %[[C]][%[[I]], %[[J]]]
-// CHECK-NEXT:          %[[BJ:.*]] = memref.load %[[B]][%[[K]], %[[J]]]
-// CHECK-NEXT:          %[[M:.*]] = arith.mulf %[[AV]], %[[BJ]] : f64
-// CHECK-NEXT:          %[[S:.*]] = arith.addf %[[OLD]], %[[M]] : f64
-// CHECK-NEXT:          memref.store %[[S]], %[[C]][%[[I]], %[[J]]]
+// The columns left, W = 4 at a time: `valid` = min(4, N - je) of them are C's.
+// CHECK:             scf.for %[[JE:.*]] = %[[NFULL]] to %{{.*}} step %[[W:.*]] {
+// CHECK-NEXT:          %[[LEFT:.*]] = arith.subi %{{.*}}, %[[JE]] : index
+// CHECK-NEXT:          %[[VALID:.*]] = arith.minui %[[W]], %[[LEFT]] : index
+// The edge panel: B's valid columns, then zeros up to W.
+// CHECK:                 scf.for %{{.*}} = %{{.*}} to %[[VALID]] step
+// CHECK:                   memref.load %[[B]]
+// CHECK:                 scf.for %{{.*}} = %[[VALID]] to %[[W]] step
+// CHECK-NEXT:              arith.addi
+// CHECK-NEXT:              memref.store %[[ZERO]], %[[P]]
+// A block of MR * NR / W = 4 rows: C's valid columns into the tile, zeros after.
+// CHECK:               scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[W]] {
+// CHECK:                 scf.for %{{.*}} = %{{.*}} to %[[VALID]] step
+// CHECK:                   %[[CV:.*]] = memref.load %[[C]]
+// CHECK-NEXT:              memref.store %[[CV]], %[[T:.*]][%{{.*}}] : memref<16xf64>
+// CHECK:                 scf.for %{{.*}} = %[[VALID]] to %[[W]] step
+// CHECK:                 iter_args({{.*}}) -> (vector<4xf64>, vector<4xf64>, vector<4xf64>, vector<4xf64>) {
+// CHECK:                 vector.store %{{.*}}, %[[T]][%{{.*}}] : memref<16xf64>, vector<4xf64>
+// Back to C: only the valid columns.
+// CHECK:                 scf.for %{{.*}} = %{{.*}} to %[[VALID]] step
+// CHECK-NEXT:              arith.addi
+// CHECK-NEXT:              arith.addi
+// CHECK-NEXT:              %[[TV:.*]] = memref.load %[[T]]
+// CHECK-NEXT:              memref.store %[[TV]], %[[C]]
+// No scalar product is left: every multiply is a vector one.
+// CHECK-NOT:     arith.mulf %{{.*}} : f64
 // The old column walk (a scalar reduction over k inside i and j) is gone.
 // CHECK-NOT:     iter_args({{.*}}) -> (f64)

@@ -70,6 +70,8 @@ EDGE_SHAPES = [
     (9, 129, 65),
     (3, 255, 95),
     (64, 64, 64),
+    (1797, 129, 10),  # an MLP's output layer: N < NR, every column in edge kernels
+    (35, 130, 3),
 ]
 
 
