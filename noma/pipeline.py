@@ -145,6 +145,11 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
 
         return ConvertNomaScalarsPass
 
+    def unswitch_broadcasts() -> type[ModulePass]:
+        from noma.passes.unswitch_broadcasts import UnswitchBroadcastsPass
+
+        return UnswitchBroadcastsPass
+
     def vectorize_reductions() -> type[ModulePass]:
         from noma.passes.vectorize_reductions import VectorizeReductionsPass
 
@@ -177,6 +182,7 @@ def _noma_passes() -> dict[str, Callable[[], type[ModulePass]]]:
         "noma-recycle-carried-buffers": recycle_carried_buffers,
         "convert-noma-scalars-to-loops": lower_noma_scalars,
         "noma-lower-matmul": lower_matmul,
+        "noma-unswitch-broadcasts": unswitch_broadcasts,
         "noma-vectorize-reductions": vectorize_reductions,
         "noma-expand-math": expand_math,
         "noma-convert-scf-to-cf": scf_to_cf,
@@ -205,8 +211,8 @@ STAGES: tuple[Stage, ...] = (
     # noma-expand-math last: exp, log and tanh as arith code LLVM vectorises.
     Stage(
         "loops",
-        "convert-noma-to-loops,noma-vectorize-reductions,noma-lower-matmul,canonicalize,cse,"
-        "noma-expand-math",
+        "convert-noma-to-loops,noma-unswitch-broadcasts,noma-vectorize-reductions,"
+        "noma-lower-matmul,canonicalize,cse,noma-expand-math",
     ),
     Stage("llvm", "noma-convert-scf-to-cf,convert-to-llvm,reconcile-unrealized-casts,dce"),
 )

@@ -83,6 +83,32 @@ def test_dynamic_shapes_are_checked_at_run_time(tmp_path: Path) -> None:
     )
 
 
+FUSED = "fn main(A, B) {\n    return sum(A * B) + sum(exp(A - B));\n}\n"
+
+
+@pytest.mark.parametrize(
+    ("a_rows", "b_rows"), [(3, 3), (1, 3), (3, 1), (3, 2), (2, 3)]
+)
+def test_fused_operands_of_one_dynamic_type_broadcast_or_fail(a_rows: int, b_rows: int) -> None:
+    """A and B are both [?, ?]: the fused A * B and A - B must check that
+    their rows agree or one of them is 1 (it once read past B's rows, and
+    iterated over A's when A was the one broadcast), and the loop versions
+    for operands that do not broadcast (noma-unswitch-broadcasts) must give
+    what the general ones give."""
+    rng = np.random.default_rng(a_rows * 10 + b_rows)
+    a, b = rng.normal(size=(a_rows, 4)), rng.normal(size=(b_rows, 4))
+    program = noma.compile(FUSED)
+    if a_rows == b_rows or 1 in (a_rows, b_rows):
+        got = program.run(args={"A": a, "B": b})
+        expected = np.sum(a * b) + np.sum(np.exp(a - b))
+        assert got == pytest.approx(expected, rel=1e-12)
+    else:
+        with pytest.raises(ProgramError, match=(
+            rf"operands of shapes \[{a_rows}, 4\] and \[{b_rows}, 4\] do not broadcast"
+        )):  # fmt: skip
+            program.run(args={"A": a, "B": b})
+
+
 def test_runtime_error_in_the_python_api() -> None:
     program = noma.compile("fn main() { let a = [1, 2]; let i = 5; return a[i]; }")
     with pytest.raises(ProgramError):

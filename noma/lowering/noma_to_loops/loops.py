@@ -24,6 +24,7 @@ from xdsl.dialects.builtin import (
     MemRefType,
     NoneAttr,
     TensorType,
+    UnitAttr,
     f64,
     i64,
 )
@@ -36,11 +37,13 @@ from noma.dialects.noma.interfaces import ScalarLowerable
 from noma.dialects.noma.reductions import FUSING_CONSUMERS
 from noma.dialects.noma.shapes import Shape, is_static, num_elements, shape_of
 from noma.lowering.noma_to_loops.runtime import FLAT, Runtime, located_text, location_prefix
+from noma.passes.unswitch_broadcasts import BROADCAST_SELECT
 
 if TYPE_CHECKING:
     from noma.lowering.noma_to_loops.bufferize import Bufferizer
 
 INDEX = IndexType()
+
 
 
 def memref_type(t: Attribute) -> Attribute:
@@ -104,6 +107,16 @@ class LoopLowering:
         self.b = NomaBuilder(InsertPoint.before(op), op.location)
         self.flat_views: dict[SSAValue, SSAValue] | None = None
         """Set while iterating over a flat index: the 1-D view of each leaf."""
+        self.before_loops = NomaBuilder(InsertPoint.before(op), op.location)
+        """Inserts before the op, and so before every loop built for it."""
+        self.broadcast_conditions: dict[tuple[SSAValue, int], SSAValue] = {}
+        self.fused_dims: dict[SSAValue, list[SSAValue]] = {}
+        """The run-time dimensions of each fused producer, computed (and
+        checked) once."""
+        self.loop_extents: dict[SSAValue, SSAValue] = {}
+        """The induction variable of each loop built here (from 0, step 1) ->
+        its upper bound: an index known to be below a tensor's own dimension
+        needs no broadcasting select (`broadcast_indices`)."""
 
     @property
     def runtime(self) -> Runtime:
@@ -125,12 +138,15 @@ class LoopLowering:
         result = []
         producer = self.bz.fusible_producer(value) if value not in self.bz.buffers else None
         if producer is not None and not is_static(shape_of(value.type)):
-            # Computed inline, never stored: its shape is that of an operand
-            # of its own type (fusion never broadcasts a dynamic shape).
+            # Computed inline, never stored: its shape is its operands'
+            # broadcast, checked at run time as a stored result's would be
+            # (operands of one dynamic type may still differ, or be 1).
             if isinstance(producer, tops.BroadcastToOp):
                 return self.dims(producer.like)
-            same = next(o for o in producer.operands if o.type == value.type)
-            return self.dims(same)
+            if value not in self.fused_dims:
+                tensors = [o for o in producer.operands if is_tensor(o)]
+                self.fused_dims[value] = self.result_dims(value, tensors)
+            return self.fused_dims[value]
         source = self.transposed_source(value) if value not in self.bz.buffers else None
         if source is not None and not is_static(shape_of(value.type)):
             return self.dims(source)[::-1]  # read in place by its matmul
@@ -163,6 +179,7 @@ class LoopLowering:
                 body(b, ivs)
                 return
             block = Block(arg_types=[INDEX])
+            self.loop_extents[block.args[0]] = dims[level]
             inner = NomaBuilder(InsertPoint.at_end(block), b.location)
             nest(inner, level + 1, [*ivs, block.args[0]])
             inner.insert(scf.YieldOp())
@@ -181,6 +198,7 @@ class LoopLowering:
             if level == len(dims):
                 return b.insert(arith.AddfOp(total, element(b, ivs))).result
             block = Block(arg_types=[INDEX, f64])
+            self.loop_extents[block.args[0]] = dims[level]
             inner = NomaBuilder(InsertPoint.at_end(block), b.location)
             result = nest(inner, level + 1, [*ivs, block.args[0]], block.args[1])
             inner.insert(scf.YieldOp(result))
@@ -194,7 +212,11 @@ class LoopLowering:
         self, b: NomaBuilder, value: SSAValue, ivs: Sequence[SSAValue]
     ) -> list[SSAValue]:
         """Indices into `value` for the element at `ivs` of a broadcast
-        result: trailing axes aligned, axes of size 1 pinned to 0."""
+        result: trailing axes aligned, axes of size 1 pinned to 0. A dynamic
+        axis is pinned at run time, `select(dim == 1, 0, iv)` marked
+        BROADCAST_SELECT, its condition computed before the op's loops (it
+        is loop-invariant), so that noma-unswitch-broadcasts can give the
+        loops a version for the usual case, where nothing broadcasts."""
         shape = shape_of(value.type)
         offset = len(ivs) - len(shape)
         indices = []
@@ -202,16 +224,41 @@ class LoopLowering:
             iv = ivs[offset + axis]
             if extent == 1:
                 iv = b.insert(arith.ConstantOp(IntegerAttr(0, INDEX))).result
-            elif extent is None:
-                dim = b.insert(
-                    memref.DimOp(self.buffer(value), b.insert(arith.ConstantOp(IntegerAttr(axis, INDEX))))
-                ).result
-                one = b.insert(arith.ConstantOp(IntegerAttr(1, INDEX))).result
+            elif extent is None and not self.bounded_by_dim(iv, value, axis):
                 zero = b.insert(arith.ConstantOp(IntegerAttr(0, INDEX))).result
-                is_one = b.insert(arith.CmpiOp(dim, one, "eq")).result
-                iv = b.insert(arith.SelectOp(is_one, zero, iv)).result
+                pin = arith.SelectOp(self.is_broadcast(value, axis), zero, iv)
+                pin.attributes[BROADCAST_SELECT] = UnitAttr()
+                iv = b.insert(pin).result
             indices.append(iv)
         return indices
+
+    def is_broadcast(self, value: SSAValue, axis: int) -> SSAValue:
+        """`dim(value, axis) == 1`, computed once, just before the op."""
+        key = (self.buffer(value), axis)
+        if key not in self.broadcast_conditions:
+            b = self.before_loops
+            dim = b.insert(
+                memref.DimOp(key[0], b.insert(arith.ConstantOp(IntegerAttr(axis, INDEX))).result)
+            ).result
+            one = b.insert(arith.ConstantOp(IntegerAttr(1, INDEX))).result
+            self.broadcast_conditions[key] = b.insert(arith.CmpiOp(dim, one, "eq")).result
+        return self.broadcast_conditions[key]
+
+    def bounded_by_dim(self, iv: SSAValue, value: SSAValue, axis: int) -> bool:
+        """Whether `iv` runs from 0 below `value`'s own dimension `axis`
+        (`memref.dim` of its buffer): then, were that dimension 1, `iv`
+        would be 0 anyway, and the broadcasting select is an identity that
+        would only keep LLVM from seeing consecutive loads."""
+        extent = self.loop_extents.get(iv)
+        if extent is None or not isinstance(dim := extent.owner, memref.DimOp):
+            return False
+        index = dim.index.owner
+        return (
+            dim.source == self.buffer(value)
+            and isinstance(index, arith.ConstantOp)
+            and isinstance(index.value, IntegerAttr)
+            and index.value.value.data == axis
+        )
 
     def scalar_at(self, b: NomaBuilder, value: SSAValue, ivs: Sequence[SSAValue]) -> SSAValue:
         """The element of `value` at `ivs` (indices of the consumer's shape):
