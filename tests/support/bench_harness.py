@@ -19,7 +19,8 @@ def harness(
 ) -> subprocess.CompletedProcess[str]:
     """`benchmarks/run.py ARGS`, its output captured, with `env` added to
     the environment. Python's stdout is block-buffered in it
-    (PYTHONUNBUFFERED removed), as it is for a user."""
+    (PYTHONUNBUFFERED removed), as it is for a user, so that output the
+    peers print while timed cannot hide in an unbuffered stream."""
     env = {**{k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}, **(env or {})}
     return subprocess.run(
         [sys.executable, str(RUN_PY), *args],
