@@ -31,18 +31,14 @@ import sys
 import time
 from pathlib import Path
 
+from one_thread import one_thread_environment, thread_settings
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 PROGRAM = HERE / "gemm.noma"
 BASELINE_SOURCE = "fn main(A, B) { return A; }"
 SIZES = (256, 512)
 TOLERANCE = 1e-12
-THREAD_VARIABLES = (
-    "OPENBLAS_NUM_THREADS",
-    "OMP_NUM_THREADS",
-    "MKL_NUM_THREADS",
-    "BLIS_NUM_THREADS",
-)
 
 
 class GemmBenchmarkError(RuntimeError):
@@ -51,7 +47,7 @@ class GemmBenchmarkError(RuntimeError):
 
 def run_gemm_benchmark(runs: int, sizes: tuple[int, ...] = SIZES) -> dict[str, object]:
     """The report, measured in a child process with one BLAS thread."""
-    env = {**os.environ, **dict.fromkeys(THREAD_VARIABLES, "1")}
+    env = {**os.environ, **one_thread_environment()}
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH", "")) if p)
     child = subprocess.run(
         [sys.executable, str(Path(__file__).resolve()), "--child", str(runs), *map(str, sizes)],
@@ -140,7 +136,7 @@ def measure(runs: int, sizes: tuple[int, ...]) -> dict[str, object]:
             "tile_m": kernel.tile_m,
             "tile_k": kernel.tile_k,
         },
-        "blas_threads": {k: os.environ.get(k) for k in THREAD_VARIABLES},
+        "blas_threads": thread_settings(),
         "rel_tol": TOLERANCE,
     }
 

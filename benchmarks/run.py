@@ -5,6 +5,7 @@
     python benchmarks/run.py xor --quick    # a smoke test: few runs, nothing saved
     python benchmarks/run.py xor --runs 15 --output /tmp/xor.json
     python benchmarks/run.py xor-growth     # the self-growing XOR demo, the same way
+    python benchmarks/run.py mlp            # a 64-128-10 MLP, full batch, and digits
 
 `xor` trains a 2-16-1 sigmoid network on XOR with Adam (320 steps, f64, the
 initial weights of data/xor_init.json) as (a) examples/xor_2_16_1.noma,
@@ -52,9 +53,41 @@ NOMA's time is a whole `p.run()`: reading the four CSV files and drawing
 the initial weights included; the peers load the data and draw the weights
 before their clock starts (`timing_note` in the report says so).
 
+`mlp` trains a 64-128-10 relu MLP full batch (all 1,797 rows in every step,
+the size of the digits set) with log_softmax cross-entropy written with axis
+reductions, 100 steps of Adam(0.01), f64, on data the program draws (X
+uniform on [0, 1), labels from a random linear teacher) as (a)
+benchmarks/mlp.noma, (a') benchmarks/mlp_files.noma, the side `noma_files`:
+the same training with X, the labels and the initial W1 and W2 as main's
+parameters, read from safetensors files that the harness writes into the
+build directory (the very numbers mlp.noma draws, as
+tests/support/mlp_reference.py reproduces them) and gives as `--arg` files
+do, (b) benchmarks/peers/mlp_numpy.py (gradients by hand) and (c)
+benchmarks/peers/mlp_torch.py (eager autograd, torch.optim.Adam), when
+PyTorch is installed (otherwise a note on stderr says why it is skipped,
+and `skipped_peers` in the report). It checks the four final losses agree,
+and reports each side's time per step (`<side>_ms_per_step`, the median
+training time divided by 100). NOMA's times are whole `p.run()`s: drawing
+the data and the weights (mlp.noma) or reading the four files
+(mlp_files.noma) included; the peers' data are drawn before their clock
+starts (`timing_note`). `targets` says whether NOMA's drawn program meets
+the issue's targets, ms per step at or below PyTorch's (None without
+PyTorch) and within 1.5x of NumPy's, with the ratios in `target_ratios`; a
+target missed is a note on stderr, not a failure. Then it runs the `digits`
+benchmark with the same options and keeps its times per epoch, losses,
+test accuracies and agreement flags as `digits`; a disagreement there fails
+the run too.
+
+Every side runs on one thread: run.py sets OPENBLAS_NUM_THREADS,
+OMP_NUM_THREADS, MKL_NUM_THREADS and BLIS_NUM_THREADS to 1 before NumPy is
+imported (benchmarks/one_thread.py; `blas_threads` in the reports), and the
+PyTorch peers call torch.set_num_threads(1). PyTorch is the `bench` extra:
+pip install -e '.[bench]'.
+
 Exit status: 0 on success, 1 when a side cannot run (NOMA cannot compile the
-program, no C compiler, ...) or the sides disagree (final losses, or phase-2
-steps for xor-growth), 2 for bad usage.
+program, no C compiler, ...) or the sides disagree (final losses, phase-2
+steps for xor-growth, test accuracies for digits, also within mlp), 2 for
+bad usage.
 
 A benchmark is an entry of BENCHMARKS: a NOMA program and the peers that
 compute the same thing; a new one (such as `xor-growth`, the self-growing
@@ -79,12 +112,20 @@ import sys
 import tempfile
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
+from typing import NamedTuple
 
+from one_thread import pin_this_process, thread_settings
 from script_module import load_module
+
+if __name__ == "__main__":
+    # Before anything imports NumPy (the modules below, the peers): BLAS
+    # reads these once, when it is loaded. Only when run as the tool, so
+    # that a test importing this module leaves its session's environment be.
+    pin_this_process()
 
 compile_times = load_module(Path(__file__).resolve().parent / "compile_times.py")
 print_format = load_module(Path(__file__).resolve().parent / "print_format.py")
@@ -286,16 +327,21 @@ def noma_trainer(
     example: Path,
     expected_stderr: Callable[[str], bool],
     printed: Callable[[str], None] | None = None,
+    arg_files: Mapping[str, Path] | None = None,
 ) -> Callable[[], tuple[float, float]]:
     """Compile once in this process (`p.jit`) and run once to warm up, its
     stderr checked with `expected_stderr` and its stdout given to `printed`;
     then each call of the trainer times one `p.run()` (with the program's
-    output sent wherever the caller redirected fd 1 and 2)."""
+    output sent wherever the caller redirected fd 1 and 2). `arg_files`
+    gives main's parameters their files (as `--arg NAME=FILE`): the program
+    is compiled for their ranks, and every run reads them."""
     shown = display_path(example)
+    files = {name: str(path) for name, path in (arg_files or {}).items()} or None
     try:
         import noma
 
-        program = noma.compile(Path(shown))  # diagnostics name the path as shown
+        # diagnostics name the path as shown
+        program = noma.compile(Path(shown), arg_files=files)
         program.jit  # noqa: B018 - compiles to machine code
     except Exception as e:  # noqa: BLE001 - reported, not raised
         raise NomaUnavailable(
@@ -305,7 +351,7 @@ def noma_trainer(
 
     def run_once() -> float:
         try:
-            result = program.run()
+            result = program.run(args=files)
         except Exception as e:  # noqa: BLE001 - ProgramError, or worse
             raise NomaUnavailable(
                 f"{shown} compiled, but running it failed: {type(e).__name__}: {e}"
@@ -425,6 +471,28 @@ class Measured:
     example: Path
     noma_stdout: str
     """What the NOMA program printed on stdout in its warm-up run."""
+    timings: dict[str, Timing]
+    """Every side's timing, NOMA's (`noma`, `noma_files`, ...) and the peers'."""
+
+
+@dataclass
+class NomaSide:
+    """One more NOMA program timed as a side of its own, beside the
+    benchmark's `example`: one whose main reads its arguments from files
+    that the harness writes before compiling it."""
+
+    example: Path
+    arg_files: Callable[[Path], dict[str, Path]]
+    """Writes the files into the build directory given; main's parameter
+    -> its file."""
+
+
+class PerUnit(NamedTuple):
+    """What one training repeats `count` times (a `step`, an `epoch`): the
+    report gives each side's median time per unit, `<side>_ms_per_<unit>`."""
+
+    unit: str
+    count: int
 
 
 @dataclass
@@ -433,14 +501,20 @@ class Benchmark:
     help: str
     example: Path
     peers: dict[str, CPeer | PythonPeer]
+    skipped_peers: dict[str, str] = field(default_factory=dict)
+    """Peers that cannot run here (an optional dependency is missing), and
+    why: a note on stderr and `skipped_peers` in the report."""
+    noma_sides: dict[str, NomaSide] = field(default_factory=dict)
+    """More NOMA sides, by name (`noma_files`): timed and checked like the
+    rest; compile_s stays that of `example`."""
     expected_stderr: Callable[[str], bool] = field(default=lambda text: text == "")
     details: dict[str, object] = field(default_factory=dict)
     extras: Callable[[Measured], dict[str, object]] | None = None
     """More checks and measurements, as fields of the report; an agreement
     flag of AGREEMENTS among them that is false makes the run fail."""
-    epochs: int | None = None
-    """Passes over the data in one training: the report then also gives
-    each side's median time per pass (`<side>_ms_per_epoch`)."""
+    per_unit: PerUnit | None = None
+    """What a training repeats (steps, passes over the data), and how many
+    times."""
 
 
 def xor_weights(
@@ -634,18 +708,38 @@ def xor_growth_extras(measured: Measured) -> dict[str, object]:
 
 
 # --------------------------------------------------------------------------
+# PyTorch, an optional peer
+# --------------------------------------------------------------------------
+
+TORCH_MISSING = (
+    "PyTorch is not installed (pip install -e '.[bench]')"
+    if importlib.util.find_spec("torch") is None
+    else None
+)
+"""Why the PyTorch peers cannot run here, or None when they can. Only
+looked up, not imported: importing torch takes a second, and only the
+benchmarks that time it need it."""
+
+
+def numpy_and_torch_peers(stem: str) -> dict[str, CPeer | PythonPeer]:
+    """benchmarks/peers/<stem>_numpy.py always, <stem>_torch.py when
+    PyTorch is installed."""
+    peers: dict[str, CPeer | PythonPeer] = {"numpy": PythonPeer(PEERS_DIR / f"{stem}_numpy.py")}
+    if TORCH_MISSING is None:
+        peers["torch"] = PythonPeer(PEERS_DIR / f"{stem}_torch.py")
+    return peers
+
+
+def torch_skipped() -> dict[str, str]:
+    """The PyTorch peer and why it is skipped, or nothing when it runs."""
+    return {} if TORCH_MISSING is None else {"torch": TORCH_MISSING}
+
+
+# --------------------------------------------------------------------------
 # digits
 # --------------------------------------------------------------------------
 
 DIGITS_EPOCHS = 20
-
-
-def digits_peers() -> dict[str, CPeer | PythonPeer]:
-    """NumPy always, PyTorch where it is installed."""
-    peers: dict[str, CPeer | PythonPeer] = {"numpy": PythonPeer(PEERS_DIR / "digits_numpy.py")}
-    if importlib.util.find_spec("torch") is not None:
-        peers["torch"] = PythonPeer(PEERS_DIR / "digits_torch.py")
-    return peers
 
 
 def noma_test_accuracy(stdout: str, shown: str) -> float:
@@ -687,6 +781,102 @@ def digits_extras(measured: Measured) -> dict[str, object]:
     }
 
 
+# --------------------------------------------------------------------------
+# mlp
+# --------------------------------------------------------------------------
+
+MLP_STEPS = 100
+MLP_ROWS = 1797
+NUMPY_TARGET_RATIO = 1.5
+"""The issue's target: NOMA's ms per step within 1.5x of NumPy's (and at or
+below PyTorch's)."""
+
+MLP_TIMING_NOTE = (
+    "noma_ms is a whole run of benchmarks/mlp.noma: drawing the data (X, the teacher, the "
+    "labels) and the initial weights, then 100 steps; noma_files_ms a whole run of "
+    "benchmarks/mlp_files.noma: reading X, labels, W1_init and W2_init from safetensors "
+    "files, then 100 steps; the peers' times cover the 100 steps (data drawn and tensors "
+    "made before); *_ms_per_step is the median time divided by 100, and the targets compare "
+    "noma_ms_per_step (the drawn program's)"
+)
+
+
+def mlp_arg_files(build_dir: Path) -> dict[str, Path]:
+    """What benchmarks/mlp.noma draws (the very arrays the peers train on),
+    as one safetensors file per parameter of benchmarks/mlp_files.noma."""
+    import numpy as np
+    import safetensors.numpy
+
+    from noma import atomic
+
+    problem = load_module(PEERS_DIR / "mlp_numpy.py").PROBLEM
+    arrays = {
+        "X": problem.x,
+        "labels": problem.labels,
+        "W1_init": problem.params["W1"],
+        "W2_init": problem.params["W2"],
+    }
+    folder = build_dir / "mlp"
+    folder.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for name, array in arrays.items():
+        files[name] = folder / f"{name}.safetensors"
+        data = safetensors.numpy.save({name: np.ascontiguousarray(array, dtype=np.float64)})
+        atomic.write_bytes(files[name], data)
+    return files
+
+
+def mlp_targets(timings: dict[str, Timing]) -> dict[str, object]:
+    """The issue's targets for NOMA's (drawn) program, from the medians
+    (the ratios of ms per step are those of whole trainings)."""
+    noma = timings["noma"].median_ms
+    over_torch = noma / timings["torch"].median_ms if "torch" in timings else None
+    over_numpy = noma / timings["numpy"].median_ms
+    return {
+        "targets": {
+            "noma_le_torch": None if over_torch is None else over_torch <= 1.0,
+            "noma_within_1_5x_numpy": over_numpy <= NUMPY_TARGET_RATIO,
+        },
+        "target_ratios": {"noma_over_torch": over_torch, "noma_over_numpy": over_numpy},
+    }
+
+
+DIGITS_SUMMARY_KEYS = (
+    "benchmark",
+    "epochs",
+    "final_loss",
+    "losses_agree",
+    "max_rel_loss_diff",
+    "test_accuracy",
+    "test_accuracies_agree",
+    "torch_installed",
+    "compile_s",
+    "runs",
+)
+
+
+def digits_summary(report: dict[str, object]) -> dict[str, object]:
+    """What the mlp report keeps of a digits report: times per epoch and
+    ratios, losses, accuracies and the agreement flags (`finish` checks
+    them there too)."""
+    return {
+        key: value
+        for key, value in report.items()
+        if key in DIGITS_SUMMARY_KEYS or key.endswith(("_ms_per_epoch", "_over_noma"))
+    }
+
+
+def mlp_extras(measured: Measured) -> dict[str, object]:
+    """The targets, and the digits benchmark run with the same options."""
+    digits = BENCHMARKS["digits"]
+    return {
+        "torch_installed": "torch" in measured.bench.peers,
+        **mlp_targets(measured.timings),
+        "timing_note": MLP_TIMING_NOTE,
+        "digits": digits_summary(run_benchmark(digits, measured.options, digits.example)),
+    }
+
+
 BENCHMARKS: dict[str, Benchmark] = {
     "xor": Benchmark(
         name="xor",
@@ -725,7 +915,8 @@ BENCHMARKS: dict[str, Benchmark] = {
         help="64-128-10 relu MLP on the 8x8 digits (1,437 images), log_softmax cross-entropy, "
         "20 passes of Adam(0.001) in blocks of 32, f64",
         example=ROOT / "examples" / "digits_mlp.noma",
-        peers=digits_peers(),
+        peers=numpy_and_torch_peers("digits"),
+        skipped_peers=torch_skipped(),
         details={
             "network": "64-128-10, relu",
             "loss": "log_softmax cross-entropy",
@@ -737,7 +928,29 @@ BENCHMARKS: dict[str, Benchmark] = {
             "dtype": "f64",
         },
         extras=digits_extras,
-        epochs=DIGITS_EPOCHS,
+        per_unit=PerUnit("epoch", DIGITS_EPOCHS),
+    ),
+    "mlp": Benchmark(
+        name="mlp",
+        help=f"64-128-10 relu MLP, log_softmax cross-entropy, full batch of {MLP_ROWS} drawn rows, "
+        f"{MLP_STEPS} steps of Adam(0.01), f64; drawn by the program and read from files; "
+        "and the digits benchmark's time per epoch",
+        example=HERE / "mlp.noma",
+        peers=numpy_and_torch_peers("mlp"),
+        skipped_peers=torch_skipped(),
+        noma_sides={"noma_files": NomaSide(HERE / "mlp_files.noma", mlp_arg_files)},
+        details={
+            "network": "64-128-10, relu",
+            "loss": "log_softmax cross-entropy (axis reductions)",
+            "optimizer": "adam(0.01)",
+            "batch": MLP_ROWS,
+            "steps": MLP_STEPS,
+            "data": "X uniform on [0, 1), labels from a random linear teacher, drawn by the "
+            "program (noma_files: the same numbers read from safetensors files with --arg)",
+            "dtype": "f64",
+        },
+        extras=mlp_extras,
+        per_unit=PerUnit("step", MLP_STEPS),
     ),
 }
 
@@ -824,11 +1037,16 @@ def _peer_summary(timings: dict[str, Timing]) -> str:
 
 def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str, object]:
     """Measure every side; the report, or BenchmarkError."""
+    for name, reason in bench.skipped_peers.items():
+        print(f"{TOOL} {bench.name}: note: no {name} side: {reason}", file=sys.stderr)
     trainers = {name: peer.trainer(options) for name, peer in bench.peers.items()}
     noma_stdout: list[str] = []
     try:
-        noma = noma_trainer(example, bench.expected_stderr, noma_stdout.append)
-        trainers = {"noma": noma, **trainers}
+        nomas = {"noma": noma_trainer(example, bench.expected_stderr, noma_stdout.append)}
+        for name, side in bench.noma_sides.items():
+            files = side.arg_files(options.build_dir)
+            nomas[name] = noma_trainer(side.example, bench.expected_stderr, arg_files=files)
+        trainers = {**nomas, **trainers}
     except NomaUnavailable as e:
         peers = measure_interleaved(trainers, 1)
         raise NomaUnavailable(f"{e}\n(the peers ran: {_peer_summary(peers)})") from None
@@ -839,7 +1057,8 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
     losses = {name: t.final_loss for name, t in timings.items()}
     ok, worst = _losses_agree(losses)
     overhead_ms = measure_call_overhead(options.runs)
-    extras = bench.extras(Measured(bench, options, example, noma_stdout[0])) if bench.extras else {}
+    measured = Measured(bench, options, example, noma_stdout[0], timings)
+    extras = bench.extras(measured) if bench.extras else {}
     report: dict[str, object] = {
         "benchmark": bench.name,
         "description": bench.help,
@@ -849,8 +1068,11 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
         "compile_s": statistics.median(compile_times),
         **{f"{name}_over_noma": t.median_ms / noma.median_ms for name, t in peers.items()},
         **(
-            {f"{name}_ms_per_epoch": t.median_ms / bench.epochs for name, t in timings.items()}
-            if bench.epochs
+            {
+                f"{name}_ms_per_{bench.per_unit.unit}": t.median_ms / bench.per_unit.count
+                for name, t in timings.items()
+            }
+            if bench.per_unit
             else {}
         ),
         "noma_call_overhead_ms": overhead_ms,
@@ -859,6 +1081,8 @@ def run_benchmark(bench: Benchmark, options: Options, example: Path) -> dict[str
         "max_rel_loss_diff": worst,
         "rel_tol": REL_TOL,
         **extras,
+        "skipped_peers": bench.skipped_peers,
+        "blas_threads": thread_settings(),
         "runs": {**{name: t.runs for name, t in timings.items()}, "compile": len(compile_times)},
         "min_ms": {name: min(t.times_s) * 1e3 for name, t in timings.items()},
         "times_ms": {name: [s * 1e3 for s in t.times_s] for name, t in timings.items()},
@@ -879,6 +1103,31 @@ AGREEMENTS = [
 ]
 """(flag, values, message): a report whose `flag` is false fails the run,
 its `values` (side -> value) are listed after the message."""
+
+
+def disagreements(report: dict[str, object], name: str) -> list[str]:
+    """The error lines for the AGREEMENTS flags that are false, in the
+    report and in the reports of other benchmarks it holds (mlp's `digits`)."""
+    found = [
+        f"{TOOL} {name}: error: {what}: "
+        + ", ".join(f"{k} {v!r}" for k, v in report[values].items())  # type: ignore[attr-defined]
+        for flag, values, what in AGREEMENTS
+        if report.get(flag, True) is False
+    ]
+    for value in report.values():
+        if isinstance(value, dict) and "benchmark" in value:
+            found += disagreements(value, f"{name} ({value['benchmark']})")
+    return found
+
+
+def note_missed_targets(report: dict[str, object], name: str) -> None:
+    """A note on stderr for each target of the report not met (None, a
+    target with a side that did not run, is not a miss). Not an error."""
+    targets = report.get("targets", {})
+    assert isinstance(targets, dict)
+    missed = [target for target, met in targets.items() if met is False]
+    if missed:
+        print(f"{TOOL} {name}: note: targets not met: {', '.join(missed)}", file=sys.stderr)
 
 
 # --------------------------------------------------------------------------
@@ -940,7 +1189,7 @@ def make_parser() -> argparse.ArgumentParser:
             "--build-dir",
             type=Path,
             default=BUILD_DIR,
-            help="where the C peer is built (default: benchmarks/build)",
+            help="where the C peers and generated files are written (default: benchmarks/build)",
         )
     add_report_command(
         commands,
@@ -1019,6 +1268,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"{TOOL}: interrupted", file=sys.stderr)
         return 1
+    note_missed_targets(report, bench.name)
     return finish(report, bench.name, args.output, args.quick)
 
 
@@ -1075,14 +1325,9 @@ def finish(report: dict[str, object], name: str, output: Path | None, quick: boo
     """Print the report as the last line of stdout and save it, or fail
     when its sides disagree."""
     text = json.dumps(report)
-    disagreements = [
-        f"{TOOL} {name}: error: {what}: "
-        + ", ".join(f"{k} {v!r}" for k, v in report[values].items())  # type: ignore[attr-defined]
-        for flag, values, what in AGREEMENTS
-        if report.get(flag, True) is False
-    ]
-    if disagreements:
-        print("\n".join(disagreements), file=sys.stderr)
+    errors = disagreements(report, name)
+    if errors:
+        print("\n".join(errors), file=sys.stderr)
         print(text)
         return 1
     output = output or (None if quick else RESULTS_DIR / f"{name}.json")

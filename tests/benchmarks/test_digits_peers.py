@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import digits_reference as ref
 import pytest
+from bench_harness import harness, report_of
+
 from scripts import load_script
 
 pytestmark = pytest.mark.slow  # see README.md, "Testing"
@@ -63,14 +63,6 @@ def test_torch_is_a_peer_exactly_when_installed(run_py: ModuleType) -> None:
         assert "torch" in peers
 
 
-def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), *args],
-        check=False, cwd=ROOT, capture_output=True, text=True, stdin=subprocess.DEVNULL,
-        timeout=600,
-    )  # fmt: skip
-
-
 def stand_in(tmp_path: Path, losses: list[float], accuracy: float) -> Path:
     """A program that prints what examples/digits_mlp.noma prints (a loss
     per pass, then the test accuracy) and returns the last loss."""
@@ -87,7 +79,7 @@ def test_harness_reports_times_per_pass_and_accuracies(
     output = tmp_path / "digits.json"
     proc = harness("digits", "--quick", "--example", str(program), "--output", str(output))
     assert proc.returncode == 0, proc.stderr
-    report = json.loads(proc.stdout.splitlines()[-1])
+    report = report_of(proc)
     assert json.loads(output.read_text()) == report
     sides = {"noma", "numpy"} | ({"torch"} if report["torch_installed"] else set())
     assert set(report["final_loss"]) == sides and report["losses_agree"] is True
@@ -107,7 +99,7 @@ def test_harness_fails_on_a_different_accuracy(
     proc = harness("digits", "--quick", "--example", str(program), "--output", str(output))
     assert proc.returncode == 1
     assert "test accuracies differ" in proc.stderr and "Traceback" not in proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1])["test_accuracies_agree"] is False
+    assert report_of(proc)["test_accuracies_agree"] is False
     assert not output.exists()
 
 

@@ -20,6 +20,8 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from bench_harness import harness
+
 from scripts import load_script
 
 pytestmark = pytest.mark.slow  # see README.md, "Testing"
@@ -214,23 +216,6 @@ def test_placeholders_are_written_as_decimals(gen: ModuleType) -> None:
 # --------------------------------------------------------------------------
 # The harness
 # --------------------------------------------------------------------------
-
-
-def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    """Runs benchmarks/run.py with Python's stdout block-buffered, as it is
-    for a user, so that output the peers print while timed cannot hide in
-    an unbuffered stream."""
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
-    return subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), *args],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
 
 
 def test_output_printed_by_python_while_redirected_stays_redirected() -> None:

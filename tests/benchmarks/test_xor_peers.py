@@ -11,12 +11,13 @@ import math
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
+from bench_harness import harness
+
 from scripts import load_script
 
 pytestmark = pytest.mark.slow  # see README.md, "Testing"
@@ -191,18 +192,6 @@ def test_expected_output_is_the_peers_final_loss(c_peer: Path, peer: ModuleType)
 # --------------------------------------------------------------------------
 # The harness
 # --------------------------------------------------------------------------
-
-
-def harness(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, str(BENCHMARKS / "run.py"), *args],
-        check=False,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        stdin=subprocess.DEVNULL,
-        timeout=600,
-    )
 
 
 REQUIRED_KEYS = {
