@@ -244,7 +244,12 @@ class _Emitter:
         return self._zero
 
     def row_blocks(
-        self, ic: SSAValue, m_end: SSAValue, mc: SSAValue, rows: int, block: Callable[[int, SSAValue], None]
+        self,
+        ic: SSAValue,
+        m_end: SSAValue,
+        mc: SSAValue,
+        rows: int,
+        block: Callable[[int, SSAValue], None],
     ) -> None:
         """`block(rows, ir)` for the whole blocks of `rows` rows from `ic`,
         then `block(1, ir)` for each row left before `m_end`."""
@@ -275,7 +280,11 @@ class _Emitter:
                 def n_panel(jr: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
                     self.emit_pack(pc, kc, jr, s.cols, self.const(s.cols), padded=False)
                     self.row_blocks(
-                        ic, m_end, mc, s.rows, lambda count, ir: self.emit_c_kernel(count, ir, jr, pc, kc)
+                        ic,
+                        m_end,
+                        mc,
+                        s.rows,
+                        lambda count, ir: self.emit_c_kernel(count, ir, jr, pc, kc),
                     )
                     return []
 
@@ -355,7 +364,10 @@ class _Emitter:
             for r in range(rows):
                 base = self.const(r * s.width)
 
-                def column(cc: SSAValue, _: Sequence[SSAValue], r: int = r) -> Sequence[SSAValue]:
+                # (r and base bound as defaults: each closure runs in its own iteration)
+                def column(
+                    cc: SSAValue, _: Sequence[SSAValue], r: int = r, base: SSAValue = base
+                ) -> Sequence[SSAValue]:
                     at_c, at_tile = [row_index[r], self.add(je, cc)], [self.add(base, cc)]
                     if into_tile:
                         self.store(self.load(c, at_c), tile, at_tile)
@@ -363,7 +375,9 @@ class _Emitter:
                         self.store(self.load(tile, at_tile), c, at_c)
                     return []
 
-                def padding(cc: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
+                def padding(
+                    cc: SSAValue, _: Sequence[SSAValue], base: SSAValue = base
+                ) -> Sequence[SSAValue]:
                     self.store(self.zero_f64(), tile, [self.add(base, cc)])
                     return []
 

@@ -45,7 +45,6 @@ if TYPE_CHECKING:
 INDEX = IndexType()
 
 
-
 def memref_type(t: Attribute) -> Attribute:
     """tensor<2x?xf64> -> memref<2x?xf64>; other types are kept."""
     if isinstance(t, TensorType):
