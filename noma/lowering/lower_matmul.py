@@ -361,29 +361,29 @@ class _Emitter:
         width = self.const(s.width)
 
         def copy(into_tile: bool) -> None:
-            for r in range(rows):
-                base = self.const(r * s.width)
+            # A loop over the rows, not one copy per row: the kernel is
+            # emitted for every layout, and unrolled copies cost compile time.
+            def row(r: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
+                i, base = self.add(ir, r), self.mul(r, width)
 
-                # (r and base bound as defaults: each closure runs in its own iteration)
-                def column(
-                    cc: SSAValue, _: Sequence[SSAValue], r: int = r, base: SSAValue = base
-                ) -> Sequence[SSAValue]:
-                    at_c, at_tile = [row_index[r], self.add(je, cc)], [self.add(base, cc)]
+                def column(cc: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
+                    at_c, at_tile = [i, self.add(je, cc)], [self.add(base, cc)]
                     if into_tile:
                         self.store(self.load(c, at_c), tile, at_tile)
                     else:
                         self.store(self.load(tile, at_tile), c, at_c)
                     return []
 
-                def padding(
-                    cc: SSAValue, _: Sequence[SSAValue], base: SSAValue = base
-                ) -> Sequence[SSAValue]:
+                def padding(cc: SSAValue, _: Sequence[SSAValue]) -> Sequence[SSAValue]:
                     self.store(self.zero_f64(), tile, [self.add(base, cc)])
                     return []
 
                 self.loop(self.const(0), valid, self.const(1), column)
                 if into_tile:
                     self.loop(valid, width, self.const(1), padding)
+                return []
+
+            self.loop(self.const(0), self.const(rows), self.const(1), row)
 
         copy(into_tile=True)
         self.emit_kernel(
