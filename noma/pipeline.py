@@ -208,9 +208,13 @@ STAGES: tuple[Stage, ...] = (
     Stage("autodiff", "autodiff,canonicalize,cse"),
     Stage("optimizers", "noma-report-progress,expand-optimizers,canonicalize"),
     Stage("growth", "legalize-growth"),
+    # noma-inline-calls first, on tensors: a function and its adjoint inlined
+    # into one loop body, cse computes the forward values the adjoint
+    # recomputes once and canonicalize drops the adjoints nobody reads.
     # noma-expand-math last: exp, log and tanh as arith code LLVM vectorises.
     Stage(
         "loops",
+        "noma-inline-calls,canonicalize,cse,"
         "convert-noma-to-loops,noma-unswitch-broadcasts,noma-vectorize-reductions,"
         "noma-lower-matmul,canonicalize,cse,noma-expand-math",
     ),

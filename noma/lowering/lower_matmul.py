@@ -519,7 +519,7 @@ class LowerMatmul(RewritePattern):
         for value in (op.lhs, op.rhs, op.out):
             if value.type != _DYNAMIC_MATRIX:
                 cast = memref.CastOp.get(value, _DYNAMIC_MATRIX)
-                rewriter.insert_op(cast, InsertPoint.before(op))
+                rewriter.insert(cast, InsertPoint.before(op))
                 value = cast.results[0]
             operands.append(value)
         rewriter.replace(op, func.CallOp(function.sym_name.data, operands, []))

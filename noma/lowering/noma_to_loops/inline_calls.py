@@ -1,7 +1,13 @@
 """The `noma-inline-calls` pass: calls of the module's own functions are
-replaced by the callee's body.
+replaced by the callee's body, on tensors or on memrefs.
 
-After bufferization a user function and its generated adjoint allocate
+The `loops` stage runs it first on tensors: a user function and its
+generated adjoint, inlined into one loop body, are then one block of pure
+ops, in which `cse` computes once the forward values the adjoint recomputes
+and `canonicalize` drops the adjoints nobody reads (those of the data). It
+also runs inside `convert-noma-to-loops`, after bufferization, for the
+calls left there (the pass run alone, or the IR of another front end):
+after bufferization a user function and its generated adjoint allocate
 their temporaries on every call and free them before returning; LLVM
 inlines the call but keeps each `malloc`/`free` pair. Inlined here, on
 memrefs, those temporaries become temporaries of the caller's loop body,
